@@ -1,0 +1,218 @@
+#include "gr_buf.h"
+#include "gr_event.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gr_buf_init(gr_buf *b) {
+        memset(b, 0, sizeof(*b));
+}
+
+void gr_buf_free(gr_buf *b) {
+        if (!b)
+                return;
+        free(b->data);
+        memset(b, 0, sizeof(*b));
+}
+
+void gr_buf_reset(gr_buf *b) {
+        b->len = 0;
+        if (b->data)
+                b->data[0] = '\0';
+}
+
+static int grow(gr_buf *b, size_t need) {
+        size_t cap;
+        char *p;
+
+        if (b->oom)
+                return -1;
+        if (b->len + need + 1 <= b->cap)
+                return 0;
+        cap = b->cap ? b->cap : 256;
+        while (cap < b->len + need + 1) {
+                if (cap > SIZE_MAX / 2) {
+                        b->oom = 1;
+                        return -1;
+                }
+                cap *= 2;
+        }
+        if (!(p = realloc(b->data, cap))) {
+                b->oom = 1;
+                return -1;
+        }
+        b->data = p;
+        b->cap = cap;
+        return 0;
+}
+
+void gr_buf_append(gr_buf *b, const void *p, size_t n) {
+        if (grow(b, n) == -1)
+                return;
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+void gr_buf_puts(gr_buf *b, const char *s) {
+        gr_buf_append(b, s, strlen(s));
+}
+
+void gr_buf_putc(gr_buf *b, char c) {
+        if (grow(b, 1) == -1)
+                return;
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+}
+
+void gr_buf_printf(gr_buf *b, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0 || grow(b, (size_t)n) == -1)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t)n;
+}
+
+void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
+        static const char hex[] = "0123456789abcdef";
+        size_t run = 0;
+
+        gr_buf_putc(b, '"');
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                const char *esc = NULL;
+                char u[7];
+
+                if (c >= 0x20 && c != '"' && c != '\\') {
+                        run++;
+                        continue;
+                }
+                gr_buf_append(b, s + i - run, run);
+                run = 0;
+                switch (c) {
+                case '"': esc = "\\\""; break;
+                case '\\': esc = "\\\\"; break;
+                case '\n': esc = "\\n"; break;
+                case '\r': esc = "\\r"; break;
+                case '\t': esc = "\\t"; break;
+                case '\b': esc = "\\b"; break;
+                case '\f': esc = "\\f"; break;
+                default:
+                        u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
+                        u[4] = hex[c >> 4], u[5] = hex[c & 15], u[6] = '\0';
+                        esc = u;
+                }
+                gr_buf_puts(b, esc);
+        }
+        gr_buf_append(b, s + n - run, run);
+        gr_buf_putc(b, '"');
+}
+
+void gr_jw_init(gr_jw *w, gr_buf *b) {
+        w->b = b;
+        w->depth = 0;
+        w->first[0] = 1;
+}
+
+/* Comma before every value except the first in its container; state 2
+ * means a key was just written, so its value takes no comma. */
+static void sep(gr_jw *w) {
+        if (w->first[w->depth] == 0)
+                gr_buf_putc(w->b, ',');
+        w->first[w->depth] = 0;
+}
+
+void gr_jw_key(gr_jw *w, const char *key) {
+        sep(w);
+        gr_buf_json_str(w->b, key, strlen(key));
+        gr_buf_putc(w->b, ':');
+        w->first[w->depth] = 2; /* value follows, no comma */
+}
+
+static void open_(gr_jw *w, char c) {
+        sep(w);
+        gr_buf_putc(w->b, c);
+        if (w->depth + 1 < GR_JW_DEPTH)
+                w->depth++;
+        w->first[w->depth] = 1;
+}
+
+static void close_(gr_jw *w, char c) {
+        gr_buf_putc(w->b, c);
+        if (w->depth > 0)
+                w->depth--;
+}
+
+void gr_jw_obj_begin(gr_jw *w) { open_(w, '{'); }
+void gr_jw_obj_end(gr_jw *w) { close_(w, '}'); }
+void gr_jw_arr_begin(gr_jw *w) { open_(w, '['); }
+void gr_jw_arr_end(gr_jw *w) { close_(w, ']'); }
+
+void gr_jw_str(gr_jw *w, const char *s) {
+        sep(w);
+        if (s)
+                gr_buf_json_str(w->b, s, strlen(s));
+        else
+                gr_buf_puts(w->b, "null");
+}
+
+void gr_jw_int(gr_jw *w, int64_t v) {
+        sep(w);
+        gr_buf_printf(w->b, "%lld", (long long)v);
+}
+
+void gr_jw_num(gr_jw *w, double v) {
+        sep(w);
+        if (!isfinite(v))
+                gr_buf_puts(w->b, "null");
+        else if (v == floor(v) && fabs(v) < 9.0e15)
+                gr_buf_printf(w->b, "%lld", (long long)v);
+        else
+                gr_buf_printf(w->b, "%.17g", v);
+}
+
+void gr_jw_bool(gr_jw *w, int v) {
+        sep(w);
+        gr_buf_puts(w->b, v ? "true" : "false");
+}
+
+void gr_jw_null(gr_jw *w) {
+        sep(w);
+        gr_buf_puts(w->b, "null");
+}
+
+void gr_jw_time(gr_jw *w, int64_t ms) {
+        char t[40];
+        gr_jw_str(w, gr_time_format(ms, t, sizeof(t)));
+}
+
+void gr_jw_raw(gr_jw *w, const char *json, size_t n) {
+        sep(w);
+        gr_buf_append(w->b, json, n);
+}
+
+void gr_jw_kstr(gr_jw *w, const char *k, const char *s) { gr_jw_key(w, k); gr_jw_str(w, s); }
+void gr_jw_kint(gr_jw *w, const char *k, int64_t v) { gr_jw_key(w, k); gr_jw_int(w, v); }
+void gr_jw_knum(gr_jw *w, const char *k, double v) { gr_jw_key(w, k); gr_jw_num(w, v); }
+void gr_jw_kbool(gr_jw *w, const char *k, int v) { gr_jw_key(w, k); gr_jw_bool(w, v); }
+void gr_jw_ktime(gr_jw *w, const char *k, int64_t ms) { gr_jw_key(w, k); gr_jw_time(w, ms); }
+
+char *gr_hex(const uint8_t *p, size_t n, char *out) {
+        static const char hex[] = "0123456789abcdef";
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = hex[p[i] >> 4];
+                out[2 * i + 1] = hex[p[i] & 15];
+        }
+        out[2 * n] = '\0';
+        return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * @file gr_buf.h
+ * @brief Growable byte buffer and a small streaming JSON writer.
+ *
+ * Every output of the core (decisions, ledger rows, receipts, rejects,
+ * state snapshots) is written through gr_jw so that key order and number
+ * formatting are fixed by the code, not by a hash table: that is what makes
+ * the bytes canonical, hashable and identical between receiptd and replay.
+ * Allocation failure is sticky (`oom`) and checked once at the end.
+ */
+#ifndef GR_BUF_H
+#define GR_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gr_buf {
+        char *data; /**< NUL-terminated while oom == 0; owned */
+        size_t len;
+        size_t cap;
+        int oom;
+} gr_buf;
+
+void gr_buf_init(gr_buf *b);
+/** Frees the storage; the struct may be re-initialised. NULL is a no-op. */
+void gr_buf_free(gr_buf *b);
+/** Empties the buffer, keeping its storage. */
+void gr_buf_reset(gr_buf *b);
+void gr_buf_append(gr_buf *b, const void *p, size_t n);
+void gr_buf_puts(gr_buf *b, const char *s);
+void gr_buf_putc(gr_buf *b, char c);
+void gr_buf_printf(gr_buf *b, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+/** Appends s (n bytes) as a quoted JSON string with RFC 8259 escapes. */
+void gr_buf_json_str(gr_buf *b, const char *s, size_t n);
+
+#define GR_JW_DEPTH 16
+
+/** Streaming JSON writer over a gr_buf (borrowed). Compact output. */
+typedef struct gr_jw {
+        gr_buf *b;
+        int depth;
+        int first[GR_JW_DEPTH];
+} gr_jw;
+
+void gr_jw_init(gr_jw *w, gr_buf *b);
+void gr_jw_obj_begin(gr_jw *w);
+void gr_jw_obj_end(gr_jw *w);
+void gr_jw_arr_begin(gr_jw *w);
+void gr_jw_arr_end(gr_jw *w);
+/** Key inside an object; the next value call writes its value. */
+void gr_jw_key(gr_jw *w, const char *key);
+void gr_jw_str(gr_jw *w, const char *s); /**< NULL writes null */
+void gr_jw_int(gr_jw *w, int64_t v);
+void gr_jw_num(gr_jw *w, double v); /**< %.17g, integers without ".0" */
+void gr_jw_bool(gr_jw *w, int v);
+void gr_jw_null(gr_jw *w);
+/** RFC 3339 time from ms since epoch. */
+void gr_jw_time(gr_jw *w, int64_t ms);
+/** Pre-encoded JSON value, inserted verbatim. */
+void gr_jw_raw(gr_jw *w, const char *json, size_t n);
+
+/* key + value shorthands */
+void gr_jw_kstr(gr_jw *w, const char *key, const char *s);
+void gr_jw_kint(gr_jw *w, const char *key, int64_t v);
+void gr_jw_knum(gr_jw *w, const char *key, double v);
+void gr_jw_kbool(gr_jw *w, const char *key, int v);
+void gr_jw_ktime(gr_jw *w, const char *key, int64_t ms);
+
+/** Lower-case hex of n bytes into out (2n+1 bytes). @returns out. */
+char *gr_hex(const uint8_t *p, size_t n, char *out);
+
+#endif /* GR_BUF_H */

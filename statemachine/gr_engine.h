@@ -1,0 +1,53 @@
+/**
+ * @file gr_engine.h
+ * @brief A set of jobs, one policy, one sink, and the accounting that makes
+ *        loss visible.  Both receiptd (one engine per assigned partition)
+ *        and `receiptctl replay` (one engine) drive the FSM through this.
+ *
+ * Accounting identity, true after every call:
+ *   events_in == applied + duplicates + rejected + parked_now
+ * (an event parked and later applied or rejected moves from parked_now to
+ * applied or rejected).
+ */
+#ifndef GR_ENGINE_H
+#define GR_ENGINE_H
+
+#include <stdint.h>
+
+#include "gr_fsm.h"
+#include "gr_jobtab.h"
+#include "gr_policy.h"
+
+typedef struct gr_stats {
+        uint64_t events_in;
+        uint64_t applied;
+        uint64_t duplicates;
+        uint64_t rejected;
+        uint64_t parked_now;
+        uint64_t rejected_by[GR_REJ__CNT];
+        uint64_t ledger_rows;
+        uint64_t decisions;
+        uint64_t decisions_by_rule[GR_RULE__CNT];
+} gr_stats;
+
+typedef struct gr_engine gr_engine;
+
+/** @param pol, sink borrowed, must outlive the engine. Caller destroys. */
+gr_engine *gr_engine_new(const gr_policy *pol, const gr_fsm_sink *sink);
+void gr_engine_destroy(gr_engine *e);
+
+/** Apply an event that passed gr_event_validate(). */
+gr_outcome_t gr_engine_apply(gr_engine *e, const gr_event *ev);
+
+/**
+ * Count and forward an event rejected before the FSM (decode or
+ * validation).  ev may be NULL or partial: its event_id/job_id are used
+ * only when their present bits are set.
+ */
+void gr_engine_reject(gr_engine *e, const gr_event *ev, const gr_err *err);
+
+gr_jobtab *gr_engine_jobs(gr_engine *e);         /**< borrowed */
+const gr_stats *gr_engine_stats(const gr_engine *e); /**< borrowed */
+const gr_policy *gr_engine_policy(const gr_engine *e);
+
+#endif

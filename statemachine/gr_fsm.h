@@ -1,0 +1,88 @@
+/**
+ * @file gr_fsm.h
+ * @brief The per-job finite state machine (SPEC §4–§5): event in, new
+ *        state and actions out, no I/O.
+ *
+ * gr_fsm_apply() is the only function that changes a gr_job.  Its actions
+ * are reported synchronously through a gr_fsm_sink, in this order per
+ * accepted event: the ledger row, then the decision (if the
+ * (settlement, retry, reason) triple changed).  Parked events that become
+ * applicable are applied in the same call, each with its own row and
+ * decision; parked events that can never apply are reported to `reject`.
+ *
+ * The same input in the same order gives byte-identical actions; nothing
+ * here reads a clock.
+ */
+#ifndef GR_FSM_H
+#define GR_FSM_H
+
+#include "gr_event.h"
+#include "gr_job.h"
+#include "gr_policy.h"
+
+/** One ledger row (SPEC §6).  Borrowed for the duration of the callback. */
+typedef struct gr_ledger_row {
+        const char *job_id;
+        uint32_t attempt;
+        uint64_t seq;
+        gr_event_type_t transition;
+        const char *event_id;
+        int64_t occurred_at;
+        gr_capacity_t capacity;
+        gr_exec_t execution;
+        gr_output_t output;
+        gr_eval_t evaluation;
+        gr_settlement_t settlement;
+        const char *seller_packet; /**< packet hash or NULL */
+        const char *buyer_packet;  /**< packet hash or NULL */
+        const char *decision;      /**< decision_id issued by this row, or NULL */
+        char prev_hash[65];        /**< hex; 64 zeros for the first row */
+        char row_hash[65];         /**< hex SHA-256 of the canonical row */
+} gr_ledger_row;
+
+/** One settlement decision (SPEC §6).  Borrowed for the callback. */
+typedef struct gr_decision {
+        char decision_id[65]; /**< hex SHA-256("job_id\nattempt\nseq") */
+        const char *job_id;
+        uint32_t attempt;
+        uint64_t seq;
+        gr_settlement_t settlement;
+        gr_retry_t retry;
+        gr_reason_t reason;
+        gr_rule_t rule;
+        const char *line;     /**< the summary line */
+        char receipt_hash[65];
+        const char *policy_hash;
+        int64_t decided_at;   /**< occurred_at of the triggering event */
+} gr_decision;
+
+/** Outcome of one input event. */
+typedef enum {
+        GR_APPLIED,
+        GR_PARKED,
+        GR_DUPLICATE,
+        GR_REJECTED,
+} gr_outcome_t;
+
+/** Where actions go.  Any callback may be NULL. */
+typedef struct gr_fsm_sink {
+        void *opaque;
+        void (*ledger)(void *opaque, const gr_job *job, const gr_ledger_row *row);
+        void (*decision)(void *opaque, const gr_job *job, const gr_decision *d);
+        /** A rejected event: the input itself, or a parked one given up. */
+        void (*reject)(void *opaque, const gr_event *ev, const gr_err *err);
+} gr_fsm_sink;
+
+/**
+ * @brief Apply one validated event (gr_event_validate() passed) to its job.
+ * @param ev borrowed; copied if parked.  ev->job_id must equal job->job_id.
+ * @returns what happened to `ev` itself; for GR_REJECTED the sink's reject
+ *          callback has been called with the reason.
+ */
+gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *job,
+                          const gr_event *ev, const gr_fsm_sink *sink);
+
+/** SPEC §6 summary line of the job's current state into buf. @returns buf. */
+char *gr_job_line(const gr_job *job, char *buf, size_t size);
+
+#endif

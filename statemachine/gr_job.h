@@ -1,0 +1,144 @@
+/**
+ * @file gr_job.h
+ * @brief One job's state: the receipt (one field group per layer, SPEC §4),
+ *        the ledger chain head, duplicate set and parked events.
+ *
+ * Only gr_fsm.c changes a job (through gr_fsm_apply()); everything else
+ * reads it.  Strings are heap copies owned by the job (NULL = absent).
+ */
+#ifndef GR_JOB_H
+#define GR_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gr_event.h"
+#include "gr_types.h"
+
+#define GR_TIME_NONE INT64_MIN
+
+typedef struct gr_quote {
+        int present;
+        char *quote_id, *provider_id, *gpu, *region, *driver_family;
+        double vram_gb;
+        int64_t window_start, window_end;
+        int has_price;
+        int64_t price_amount_minor;
+        char *price_currency;
+} gr_quote;
+
+typedef struct gr_seller_packet {
+        int present;
+        char *packet_hash, *quote_id, *worker_id;
+        int has_capacity_result;
+        gr_result_t capacity_result;
+        gr_failure_t failure_class; /**< GR_FAIL_NONE: no failure claimed */
+} gr_seller_packet;
+
+typedef struct gr_buyer_packet {
+        int present;
+        char *packet_hash, *container_image, *command, *model_hash,
+            *input_manifest_hash, *expected_output_path, *evaluation_rule;
+        double memory_budget_gb;
+        gr_failure_t observed_failure_class; /**< GR_FAIL_NONE: none seen */
+} gr_buyer_packet;
+
+/** Per-attempt layers; reset when attempt n+1 begins. */
+typedef struct gr_attempt {
+        gr_capacity_t capacity;
+        gr_exec_t execution;
+        gr_output_t output;
+        gr_eval_t evaluation;
+        /* capacity lane */
+        char *check, *worker_status, *capacity_detail;
+        int has_vram_declared, has_vram_observed;
+        double vram_declared_gb, vram_observed_gb;
+        int64_t capacity_at;
+        /* reservation */
+        char *worker_id;
+        /* execution lane */
+        char *container_image, *command, *model_hash, *input_manifest_hash;
+        int64_t started_at, failed_at, completed_at;
+        gr_failure_t failure_class;
+        char *stderr_class;
+        int output_written; /**< -1 unknown */
+        int has_peak_vram, has_gpu_seconds;
+        int64_t peak_vram_mb;
+        double gpu_seconds;
+        /* output and evaluation lanes */
+        char *output_hash, *output_path, *evaluation_rule;
+        int64_t delivered_at, evaluated_at;
+        /* flags read by the rules */
+        int cancelled, expired, reviewed;
+        gr_settlement_t review_settlement;
+        char *review_note;
+} gr_attempt;
+
+/** What is kept of a finished attempt (receipt `attempts[]`). */
+typedef struct gr_attempt_summary {
+        uint32_t attempt;
+        gr_capacity_t capacity;
+        gr_exec_t execution;
+        gr_output_t output;
+        gr_eval_t evaluation;
+        gr_failure_t failure_class;
+        gr_settlement_t settlement;
+        gr_retry_t retry;
+        gr_reason_t reason;
+        gr_rule_t rule;
+} gr_attempt_summary;
+
+typedef struct gr_job {
+        char *job_id;
+        uint32_t attempt;  /**< current attempt, >= 1 */
+        int64_t time;      /**< job time: latest applied occurred_at */
+        uint64_t seq;      /**< ledger seq of the last row (0 = none) */
+        uint8_t chain[32]; /**< row_hash of the last row (zeros = none) */
+        int free_retries_used;
+
+        /* settlement lane: the last decision (pending/none/in_progress
+         * before any) */
+        gr_settlement_t settlement;
+        gr_retry_t retry;
+        gr_reason_t reason;
+        gr_rule_t rule;
+        int posture_locked; /**< I5: refund/release/partial_refund decided */
+        uint64_t decisions; /**< decisions published so far */
+
+        gr_quote quote;           /**< inherited by later attempts */
+        gr_seller_packet seller;  /**< inherited by later attempts */
+        gr_buyer_packet buyer;    /**< inherited by later attempts */
+        gr_attempt cur;           /**< the current attempt */
+
+        gr_attempt_summary *history; /**< finished attempts, oldest first */
+        size_t nhistory;
+
+        /* duplicate detection: open-addressed set of 64-bit SipHash values
+         * of event_id (0 marks an empty slot) */
+        uint64_t *seen;
+        size_t nseen, seen_cap;
+
+        gr_event **parked; /**< owned copies, in arrival order */
+        int nparked;
+} gr_job;
+
+/** @returns a new job in its initial state; caller frees with gr_job_destroy(). */
+gr_job *gr_job_new(const char *job_id);
+void gr_job_destroy(gr_job *job);
+
+/** Replace *dst with a copy of src (NULL clears). @returns -1 on ENOMEM. */
+int gr_str_set(char **dst, const char *src);
+
+/** Free the strings of an attempt and reset it to its initial statuses. */
+void gr_attempt_reset(gr_attempt *a);
+
+/** Duplicate set. @returns 1 when the id was already seen. */
+int gr_job_seen(const gr_job *job, const char *event_id);
+/** @returns 0, or -1 on ENOMEM. Also used by state restore. */
+int gr_job_seen_add_hash(gr_job *job, uint64_t h);
+uint64_t gr_event_id_hash(const char *event_id);
+
+/** Approximate heap bytes held by this job (for benchmarks). */
+size_t gr_job_footprint(const gr_job *job);
+
+#endif

@@ -1,0 +1,37 @@
+/**
+ * @file gr_output.h
+ * @brief Canonical JSON renderings of the core's outputs (SPEC §6).
+ *
+ * Key order is fixed here and is part of the contract: ledger row hashes
+ * and receipt hashes are computed over exactly these bytes.  Each function
+ * appends one compact JSON object (no newline) to `out` (borrowed).
+ */
+#ifndef GR_OUTPUT_H
+#define GR_OUTPUT_H
+
+#include "gr_buf.h"
+#include "gr_fsm.h"
+
+/** Ledger row; with_row_hash = 0 gives the canonical bytes that are hashed. */
+void gr_ledger_row_to_json(const gr_ledger_row *row, int with_row_hash,
+                           gr_buf *out);
+
+/**
+ * Decision. sig_b64/key_id: the processor's Ed25519 signature over the
+ * decision rendered with sig_b64 = NULL (see issue 5); NULL writes null.
+ */
+void gr_decision_to_json(const gr_decision *d, const char *sig_b64,
+                         const char *key_id, gr_buf *out);
+
+/** Receipt in the seed layout: quote, capacity, execution, output,
+ *  settlement, packets, attempts. */
+void gr_receipt_to_json(const gr_job *job, gr_buf *out);
+
+/** Reject: event_id and job_id may be NULL (unknown), reason and detail. */
+void gr_reject_to_json(const char *event_id, const char *job_id,
+                       const gr_err *err, gr_buf *out);
+
+/** hex SHA-256 of n bytes into out[65]. @returns out. */
+char *gr_sha256_hex(const void *p, size_t n, char out[65]);
+
+#endif

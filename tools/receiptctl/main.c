@@ -1,0 +1,39 @@
+/* receiptctl: the operator's command line (SPEC §7). */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const struct {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        const char *usage;
+} commands[] = {
+    {"replay", cmd_replay,
+     "replay [--policy FILE] [--emit decisions|lines|receipts|ledger|rejects] "
+     "[FILE|-]"},
+};
+
+static void usage(FILE *fp) {
+        fprintf(fp, "usage: receiptctl COMMAND [ARGS]\n\ncommands:\n");
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                fprintf(fp, "  %s\n", commands[i].usage);
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                usage(stderr);
+                return 2;
+        }
+        if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+            !strcmp(argv[1], "help")) {
+                usage(stdout);
+                return 0;
+        }
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (!strcmp(argv[1], commands[i].name))
+                        return commands[i].fn(argc - 1, argv + 1);
+        fprintf(stderr, "receiptctl: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return 2;
+}
