@@ -9,5 +9,6 @@
 #define GR_RECEIPTCTL_COMMANDS_H
 
 int cmd_replay(int argc, char **argv);
+int cmd_broker(int argc, char **argv);
 
 #endif

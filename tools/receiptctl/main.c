@@ -12,6 +12,8 @@ static const struct {
     {"replay", cmd_replay,
      "replay [--policy FILE] [--emit decisions|lines|receipts|ledger|rejects] "
      "[FILE|-]"},
+    {"broker", cmd_broker,
+     "broker [--partitions N] [--brokers N] [--prefix P]"},
 };
 
 static void usage(FILE *fp) {
