@@ -19,6 +19,7 @@
 
 typedef struct gr_quote {
         int present;
+        uint32_t attempt; /**< attempt that brought it */
         char *quote_id, *provider_id, *gpu, *region, *driver_family;
         double vram_gb;
         int64_t window_start, window_end;

@@ -1,0 +1,547 @@
+/*
+ * The per-job state machine (SPEC §4): attempts, preconditions, parking,
+ * duplicates, invariants I1–I5, and the ledger/decision actions.
+ * Rules R1–R11 live in gr_rules.c; role checks (I6) and required fields in
+ * gr_event.c (gr_event_validate), which runs before an event gets here.
+ *
+ * Applying one event:
+ *   1. duplicate?                      -> GR_DUPLICATE
+ *   2. which attempt?  older: closed; n+1: begins when n has concluded
+ *   3. precondition (table below): met -> go on; can never be met -> reject
+ *      `impossible_transition`; else park (or reject when the park is full)
+ *   4. dry run on a shallow copy: effect + rules + invariants I1–I4; a
+ *      violation rejects the event and leaves state unchanged
+ *   5. commit: effect, ledger row, decision when the triple changed
+ *   6. retry parked events until none moves; expire what can never apply
+ */
+#include "gr_fsm.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gr_output.h"
+#include "gr_rules.h"
+
+/* ---- preconditions (SPEC §4 table) ------------------------------------ */
+
+typedef enum { PRE_MET, PRE_WAIT, PRE_NEVER } pre_t;
+
+static pre_t precondition(const gr_attempt *a, gr_event_type_t type,
+                          const char **why) {
+        switch (type) {
+        case GR_EVT_EXECUTION_STARTED:
+                if (a->capacity == GR_CAP_FAIL)
+                        return *why = "I3: capacity failed, execution can "
+                                      "never start",
+                               PRE_NEVER;
+                if (a->execution != GR_EXEC_NOT_STARTED)
+                        return *why = "execution already started", PRE_NEVER;
+                if (a->capacity != GR_CAP_PASS)
+                        return *why = "needs capacity pass", PRE_WAIT;
+                return PRE_MET;
+        case GR_EVT_EXECUTION_FAILED:
+        case GR_EVT_EXECUTION_COMPLETED:
+                if (a->execution == GR_EXEC_PASS ||
+                    a->execution == GR_EXEC_FAIL)
+                        return *why = "execution already ended", PRE_NEVER;
+                if (a->execution != GR_EXEC_RUNNING)
+                        return *why = "needs execution running", PRE_WAIT;
+                return PRE_MET;
+        case GR_EVT_OUTPUT_DELIVERED:
+                if (a->execution == GR_EXEC_FAIL)
+                        return *why = "I1: execution failed, no output can "
+                                      "exist",
+                               PRE_NEVER;
+                if (a->output == GR_OUT_PRESENT)
+                        return *why = "this attempt already has an output",
+                               PRE_NEVER;
+                if (a->execution != GR_EXEC_PASS)
+                        return *why = "needs execution pass", PRE_WAIT;
+                return PRE_MET;
+        case GR_EVT_EVALUATION_REPORTED:
+                if (a->execution == GR_EXEC_FAIL)
+                        return *why = "I2: execution failed, nothing to "
+                                      "evaluate",
+                               PRE_NEVER;
+                if (a->evaluation == GR_EVAL_PASS ||
+                    a->evaluation == GR_EVAL_FAIL)
+                        return *why = "evaluation already reported", PRE_NEVER;
+                if (a->output != GR_OUT_PRESENT)
+                        return *why = "needs output present", PRE_WAIT;
+                return PRE_MET;
+        case GR_EVT_QUOTE_ACCEPTED:
+        case GR_EVT_CAPACITY_CHECKED:
+        case GR_EVT_RESERVATION_ACCEPTED:
+        case GR_EVT_SELLER_PACKET:
+        case GR_EVT_BUYER_PACKET:
+        case GR_EVT_JOB_CANCELLED:
+        case GR_EVT_RESERVATION_EXPIRED:
+        case GR_EVT_REVIEW_DECIDED:
+        case GR_EVT__CNT:
+                return PRE_MET;
+        }
+        return PRE_MET;
+}
+
+/* Packets describe the job, not one attempt: accepted from any attempt. */
+static int job_level(gr_event_type_t t) {
+        return t == GR_EVT_SELLER_PACKET || t == GR_EVT_BUYER_PACKET;
+}
+
+/* An attempt has concluded when a retry of it makes sense. */
+static int attempt_concluded(const gr_job *j) {
+        const gr_attempt *a = &j->cur;
+        return a->capacity == GR_CAP_FAIL || a->execution == GR_EXEC_FAIL ||
+               a->evaluation == GR_EVAL_FAIL || a->reviewed ||
+               (a->execution == GR_EXEC_NOT_STARTED &&
+                (a->expired || j->rule == GR_RULE_R4));
+}
+
+/* Where `ev` stands against the job's attempts, ignoring preconditions. */
+static pre_t attempt_gate(const gr_job *j, const gr_event *ev,
+                          const char **why) {
+        if ((uint32_t)ev->attempt == j->attempt || job_level(ev->type))
+                return PRE_MET;
+        if ((uint32_t)ev->attempt < j->attempt)
+                return *why = "attempt already closed", PRE_NEVER;
+        if ((uint32_t)ev->attempt > j->attempt + 1)
+                return *why = "attempt skips ahead of the next one", PRE_NEVER;
+        if (!attempt_concluded(j))
+                return *why = "needs the previous attempt to conclude",
+                       PRE_WAIT;
+        return PRE_MET;
+}
+
+static pre_t gate(const gr_job *j, const gr_event *ev, const char **why) {
+        pre_t g = attempt_gate(j, ev, why);
+        if (g != PRE_MET)
+                return g;
+        /* The first event of attempt n+1 meets a fresh attempt. */
+        if ((uint32_t)ev->attempt == j->attempt + 1 && !job_level(ev->type)) {
+                gr_attempt fresh;
+                memset(&fresh, 0, sizeof(fresh));
+                fresh.capacity = GR_CAP_UNKNOWN;
+                fresh.execution = GR_EXEC_NOT_STARTED;
+                fresh.output = GR_OUT_NONE;
+                fresh.evaluation = GR_EVAL_NOT_STARTED;
+                return precondition(&fresh, ev->type, why);
+        }
+        return precondition(&j->cur, ev->type, why);
+}
+
+/* ---- effect of an event ------------------------------------------------ */
+
+#define STR(dst, f)                                                            \
+        do {                                                                   \
+                if (strings && gr_event_has(ev, GR_F_##f))                     \
+                        gr_str_set(&(dst), ev->f);                             \
+        } while (0)
+
+static void attempt_init(gr_attempt *a) {
+        memset(a, 0, sizeof(*a));
+        gr_attempt_reset(a);
+}
+
+/* Start attempt n+1.  `strings` = 0 is the dry run on a shallow copy: it
+ * must not free or allocate anything the real job owns. */
+static void begin_attempt(gr_job *j, uint32_t attempt, int strings) {
+        if (strings) {
+                gr_attempt_summary *h =
+                    realloc(j->history, (j->nhistory + 1) * sizeof(*h));
+                if (h) {
+                        h[j->nhistory] = (gr_attempt_summary){
+                            j->attempt,         j->cur.capacity,
+                            j->cur.execution,   j->cur.output,
+                            j->cur.evaluation,  j->cur.failure_class,
+                            j->settlement,      j->retry,
+                            j->reason,          j->rule};
+                        j->history = h;
+                        j->nhistory++;
+                }
+                gr_attempt_reset(&j->cur);
+        } else {
+                attempt_init(&j->cur);
+        }
+        /* SPEC §5: the free retry is consumed when attempt n+1 begins. */
+        if (j->retry == GR_RETRY_FREE)
+                j->free_retries_used++;
+        j->attempt = attempt;
+}
+
+static void effect(gr_job *j, const gr_event *ev, int strings) {
+        gr_attempt *a = &j->cur;
+
+        if ((uint32_t)ev->attempt == j->attempt + 1 && !job_level(ev->type))
+                begin_attempt(j, (uint32_t)ev->attempt, strings);
+        if (j->time == GR_TIME_NONE || ev->occurred_at > j->time)
+                j->time = ev->occurred_at;
+
+        switch (ev->type) {
+        case GR_EVT_QUOTE_ACCEPTED:
+                /* An attempt keeps the quote it started with unless it
+                 * brings its own; a repeat in one attempt is only recorded. */
+                if (j->quote.present && j->quote.attempt >= (uint32_t)ev->attempt)
+                        break;
+                j->quote.present = 1;
+                j->quote.attempt = (uint32_t)ev->attempt;
+                j->quote.vram_gb = ev->vram_gb;
+                j->quote.window_start = ev->window_start;
+                j->quote.window_end = ev->window_end;
+                j->quote.has_price = gr_event_has(ev, GR_F_price_amount_minor);
+                j->quote.price_amount_minor =
+                    j->quote.has_price ? ev->price_amount_minor : 0;
+                if (strings) {
+                        gr_str_set(&j->quote.quote_id, ev->quote_id);
+                        gr_str_set(&j->quote.provider_id, ev->provider_id);
+                        gr_str_set(&j->quote.gpu, ev->gpu);
+                        gr_str_set(&j->quote.region,
+                                   gr_event_has(ev, GR_F_region) ? ev->region
+                                                                 : NULL);
+                        gr_str_set(&j->quote.driver_family,
+                                   gr_event_has(ev, GR_F_driver_family)
+                                       ? ev->driver_family
+                                       : NULL);
+                        gr_str_set(&j->quote.price_currency,
+                                   gr_event_has(ev, GR_F_price_currency)
+                                       ? ev->price_currency
+                                       : NULL);
+                }
+                break;
+        case GR_EVT_CAPACITY_CHECKED:
+                /* The first capacity result of an attempt stands. */
+                if (a->capacity != GR_CAP_UNKNOWN)
+                        break;
+                a->capacity = ev->result == GR_RESULT_PASS ? GR_CAP_PASS
+                                                           : GR_CAP_FAIL;
+                a->capacity_at = ev->occurred_at;
+                a->has_vram_declared = gr_event_has(ev, GR_F_vram_declared_gb);
+                a->vram_declared_gb = ev->vram_declared_gb;
+                a->has_vram_observed = gr_event_has(ev, GR_F_vram_observed_gb);
+                a->vram_observed_gb = ev->vram_observed_gb;
+                STR(a->check, check);
+                STR(a->worker_status, worker_status);
+                STR(a->capacity_detail, detail);
+                break;
+        case GR_EVT_RESERVATION_ACCEPTED:
+                STR(a->worker_id, worker_id);
+                break;
+        case GR_EVT_EXECUTION_STARTED:
+                a->execution = GR_EXEC_RUNNING;
+                a->started_at = ev->occurred_at;
+                STR(a->container_image, container_image);
+                STR(a->command, command);
+                STR(a->model_hash, model_hash);
+                STR(a->input_manifest_hash, input_manifest_hash);
+                break;
+        case GR_EVT_EXECUTION_FAILED:
+        case GR_EVT_EXECUTION_COMPLETED:
+                if (ev->type == GR_EVT_EXECUTION_FAILED) {
+                        a->execution = GR_EXEC_FAIL;
+                        a->failed_at = ev->occurred_at;
+                        a->failure_class = ev->failure_class;
+                        if (gr_event_has(ev, GR_F_output_written))
+                                a->output_written = ev->output_written;
+                        STR(a->stderr_class, stderr_class);
+                } else {
+                        a->execution = GR_EXEC_PASS;
+                        a->completed_at = ev->occurred_at;
+                }
+                if (gr_event_has(ev, GR_F_peak_vram_mb)) {
+                        a->has_peak_vram = 1;
+                        a->peak_vram_mb = ev->peak_vram_mb;
+                }
+                if (gr_event_has(ev, GR_F_gpu_seconds)) {
+                        a->has_gpu_seconds = 1;
+                        a->gpu_seconds = ev->gpu_seconds;
+                }
+                break;
+        case GR_EVT_OUTPUT_DELIVERED:
+                a->output = GR_OUT_PRESENT;
+                a->delivered_at = ev->occurred_at;
+                STR(a->output_hash, output_hash);
+                STR(a->output_path, output_path);
+                break;
+        case GR_EVT_EVALUATION_REPORTED:
+                a->evaluation = ev->status == GR_RESULT_PASS ? GR_EVAL_PASS
+                                                             : GR_EVAL_FAIL;
+                a->evaluated_at = ev->occurred_at;
+                STR(a->evaluation_rule, rule);
+                break;
+        case GR_EVT_SELLER_PACKET:
+                j->seller.present = 1;
+                j->seller.failure_class = gr_event_has(ev, GR_F_failure_class)
+                                              ? ev->failure_class
+                                              : GR_FAIL_NONE;
+                j->seller.has_capacity_result =
+                    gr_event_has(ev, GR_F_capacity_result);
+                j->seller.capacity_result = ev->capacity_result;
+                STR(j->seller.packet_hash, packet_hash);
+                STR(j->seller.quote_id, quote_id);
+                STR(j->seller.worker_id, worker_id);
+                break;
+        case GR_EVT_BUYER_PACKET:
+                j->buyer.present = 1;
+                j->buyer.memory_budget_gb = ev->memory_budget_gb;
+                j->buyer.observed_failure_class =
+                    gr_event_has(ev, GR_F_observed_failure_class)
+                        ? ev->observed_failure_class
+                        : GR_FAIL_NONE;
+                STR(j->buyer.packet_hash, packet_hash);
+                STR(j->buyer.container_image, container_image);
+                STR(j->buyer.command, command);
+                STR(j->buyer.model_hash, model_hash);
+                STR(j->buyer.input_manifest_hash, input_manifest_hash);
+                STR(j->buyer.expected_output_path, expected_output_path);
+                STR(j->buyer.evaluation_rule, evaluation_rule);
+                break;
+        case GR_EVT_JOB_CANCELLED:
+                a->cancelled = 1;
+                break;
+        case GR_EVT_RESERVATION_EXPIRED:
+                a->expired = 1;
+                break;
+        case GR_EVT_REVIEW_DECIDED:
+                a->reviewed = 1;
+                a->review_settlement = ev->settlement;
+                STR(a->review_note, note);
+                break;
+        case GR_EVT__CNT:
+                break;
+        }
+}
+#undef STR
+
+/* ---- invariants (SPEC §4) --------------------------------------------- */
+
+/* @returns NULL when the state is possible, else which invariant breaks. */
+static const char *impossible(const gr_job *j, const gr_verdict *v) {
+        const gr_attempt *a = &j->cur;
+        if (a->output == GR_OUT_PRESENT && a->execution != GR_EXEC_PASS)
+                return "I1: output present requires execution pass";
+        if (a->output == GR_OUT_NONE && a->evaluation != GR_EVAL_NOT_STARTED &&
+            a->evaluation != GR_EVAL_NOT_APPLICABLE)
+                return "I2: no output, so no evaluation";
+        if (a->capacity == GR_CAP_FAIL && a->execution != GR_EXEC_NOT_STARTED)
+                return "I3: capacity failed, execution never runs";
+        if (a->execution == GR_EXEC_FAIL && v->settlement == GR_SETTLE_RELEASE)
+                return "I4: execution failed, settlement can never be release";
+        return NULL;
+}
+
+/* ---- actions ---------------------------------------------------------- */
+
+char *gr_job_line(const gr_job *j, char *buf, size_t size) {
+        snprintf(buf, size,
+                 "job_id=%s attempt=%u capacity=%s execution=%s output=%s "
+                 "settlement=%s reason=%s retry=%s",
+                 j->job_id, j->attempt, gr_capacity_t_name(j->cur.capacity),
+                 gr_exec_t_name(j->cur.execution),
+                 gr_output_t_name(j->cur.output),
+                 gr_settlement_t_name(j->settlement),
+                 gr_reason_t_name(j->reason), gr_retry_t_name(j->retry));
+        return buf;
+}
+
+static void decision_id(const gr_job *j, uint64_t seq, char out[65]) {
+        char tmp[GR_ID_MAX + 48];
+        int n = snprintf(tmp, sizeof(tmp), "%s\n%u\n%llu", j->job_id,
+                         j->attempt, (unsigned long long)seq);
+        gr_sha256_hex(tmp, (size_t)n, out);
+}
+
+static void reject(const gr_fsm_sink *sink, const gr_event *ev,
+                   gr_reject_t reason, const char *fmt, const char *arg) {
+        gr_err err;
+        gr_err_set(&err, reason, fmt, gr_event_type_t_name(ev->type),
+                   (unsigned)ev->attempt, arg);
+        if (sink && sink->reject)
+                sink->reject(sink->opaque, ev, &err);
+}
+
+/* Apply an event whose gate is met: dry run, then commit and report.
+ * @returns GR_APPLIED or GR_REJECTED. */
+static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
+                           const gr_fsm_sink *sink) {
+        gr_job dry = *j; /* shallow: effect(..., 0) touches scalars only */
+        gr_verdict v;
+        const char *broken;
+        int changed;
+        gr_ledger_row row;
+        gr_decision d;
+        char line[GR_ID_MAX + 200];
+        gr_buf b;
+
+        effect(&dry, ev, 0);
+        v = gr_rules_decide(&dry, pol);
+        if ((broken = impossible(&dry, &v))) {
+                reject(sink, ev, GR_REJ_IMPOSSIBLE_TRANSITION,
+                       "%s (attempt %u): %s", broken);
+                return GR_REJECTED;
+        }
+
+        effect(j, ev, 1);
+        changed = v.settlement != j->settlement || v.retry != j->retry ||
+                  v.reason != j->reason;
+        j->settlement = v.settlement;
+        j->retry = v.retry;
+        j->reason = v.reason;
+        j->rule = v.rule;
+        if (gr_settlement_is_final(v.settlement))
+                j->posture_locked = 1;
+        gr_job_seen_add_hash(j, gr_event_id_hash(ev->event_id));
+
+        memset(&row, 0, sizeof(row));
+        row.job_id = j->job_id;
+        row.attempt = j->attempt;
+        row.seq = j->seq + 1;
+        row.transition = ev->type;
+        row.event_id = ev->event_id;
+        row.occurred_at = ev->occurred_at;
+        row.capacity = j->cur.capacity;
+        row.execution = j->cur.execution;
+        row.output = j->cur.output;
+        row.evaluation = j->cur.evaluation;
+        row.settlement = j->settlement;
+        row.seller_packet = j->seller.packet_hash;
+        row.buyer_packet = j->buyer.packet_hash;
+        gr_hex(j->chain, sizeof(j->chain), row.prev_hash);
+        if (changed) {
+                decision_id(j, row.seq, d.decision_id);
+                row.decision = d.decision_id;
+        }
+
+        gr_buf_init(&b);
+        gr_ledger_row_to_json(&row, 0, &b);
+        crypto_hash_sha256(j->chain, (const unsigned char *)b.data, b.len);
+        gr_hex(j->chain, sizeof(j->chain), row.row_hash);
+        j->seq = row.seq;
+        if (sink && sink->ledger)
+                sink->ledger(sink->opaque, j, &row);
+
+        if (changed) {
+                d.job_id = j->job_id;
+                d.attempt = j->attempt;
+                d.seq = row.seq;
+                d.settlement = v.settlement;
+                d.retry = v.retry;
+                d.reason = v.reason;
+                d.rule = v.rule;
+                d.line = gr_job_line(j, line, sizeof(line));
+                gr_buf_reset(&b);
+                gr_receipt_to_json(j, &b);
+                gr_sha256_hex(b.data, b.len, d.receipt_hash);
+                d.policy_hash = pol->hash;
+                d.decided_at = ev->occurred_at;
+                j->decisions++;
+                if (sink && sink->decision)
+                        sink->decision(sink->opaque, j, &d);
+        }
+        gr_buf_free(&b);
+        return GR_APPLIED;
+}
+
+static void unpark(gr_job *j, int i) {
+        free(j->parked[i]);
+        memmove(&j->parked[i], &j->parked[i + 1],
+                (size_t)(j->nparked - i - 1) * sizeof(*j->parked));
+        j->nparked--;
+}
+
+/* After a commit: apply parked events that became applicable (in arrival
+ * order, until nothing moves), then give up on those that never can. */
+static void drain_parked(const gr_policy *pol, gr_job *j,
+                         const gr_fsm_sink *sink) {
+        int moved = 1;
+        const char *why;
+
+        while (moved) {
+                moved = 0;
+                for (int i = 0; i < j->nparked; i++) {
+                        gr_event *p = j->parked[i];
+                        pre_t g = gate(j, p, &why);
+                        if (g == PRE_WAIT)
+                                continue;
+                        j->parked[i] = NULL;
+                        unpark(j, i);
+                        if (g == PRE_NEVER)
+                                reject(sink, p, GR_REJ_IMPOSSIBLE_TRANSITION,
+                                       "%s (attempt %u): %s", why);
+                        else
+                                commit(pol, j, p, sink);
+                        free(p);
+                        moved = 1;
+                        break;
+                }
+        }
+        /* Waiting events of a settled attempt, or older than the park
+         * timeout in event time, will not be waited for any longer. */
+        for (int i = 0; i < j->nparked;) {
+                gr_event *p = j->parked[i];
+                const char *reason = NULL;
+                if (j->posture_locked && (uint32_t)p->attempt <= j->attempt)
+                        reason = "job settled";
+                else if (j->time != GR_TIME_NONE &&
+                         j->time - p->occurred_at > pol->park_timeout_ms)
+                        reason = "park timeout passed in event time";
+                if (!reason) {
+                        i++;
+                        continue;
+                }
+                gate(j, p, &why);
+                {
+                        gr_err err;
+                        gr_err_set(&err, GR_REJ_PRECONDITION_TIMEOUT,
+                                   "%s (attempt %u) %s: %s", 
+                                   gr_event_type_t_name(p->type),
+                                   (unsigned)p->attempt, why, reason);
+                        if (sink && sink->reject)
+                                sink->reject(sink->opaque, p, &err);
+                }
+                j->parked[i] = NULL;
+                unpark(j, i);
+                free(p);
+        }
+}
+
+gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *j, const gr_event *ev,
+                          const gr_fsm_sink *sink) {
+        const char *why = "";
+        gr_event *copy, **np;
+
+        if (gr_job_seen(j, ev->event_id))
+                return GR_DUPLICATE;
+
+        switch (gate(j, ev, &why)) {
+        case PRE_NEVER:
+                reject(sink, ev, GR_REJ_IMPOSSIBLE_TRANSITION,
+                       "%s (attempt %u): %s", why);
+                return GR_REJECTED;
+        case PRE_WAIT:
+                if (j->nparked >= pol->park_limit) {
+                        reject(sink, ev, GR_REJ_PRECONDITION_TIMEOUT,
+                               "%s (attempt %u) %s: park limit reached", why);
+                        return GR_REJECTED;
+                }
+                if (!(copy = malloc(sizeof(*copy))) ||
+                    !(np = realloc(j->parked,
+                                   (size_t)(j->nparked + 1) * sizeof(*np)))) {
+                        free(copy);
+                        reject(sink, ev, GR_REJ_PRECONDITION_TIMEOUT,
+                               "%s (attempt %u) %s: out of memory to park", why);
+                        return GR_REJECTED;
+                }
+                *copy = *ev;
+                j->parked = np;
+                j->parked[j->nparked++] = copy;
+                gr_job_seen_add_hash(j, gr_event_id_hash(ev->event_id));
+                return GR_PARKED;
+        case PRE_MET:
+                break;
+        }
+        if (commit(pol, j, ev, sink) == GR_REJECTED)
+                return GR_REJECTED;
+        drain_parked(pol, j, sink);
+        return GR_APPLIED;
+}

@@ -1,0 +1,166 @@
+/* job_id -> gr_job, open addressing with linear probing and tombstones. */
+#include "gr_jobtab.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOMB ((gr_job *)(uintptr_t)1)
+
+struct gr_jobtab {
+        gr_job **slots;
+        size_t cap;   /* power of two */
+        size_t count; /* live jobs */
+        size_t used;  /* live + tombstones */
+};
+
+/* FNV-1a: the table is private to one process, so its hash never needs to
+ * agree with anything else. */
+static uint64_t hash_str(const char *s) {
+        uint64_t h = 1469598103934665603ULL;
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+        return h;
+}
+
+gr_jobtab *gr_jobtab_new(void) {
+        gr_jobtab *t = calloc(1, sizeof(*t));
+        if (!t)
+                return NULL;
+        t->cap = 64;
+        if (!(t->slots = calloc(t->cap, sizeof(*t->slots)))) {
+                free(t);
+                return NULL;
+        }
+        return t;
+}
+
+void gr_jobtab_destroy(gr_jobtab *t) {
+        if (!t)
+                return;
+        for (size_t i = 0; i < t->cap; i++)
+                if (t->slots[i] && t->slots[i] != TOMB)
+                        gr_job_destroy(t->slots[i]);
+        free(t->slots);
+        free(t);
+}
+
+static int rehash(gr_jobtab *t, size_t ncap) {
+        gr_job **n = calloc(ncap, sizeof(*n));
+        if (!n)
+                return -1;
+        for (size_t i = 0; i < t->cap; i++) {
+                gr_job *j = t->slots[i];
+                size_t s;
+                if (!j || j == TOMB)
+                        continue;
+                for (s = hash_str(j->job_id) & (ncap - 1); n[s];
+                     s = (s + 1) & (ncap - 1))
+                        ;
+                n[s] = j;
+        }
+        free(t->slots);
+        t->slots = n;
+        t->cap = ncap;
+        t->used = t->count;
+        return 0;
+}
+
+/* Slot holding job_id, or (when absent) the slot to insert into. */
+static size_t find(const gr_jobtab *t, const char *job_id, int *found) {
+        size_t s = hash_str(job_id) & (t->cap - 1);
+        size_t tomb = SIZE_MAX;
+        for (;; s = (s + 1) & (t->cap - 1)) {
+                gr_job *j = t->slots[s];
+                if (!j) {
+                        *found = 0;
+                        return tomb != SIZE_MAX ? tomb : s;
+                }
+                if (j == TOMB) {
+                        if (tomb == SIZE_MAX)
+                                tomb = s;
+                } else if (!strcmp(j->job_id, job_id)) {
+                        *found = 1;
+                        return s;
+                }
+        }
+}
+
+static int reserve(gr_jobtab *t) {
+        if ((t->used + 1) * 4 <= t->cap * 3)
+                return 0;
+        return rehash(t, t->count * 2 + 2 > t->cap / 2 ? t->cap * 2 : t->cap);
+}
+
+gr_job *gr_jobtab_get(gr_jobtab *t, const char *job_id, int create) {
+        int found;
+        size_t s = find(t, job_id, &found);
+        gr_job *j;
+
+        if (found)
+                return t->slots[s];
+        if (!create || reserve(t) == -1)
+                return NULL;
+        s = find(t, job_id, &found);
+        if (!(j = gr_job_new(job_id)))
+                return NULL;
+        if (t->slots[s] != TOMB)
+                t->used++;
+        t->slots[s] = j;
+        t->count++;
+        return j;
+}
+
+int gr_jobtab_put(gr_jobtab *t, gr_job *job) {
+        int found;
+        size_t s;
+
+        if (reserve(t) == -1)
+                return -1;
+        s = find(t, job->job_id, &found);
+        if (found) {
+                gr_job_destroy(t->slots[s]);
+                t->slots[s] = job;
+                return 0;
+        }
+        if (t->slots[s] != TOMB)
+                t->used++;
+        t->slots[s] = job;
+        t->count++;
+        return 0;
+}
+
+int gr_jobtab_remove(gr_jobtab *t, const char *job_id) {
+        int found;
+        size_t s = find(t, job_id, &found);
+        if (!found)
+                return 0;
+        gr_job_destroy(t->slots[s]);
+        t->slots[s] = TOMB;
+        t->count--;
+        return 1;
+}
+
+size_t gr_jobtab_count(const gr_jobtab *t) {
+        return t->count;
+}
+
+static int cmp_job(const void *a, const void *b) {
+        return strcmp((*(gr_job *const *)a)->job_id,
+                      (*(gr_job *const *)b)->job_id);
+}
+
+gr_job **gr_jobtab_sorted(const gr_jobtab *t, size_t *n) {
+        gr_job **v;
+        size_t k = 0;
+
+        *n = 0;
+        if (!t->count || !(v = malloc(t->count * sizeof(*v))))
+                return NULL;
+        for (size_t i = 0; i < t->cap; i++)
+                if (t->slots[i] && t->slots[i] != TOMB)
+                        v[k++] = t->slots[i];
+        qsort(v, k, sizeof(*v), cmp_job);
+        *n = k;
+        return v;
+}

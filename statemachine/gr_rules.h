@@ -1,0 +1,33 @@
+/**
+ * @file gr_rules.h
+ * @brief SPEC §5 settlement rules R1–R11 and the packet-disagreement test.
+ *        The table in gr_rules.c is the one place these rules live.
+ */
+#ifndef GR_RULES_H
+#define GR_RULES_H
+
+#include "gr_job.h"
+#include "gr_policy.h"
+
+/** A rule's verdict: what the job's settlement lane should say. */
+typedef struct gr_verdict {
+        gr_settlement_t settlement;
+        gr_retry_t retry;
+        gr_reason_t reason;
+        gr_rule_t rule; /**< GR_RULE_NONE = "otherwise" */
+} gr_verdict;
+
+/**
+ * @brief Run the rules in SPEC order on the job's current attempt; the
+ *        first enabled rule that matches decides.  Applies I5 (a decided
+ *        refund/release/partial_refund posture is changed only by R1).
+ */
+gr_verdict gr_rules_decide(const gr_job *job, const gr_policy *pol);
+
+/** @returns 1 when the seller and buyer packets disagree (SPEC §5). */
+int gr_packets_disagree(const gr_job *job);
+
+/** @returns 1 when the posture is final under I5. */
+int gr_settlement_is_final(gr_settlement_t s);
+
+#endif
