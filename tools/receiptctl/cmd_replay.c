@@ -1,0 +1,244 @@
+/*
+ * receiptctl replay: the FSM offline over JSON-lines events (SPEC §7).
+ *
+ * Same engine as receiptd, same canonical renderings, so for the same input
+ * it prints byte-identical decisions.  It streams: memory grows with the
+ * number of jobs, not with the length of the input.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "gr_engine.h"
+#include "gr_json_event.h"
+#include "gr_output.h"
+#include "lines.h"
+
+typedef enum {
+        EMIT_DECISIONS,
+        EMIT_LINES,
+        EMIT_RECEIPTS,
+        EMIT_LEDGER,
+        EMIT_REJECTS
+} emit_t;
+
+static const char *const emit_names[] = {"decisions", "lines", "receipts",
+                                         "ledger", "rejects"};
+
+typedef struct replay {
+        emit_t emit;
+        FILE *out;
+        gr_buf buf;
+} replay;
+
+static void put(replay *r) {
+        gr_buf_putc(&r->buf, '\n');
+        fwrite(r->buf.data, 1, r->buf.len, r->out);
+        gr_buf_reset(&r->buf);
+}
+
+static void on_decision(void *op, const gr_job *j, const gr_decision *d) {
+        replay *r = op;
+        (void)j;
+        if (r->emit != EMIT_DECISIONS)
+                return;
+        gr_decision_to_json(d, NULL, NULL, &r->buf);
+        put(r);
+}
+
+static void on_ledger(void *op, const gr_job *j, const gr_ledger_row *row) {
+        replay *r = op;
+        (void)j;
+        if (r->emit != EMIT_LEDGER)
+                return;
+        gr_ledger_row_to_json(row, 1, &r->buf);
+        put(r);
+}
+
+static void on_reject(void *op, const gr_event *ev, const gr_err *err) {
+        replay *r = op;
+        if (r->emit != EMIT_REJECTS)
+                return;
+        gr_reject_to_json(ev && gr_event_has(ev, GR_F_event_id) ? ev->event_id
+                                                                : NULL,
+                          ev && gr_event_has(ev, GR_F_job_id) ? ev->job_id
+                                                              : NULL,
+                          err, &r->buf);
+        put(r);
+}
+
+static int usage(void) {
+        fprintf(stderr, "usage: receiptctl replay [--policy FILE] [--emit "
+                        "decisions|lines|receipts|ledger|rejects] [FILE|-]\n");
+        return 2;
+}
+
+/* Whole small file into memory (policy files). @returns malloc'd or NULL. */
+static char *slurp(const char *path, size_t *len) {
+        FILE *fp = fopen(path, "rb");
+        char *p = NULL;
+        long n;
+
+        if (!fp)
+                return NULL;
+        if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 &&
+            n < (1 << 20) && fseek(fp, 0, SEEK_SET) == 0 &&
+            (p = malloc((size_t)n + 1)) &&
+            fread(p, 1, (size_t)n, fp) == (size_t)n) {
+                p[n] = '\0';
+                *len = (size_t)n;
+        } else {
+                free(p);
+                p = NULL;
+        }
+        fclose(fp);
+        return p;
+}
+
+static int only_space(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+                        return 0;
+        return 1;
+}
+
+int cmd_replay(int argc, char **argv) {
+        const char *policy_path = NULL, *in_path = NULL;
+        replay r = {EMIT_DECISIONS, stdout, {0}};
+        gr_policy pol;
+        gr_fsm_sink sink = {&r, on_ledger, on_decision, on_reject};
+        gr_engine *eng = NULL;
+        gr_json_decoder *dec = NULL;
+        gr_event *ev = NULL;
+        gr_lines lines = {0};
+        FILE *in = stdin;
+        const char *line;
+        size_t len;
+        int rc = 2, got;
+        char errstr[512];
+
+        for (int i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
+                        policy_path = argv[++i];
+                } else if (!strcmp(argv[i], "--emit") && i + 1 < argc) {
+                        size_t k;
+                        i++;
+                        for (k = 0; k < 5 && strcmp(argv[i], emit_names[k]); k++)
+                                ;
+                        if (k == 5) {
+                                fprintf(stderr,
+                                        "replay: unknown --emit '%s'\n",
+                                        argv[i]);
+                                return usage();
+                        }
+                        r.emit = (emit_t)k;
+                } else if (argv[i][0] == '-' && argv[i][1] && !in_path) {
+                        fprintf(stderr, "replay: unknown option '%s'\n",
+                                argv[i]);
+                        return usage();
+                } else if (!in_path) {
+                        in_path = argv[i];
+                } else {
+                        return usage();
+                }
+        }
+
+        gr_policy_default(&pol);
+        if (policy_path) {
+                size_t plen;
+                char *text = slurp(policy_path, &plen);
+                if (!text) {
+                        fprintf(stderr, "replay: cannot read policy %s: %s\n",
+                                policy_path, strerror(errno));
+                        return 2;
+                }
+                if (gr_policy_load(&pol, text, plen, errstr, sizeof(errstr))) {
+                        fprintf(stderr, "replay: %s: %s\n", policy_path,
+                                errstr);
+                        free(text);
+                        return 2;
+                }
+                free(text);
+        }
+        if (in_path && strcmp(in_path, "-") && !(in = fopen(in_path, "rb"))) {
+                fprintf(stderr, "replay: cannot open %s: %s\n", in_path,
+                        strerror(errno));
+                return 2;
+        }
+
+        rc = 1;
+        gr_buf_init(&r.buf);
+        if (!(eng = gr_engine_new(&pol, &sink)) ||
+            !(dec = gr_json_decoder_new()) || !(ev = malloc(sizeof(*ev))) ||
+            gr_lines_init(&lines, in, GR_EVENT_WIRE_MAX) == -1) {
+                fprintf(stderr, "replay: out of memory\n");
+                goto done;
+        }
+
+        while ((got = gr_lines_next(&lines, &line, &len)) > 0) {
+                gr_err err;
+                if (got == 2) {
+                        gr_event_reset(ev);
+                        gr_err_set(&err, GR_REJ_TOO_LARGE,
+                                   "line %lu is %zu bytes, limit %d",
+                                   lines.lineno, len, GR_EVENT_WIRE_MAX);
+                        gr_engine_reject(eng, ev, &err);
+                        continue;
+                }
+                if (only_space(line, len))
+                        continue;
+                if (gr_json_event_decode(dec, line, len, ev, &err) == -1)
+                        gr_engine_reject(eng, ev, &err);
+                else
+                        gr_engine_apply(eng, ev);
+        }
+        if (got == -1) {
+                fprintf(stderr, "replay: read error: %s\n", strerror(errno));
+                goto done;
+        }
+
+        if (r.emit == EMIT_LINES || r.emit == EMIT_RECEIPTS) {
+                size_t n;
+                gr_job **jobs = gr_jobtab_sorted(gr_engine_jobs(eng), &n);
+                char lbuf[GR_ID_MAX + 200];
+                for (size_t i = 0; i < n; i++) {
+                        if (r.emit == EMIT_LINES)
+                                gr_buf_puts(&r.buf, gr_job_line(jobs[i], lbuf,
+                                                                sizeof(lbuf)));
+                        else
+                                gr_receipt_to_json(jobs[i], &r.buf);
+                        put(&r);
+                }
+                free(jobs);
+        }
+        {
+                const gr_stats *s = gr_engine_stats(eng);
+                fprintf(stderr,
+                        "replay: %llu events: %llu applied, %llu parked, "
+                        "%llu duplicates, %llu rejected; %zu jobs, %llu "
+                        "decisions\n",
+                        (unsigned long long)s->events_in,
+                        (unsigned long long)s->applied,
+                        (unsigned long long)s->parked_now,
+                        (unsigned long long)s->duplicates,
+                        (unsigned long long)s->rejected,
+                        gr_jobtab_count(gr_engine_jobs(eng)),
+                        (unsigned long long)s->decisions);
+        }
+        rc = r.buf.oom ? 1 : 0;
+        if (fflush(r.out) != 0) {
+                fprintf(stderr, "replay: write error: %s\n", strerror(errno));
+                rc = 1;
+        }
+done:
+        gr_lines_free(&lines);
+        free(ev);
+        gr_json_decoder_destroy(dec);
+        gr_engine_destroy(eng);
+        gr_buf_free(&r.buf);
+        if (in != stdin)
+                fclose(in);
+        return rc;
+}
