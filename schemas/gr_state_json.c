@@ -1,0 +1,490 @@
+/*
+ * Job state <-> JSON for the state changelog topic.
+ *
+ * Document (version 1), all keys always present:
+ *   {"v":1, "job_id", "attempt", "time", "seq", "chain", "free_retries_used",
+ *    "settlement", "retry", "reason", "rule", "posture_locked", "decisions",
+ *    "quote":{..}|null, "seller":{..}|null, "buyer":{..}|null,
+ *    "cur":{..}, "history":[..], "seen":["<16 hex>",...], "parked":[event..]}
+ * Times are integer ms since the epoch (null = none); enums use their SPEC
+ * spellings; "seen" is sorted so equal states encode to equal bytes;
+ * parked events use the canonical event JSON of gr_json_event.h.
+ */
+#include "gr_state_json.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gr_json_event.h"
+
+/* ---- encode ------------------------------------------------------------ */
+
+static void ktime(gr_jw *w, const char *k, int64_t t) {
+        gr_jw_key(w, k);
+        if (t == GR_TIME_NONE)
+                gr_jw_null(w);
+        else
+                gr_jw_int(w, t);
+}
+
+static void knum_opt(gr_jw *w, const char *k, int has, double v) {
+        gr_jw_key(w, k);
+        if (has)
+                gr_jw_num(w, v);
+        else
+                gr_jw_null(w);
+}
+
+static void kfail(gr_jw *w, const char *k, gr_failure_t f) {
+        gr_jw_kstr(w, k, gr_failure_t_name(f));
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* The attempt's strings, in document order; shared by encode and decode. */
+#define ATTEMPT_STRINGS(X)                                                     \
+        X(check) X(worker_status) X(capacity_detail) X(worker_id)              \
+        X(container_image) X(command) X(model_hash) X(input_manifest_hash)     \
+        X(stderr_class) X(output_hash) X(output_path) X(evaluation_rule)       \
+        X(review_note)
+#define ATTEMPT_TIMES(X)                                                       \
+        X(capacity_at) X(started_at) X(failed_at) X(completed_at)              \
+        X(delivered_at) X(evaluated_at)
+#define BUYER_STRINGS(X)                                                       \
+        X(packet_hash) X(container_image) X(command) X(model_hash)             \
+        X(input_manifest_hash) X(expected_output_path) X(evaluation_rule)
+
+void gr_state_encode(const gr_job *j, gr_buf *out) {
+        const gr_attempt *a = &j->cur;
+        gr_jw w;
+        char hex[65];
+
+        gr_jw_init(&w, out);
+        gr_jw_obj_begin(&w);
+        gr_jw_kint(&w, "v", 1);
+        gr_jw_kstr(&w, "job_id", j->job_id);
+        gr_jw_kint(&w, "attempt", j->attempt);
+        ktime(&w, "time", j->time);
+        gr_jw_kint(&w, "seq", (int64_t)j->seq);
+        gr_jw_kstr(&w, "chain", gr_hex(j->chain, sizeof(j->chain), hex));
+        gr_jw_kint(&w, "free_retries_used", j->free_retries_used);
+        gr_jw_kstr(&w, "settlement", gr_settlement_t_name(j->settlement));
+        gr_jw_kstr(&w, "retry", gr_retry_t_name(j->retry));
+        gr_jw_kstr(&w, "reason", gr_reason_t_name(j->reason));
+        gr_jw_kstr(&w, "rule", gr_rule_t_name(j->rule));
+        gr_jw_kbool(&w, "posture_locked", j->posture_locked);
+        gr_jw_kint(&w, "decisions", (int64_t)j->decisions);
+
+        gr_jw_key(&w, "quote");
+        if (!j->quote.present) {
+                gr_jw_null(&w);
+        } else {
+                gr_jw_obj_begin(&w);
+                gr_jw_kint(&w, "attempt", j->quote.attempt);
+                gr_jw_kstr(&w, "quote_id", j->quote.quote_id);
+                gr_jw_kstr(&w, "provider_id", j->quote.provider_id);
+                gr_jw_kstr(&w, "gpu", j->quote.gpu);
+                gr_jw_kstr(&w, "region", j->quote.region);
+                gr_jw_kstr(&w, "driver_family", j->quote.driver_family);
+                gr_jw_knum(&w, "vram_gb", j->quote.vram_gb);
+                gr_jw_kint(&w, "window_start", j->quote.window_start);
+                gr_jw_kint(&w, "window_end", j->quote.window_end);
+                gr_jw_kbool(&w, "has_price", j->quote.has_price);
+                gr_jw_kint(&w, "price_amount_minor",
+                           j->quote.price_amount_minor);
+                gr_jw_kstr(&w, "price_currency", j->quote.price_currency);
+                gr_jw_obj_end(&w);
+        }
+        gr_jw_key(&w, "seller");
+        if (!j->seller.present) {
+                gr_jw_null(&w);
+        } else {
+                gr_jw_obj_begin(&w);
+                gr_jw_kstr(&w, "packet_hash", j->seller.packet_hash);
+                gr_jw_kstr(&w, "quote_id", j->seller.quote_id);
+                gr_jw_kstr(&w, "worker_id", j->seller.worker_id);
+                gr_jw_key(&w, "capacity_result");
+                if (j->seller.has_capacity_result)
+                        gr_jw_str(&w,
+                                  gr_result_t_name(j->seller.capacity_result));
+                else
+                        gr_jw_null(&w);
+                kfail(&w, "failure_class", j->seller.failure_class);
+                gr_jw_obj_end(&w);
+        }
+        gr_jw_key(&w, "buyer");
+        if (!j->buyer.present) {
+                gr_jw_null(&w);
+        } else {
+                gr_jw_obj_begin(&w);
+#define X(f) gr_jw_kstr(&w, #f, j->buyer.f);
+                BUYER_STRINGS(X)
+#undef X
+                gr_jw_knum(&w, "memory_budget_gb", j->buyer.memory_budget_gb);
+                kfail(&w, "observed_failure_class",
+                      j->buyer.observed_failure_class);
+                gr_jw_obj_end(&w);
+        }
+
+        gr_jw_key(&w, "cur");
+        gr_jw_obj_begin(&w);
+        gr_jw_kstr(&w, "capacity", gr_capacity_t_name(a->capacity));
+        gr_jw_kstr(&w, "execution", gr_exec_t_name(a->execution));
+        gr_jw_kstr(&w, "output", gr_output_t_name(a->output));
+        gr_jw_kstr(&w, "evaluation", gr_eval_t_name(a->evaluation));
+#define X(f) gr_jw_kstr(&w, #f, a->f);
+        ATTEMPT_STRINGS(X)
+#undef X
+#define X(f) ktime(&w, #f, a->f);
+        ATTEMPT_TIMES(X)
+#undef X
+        knum_opt(&w, "vram_declared_gb", a->has_vram_declared,
+                 a->vram_declared_gb);
+        knum_opt(&w, "vram_observed_gb", a->has_vram_observed,
+                 a->vram_observed_gb);
+        knum_opt(&w, "peak_vram_mb", a->has_peak_vram, (double)a->peak_vram_mb);
+        knum_opt(&w, "gpu_seconds", a->has_gpu_seconds, a->gpu_seconds);
+        kfail(&w, "failure_class", a->failure_class);
+        gr_jw_kint(&w, "output_written", a->output_written);
+        gr_jw_kbool(&w, "cancelled", a->cancelled);
+        gr_jw_kbool(&w, "expired", a->expired);
+        gr_jw_kbool(&w, "reviewed", a->reviewed);
+        gr_jw_kstr(&w, "review_settlement",
+                   gr_settlement_t_name(a->review_settlement));
+        gr_jw_obj_end(&w);
+
+        gr_jw_key(&w, "history");
+        gr_jw_arr_begin(&w);
+        for (size_t i = 0; i < j->nhistory; i++) {
+                const gr_attempt_summary *s = &j->history[i];
+                gr_jw_obj_begin(&w);
+                gr_jw_kint(&w, "attempt", s->attempt);
+                gr_jw_kstr(&w, "capacity", gr_capacity_t_name(s->capacity));
+                gr_jw_kstr(&w, "execution", gr_exec_t_name(s->execution));
+                gr_jw_kstr(&w, "output", gr_output_t_name(s->output));
+                gr_jw_kstr(&w, "evaluation", gr_eval_t_name(s->evaluation));
+                kfail(&w, "failure_class", s->failure_class);
+                gr_jw_kstr(&w, "settlement",
+                           gr_settlement_t_name(s->settlement));
+                gr_jw_kstr(&w, "retry", gr_retry_t_name(s->retry));
+                gr_jw_kstr(&w, "reason", gr_reason_t_name(s->reason));
+                gr_jw_kstr(&w, "rule", gr_rule_t_name(s->rule));
+                gr_jw_obj_end(&w);
+        }
+        gr_jw_arr_end(&w);
+
+        gr_jw_key(&w, "seen");
+        gr_jw_arr_begin(&w);
+        {
+                uint64_t *v = j->nseen ? malloc(j->nseen * sizeof(*v)) : NULL;
+                size_t n = 0;
+                if (j->nseen && !v) {
+                        out->oom = 1;
+                } else {
+                        for (size_t i = 0; i < j->seen_cap; i++)
+                                if (j->seen[i])
+                                        v[n++] = j->seen[i];
+                        qsort(v, n, sizeof(*v), cmp_u64);
+                        for (size_t i = 0; i < n; i++) {
+                                char h[17];
+                                snprintf(h, sizeof(h), "%016" PRIx64, v[i]);
+                                gr_jw_str(&w, h);
+                        }
+                }
+                free(v);
+        }
+        gr_jw_arr_end(&w);
+
+        gr_jw_key(&w, "parked");
+        gr_jw_arr_begin(&w);
+        for (int i = 0; i < j->nparked; i++) {
+                gr_buf eb;
+                gr_buf_init(&eb);
+                gr_json_event_encode(j->parked[i], &eb);
+                if (eb.oom)
+                        out->oom = 1;
+                else
+                        gr_jw_raw(&w, eb.data, eb.len);
+                gr_buf_free(&eb);
+        }
+        gr_jw_arr_end(&w);
+        gr_jw_obj_end(&w);
+}
+
+/* ---- decode ------------------------------------------------------------ */
+
+typedef struct rd {
+        char *errstr;
+        size_t errstr_size;
+        int bad;
+} rd;
+
+static int fail(rd *r, const char *what) {
+        if (!r->bad)
+                snprintf(r->errstr, r->errstr_size, "state: bad or missing %s",
+                         what);
+        r->bad = 1;
+        return -1;
+}
+
+static json_t *need(rd *r, json_t *o, const char *k) {
+        json_t *v = json_object_get(o, k);
+        if (!v)
+                fail(r, k);
+        return v;
+}
+
+static int64_t get_int(rd *r, json_t *o, const char *k) {
+        json_t *v = need(r, o, k);
+        if (v && !json_is_integer(v))
+                fail(r, k);
+        return v ? json_integer_value(v) : 0;
+}
+
+static int64_t get_time(rd *r, json_t *o, const char *k) {
+        json_t *v = need(r, o, k);
+        if (v && json_is_null(v))
+                return GR_TIME_NONE;
+        if (v && !json_is_integer(v))
+                fail(r, k);
+        return v ? json_integer_value(v) : GR_TIME_NONE;
+}
+
+static double get_num(rd *r, json_t *o, const char *k, int *has) {
+        json_t *v = need(r, o, k);
+        if (has)
+                *has = v && !json_is_null(v);
+        if (v && json_is_null(v) && has)
+                return 0;
+        if (v && !json_is_number(v))
+                fail(r, k);
+        return v ? json_number_value(v) : 0;
+}
+
+static int get_bool(rd *r, json_t *o, const char *k) {
+        json_t *v = need(r, o, k);
+        if (v && !json_is_boolean(v))
+                fail(r, k);
+        return v && json_is_true(v);
+}
+
+static void get_str(rd *r, json_t *o, const char *k, char **dst) {
+        json_t *v = need(r, o, k);
+        if (!v || json_is_null(v))
+                return;
+        if (!json_is_string(v) || gr_str_set(dst, json_string_value(v)))
+                fail(r, k);
+}
+
+#define GET_ENUM(r, o, k, TYPE, dst)                                           \
+        do {                                                                   \
+                json_t *v_ = need(r, o, k);                                    \
+                if (v_ && (!json_is_string(v_) ||                              \
+                           TYPE##_parse(json_string_value(v_),                 \
+                                        json_string_length(v_), dst) == -1))   \
+                        fail(r, k);                                            \
+        } while (0)
+
+static int unhex(const char *s, uint8_t *out, size_t n) {
+        if (strlen(s) != 2 * n)
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                unsigned v;
+                if (sscanf(s + 2 * i, "%2x", &v) != 1)
+                        return -1;
+                out[i] = (uint8_t)v;
+        }
+        return 0;
+}
+
+gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
+                        size_t errstr_size) {
+        rd r = {errstr, errstr_size, 0};
+        json_error_t jerr;
+        json_t *root, *o, *v;
+        gr_job *j = NULL;
+        gr_attempt *a;
+        gr_json_decoder *dec = NULL;
+        size_t i;
+
+        if (!(root = json_loadb(buf, len, 0, &jerr))) {
+                snprintf(errstr, errstr_size, "state: %s", jerr.text);
+                return NULL;
+        }
+        if (!json_is_object(root) || get_int(&r, root, "v") != 1) {
+                fail(&r, "v (version 1)");
+                goto err;
+        }
+        v = need(&r, root, "job_id");
+        if (!v || !json_is_string(v) || !json_string_length(v) ||
+            !(j = gr_job_new(json_string_value(v)))) {
+                fail(&r, "job_id");
+                goto err;
+        }
+        j->attempt = (uint32_t)get_int(&r, root, "attempt");
+        j->time = get_time(&r, root, "time");
+        j->seq = (uint64_t)get_int(&r, root, "seq");
+        v = need(&r, root, "chain");
+        if (!v || !json_is_string(v) ||
+            unhex(json_string_value(v), j->chain, sizeof(j->chain)))
+                fail(&r, "chain");
+        j->free_retries_used = (int)get_int(&r, root, "free_retries_used");
+        GET_ENUM(&r, root, "settlement", gr_settlement_t, &j->settlement);
+        GET_ENUM(&r, root, "retry", gr_retry_t, &j->retry);
+        GET_ENUM(&r, root, "reason", gr_reason_t, &j->reason);
+        GET_ENUM(&r, root, "rule", gr_rule_t, &j->rule);
+        j->posture_locked = get_bool(&r, root, "posture_locked");
+        j->decisions = (uint64_t)get_int(&r, root, "decisions");
+
+        if ((o = need(&r, root, "quote")) && json_is_object(o)) {
+                j->quote.present = 1;
+                j->quote.attempt = (uint32_t)get_int(&r, o, "attempt");
+                get_str(&r, o, "quote_id", &j->quote.quote_id);
+                get_str(&r, o, "provider_id", &j->quote.provider_id);
+                get_str(&r, o, "gpu", &j->quote.gpu);
+                get_str(&r, o, "region", &j->quote.region);
+                get_str(&r, o, "driver_family", &j->quote.driver_family);
+                j->quote.vram_gb = get_num(&r, o, "vram_gb", NULL);
+                j->quote.window_start = get_int(&r, o, "window_start");
+                j->quote.window_end = get_int(&r, o, "window_end");
+                j->quote.has_price = get_bool(&r, o, "has_price");
+                j->quote.price_amount_minor =
+                    get_int(&r, o, "price_amount_minor");
+                get_str(&r, o, "price_currency", &j->quote.price_currency);
+        }
+        if ((o = need(&r, root, "seller")) && json_is_object(o)) {
+                j->seller.present = 1;
+                get_str(&r, o, "packet_hash", &j->seller.packet_hash);
+                get_str(&r, o, "quote_id", &j->seller.quote_id);
+                get_str(&r, o, "worker_id", &j->seller.worker_id);
+                v = need(&r, o, "capacity_result");
+                if (v && !json_is_null(v)) {
+                        j->seller.has_capacity_result = 1;
+                        GET_ENUM(&r, o, "capacity_result", gr_result_t,
+                                 &j->seller.capacity_result);
+                }
+                GET_ENUM(&r, o, "failure_class", gr_failure_t,
+                         &j->seller.failure_class);
+        }
+        if ((o = need(&r, root, "buyer")) && json_is_object(o)) {
+                j->buyer.present = 1;
+#define X(f) get_str(&r, o, #f, &j->buyer.f);
+                BUYER_STRINGS(X)
+#undef X
+                j->buyer.memory_budget_gb =
+                    get_num(&r, o, "memory_budget_gb", NULL);
+                GET_ENUM(&r, o, "observed_failure_class", gr_failure_t,
+                         &j->buyer.observed_failure_class);
+        }
+
+        a = &j->cur;
+        if ((o = need(&r, root, "cur")) && json_is_object(o)) {
+                GET_ENUM(&r, o, "capacity", gr_capacity_t, &a->capacity);
+                GET_ENUM(&r, o, "execution", gr_exec_t, &a->execution);
+                GET_ENUM(&r, o, "output", gr_output_t, &a->output);
+                GET_ENUM(&r, o, "evaluation", gr_eval_t, &a->evaluation);
+#define X(f) get_str(&r, o, #f, &a->f);
+                ATTEMPT_STRINGS(X)
+#undef X
+#define X(f) a->f = get_time(&r, o, #f);
+                ATTEMPT_TIMES(X)
+#undef X
+                a->vram_declared_gb =
+                    get_num(&r, o, "vram_declared_gb", &a->has_vram_declared);
+                a->vram_observed_gb =
+                    get_num(&r, o, "vram_observed_gb", &a->has_vram_observed);
+                a->peak_vram_mb = (int64_t)get_num(&r, o, "peak_vram_mb",
+                                                   &a->has_peak_vram);
+                a->gpu_seconds =
+                    get_num(&r, o, "gpu_seconds", &a->has_gpu_seconds);
+                GET_ENUM(&r, o, "failure_class", gr_failure_t,
+                         &a->failure_class);
+                a->output_written = (int)get_int(&r, o, "output_written");
+                a->cancelled = get_bool(&r, o, "cancelled");
+                a->expired = get_bool(&r, o, "expired");
+                a->reviewed = get_bool(&r, o, "reviewed");
+                GET_ENUM(&r, o, "review_settlement", gr_settlement_t,
+                         &a->review_settlement);
+        } else {
+                fail(&r, "cur");
+        }
+
+        if ((o = need(&r, root, "history")) && json_is_array(o) &&
+            json_array_size(o) &&
+            (j->history = calloc(json_array_size(o), sizeof(*j->history)))) {
+                json_array_foreach(o, i, v) {
+                        gr_attempt_summary *s = &j->history[i];
+                        s->attempt = (uint32_t)get_int(&r, v, "attempt");
+                        GET_ENUM(&r, v, "capacity", gr_capacity_t, &s->capacity);
+                        GET_ENUM(&r, v, "execution", gr_exec_t, &s->execution);
+                        GET_ENUM(&r, v, "output", gr_output_t, &s->output);
+                        GET_ENUM(&r, v, "evaluation", gr_eval_t,
+                                 &s->evaluation);
+                        GET_ENUM(&r, v, "failure_class", gr_failure_t,
+                                 &s->failure_class);
+                        GET_ENUM(&r, v, "settlement", gr_settlement_t,
+                                 &s->settlement);
+                        GET_ENUM(&r, v, "retry", gr_retry_t, &s->retry);
+                        GET_ENUM(&r, v, "reason", gr_reason_t, &s->reason);
+                        GET_ENUM(&r, v, "rule", gr_rule_t, &s->rule);
+                        j->nhistory++;
+                }
+        }
+
+        if ((o = need(&r, root, "seen")) && json_is_array(o)) {
+                json_array_foreach(o, i, v) {
+                        uint64_t h;
+                        char *end;
+                        if (!json_is_string(v)) {
+                                fail(&r, "seen");
+                                break;
+                        }
+                        h = strtoull(json_string_value(v), &end, 16);
+                        if (*end || gr_job_seen_add_hash(j, h)) {
+                                fail(&r, "seen");
+                                break;
+                        }
+                }
+        }
+
+        if ((o = need(&r, root, "parked")) && json_is_array(o) &&
+            json_array_size(o)) {
+                if (!(dec = gr_json_decoder_new()) ||
+                    !(j->parked = calloc(json_array_size(o),
+                                         sizeof(*j->parked)))) {
+                        fail(&r, "parked (out of memory)");
+                        goto err;
+                }
+                json_array_foreach(o, i, v) {
+                        char *text = json_dumps(v, JSON_COMPACT);
+                        gr_event *ev = malloc(sizeof(*ev));
+                        gr_err e;
+                        if (!text || !ev ||
+                            gr_json_event_decode(dec, text, strlen(text), ev,
+                                                 &e) == -1) {
+                                free(text);
+                                free(ev);
+                                fail(&r, "parked event");
+                                break;
+                        }
+                        free(text);
+                        j->parked[j->nparked++] = ev;
+                }
+        }
+        if (r.bad)
+                goto err;
+        gr_json_decoder_destroy(dec);
+        json_decref(root);
+        return j;
+err:
+        gr_json_decoder_destroy(dec);
+        gr_job_destroy(j);
+        json_decref(root);
+        return NULL;
+}

@@ -1,0 +1,406 @@
+/*
+ * Table-driven FSM tests: every SPEC §5 rule and §4 invariant has rows that
+ * fail if it breaks.  Each row: a script (fsm_script.h), an optional policy,
+ * the expected outcome letter per event (A applied, P parked, D duplicate,
+ * R rejected), the reasons of rejects in the order they happen, and the
+ * expected summary line at the end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fsm_script.h"
+#include "gr_engine.h"
+#include "gr_output.h"
+#include "gr_rules.h"
+
+#define MAXEV 32
+#define LINE(att, cap, exe, out, set, rea, ret)                                \
+        "job_id=j attempt=" att " capacity=" cap " execution=" exe             \
+        " output=" out " settlement=" set " reason=" rea " retry=" ret
+
+static const struct row {
+        const char *name;
+        const char *script;
+        const char *policy; /* NULL = SPEC defaults */
+        const char *outcomes;
+        const char *rejects; /* space-separated reasons, in order */
+        const char *line;
+        const char *rule; /* rule of the last decision, NULL = none */
+} rows[] = {
+    /* ---- SPEC §1 canonical case ---- */
+    {"canonical", "Q C+ S F:container_oom", NULL, "AAAA", "",
+     LINE("1", "pass", "fail", "none", "hold", "container_oom", "free"), "R7"},
+    {"otherwise pending", "Q C+", NULL, "AA", "",
+     LINE("1", "pass", "not_started", "none", "pending", "in_progress", "none"),
+     NULL},
+
+    /* ---- R1 review ---- */
+    {"R1 review decides", "Q C+ S F:unknown RV:refund", NULL, "AAAAA", "",
+     LINE("1", "pass", "fail", "none", "refund", "manual_review", "none"),
+     "R1"},
+    {"R1 review overrides a final posture (I5)", "Q C+ S D O RV:partial_refund",
+     NULL, "AAAAAA", "",
+     LINE("1", "pass", "pass", "present", "partial_refund", "manual_review",
+          "none"),
+     "R1"},
+    {"R1 switched off by policy", "Q C+ S F:unknown RV:refund",
+     "{\"rules\":{\"R1\":false}}", "AAAAA", "",
+     LINE("1", "pass", "fail", "none", "hold", "unknown", "free"), "R7"},
+
+    /* ---- R2 cancel before start ---- */
+    {"R2 cancel before start", "Q X", NULL, "AA", "",
+     LINE("1", "unknown", "not_started", "none", "refund", "buyer_cancelled",
+          "none"),
+     "R2"},
+    {"R2 not after start", "Q C+ S X", NULL, "AAAA", "",
+     LINE("1", "pass", "running", "none", "pending", "in_progress", "none"),
+     NULL},
+
+    /* ---- R3 capacity fail ---- */
+    {"R3 capacity fail", "Q C-", NULL, "AA", "",
+     LINE("1", "fail", "not_started", "none", "refund", "capacity_fail",
+          "reassign"),
+     "R3"},
+    {"R3 first capacity result stands", "Q C+ C-", NULL, "AAA", "",
+     LINE("1", "pass", "not_started", "none", "pending", "in_progress", "none"),
+     NULL},
+
+    /* ---- R4 no-show ---- */
+    {"R4 reservation expired", "Q C+ EXP", NULL, "AAA", "",
+     LINE("1", "pass", "not_started", "none", "refund", "provider_no_show",
+          "reassign"),
+     "R4"},
+    {"R4 job time past window_end", "Q C+ T:08:31 SP:null", NULL, "AAA", "",
+     LINE("1", "pass", "not_started", "none", "refund", "provider_no_show",
+          "reassign"),
+     "R4"},
+    {"R4 not at window_end exactly", "Q C+ T:08:30 SP:null", NULL, "AAA", "",
+     LINE("1", "pass", "not_started", "none", "pending", "in_progress", "none"),
+     NULL},
+    {"R4 not once execution started", "Q C+ S EXP", NULL, "AAAA", "",
+     LINE("1", "pass", "running", "none", "pending", "in_progress", "none"),
+     NULL},
+
+    /* ---- R5 memory budget over quote ---- */
+    {"R5 budget exceeds quote", "Q:80 C+ S BP:container_oom:120 F:container_oom",
+     NULL, "AAAAA", "",
+     LINE("1", "pass", "fail", "none", "partial_refund",
+          "memory_budget_exceeds_quote", "none"),
+     "R5"},
+    {"R5 budget equal to quote is not over", "Q:80 C+ S BP:container_oom:80 "
+     "F:container_oom", NULL, "AAAAA", "",
+     LINE("1", "pass", "fail", "none", "hold", "container_oom", "free"), "R7"},
+    {"R5 before R6", "Q:40 C+ S BP:timeout:80 SP:container_oom F:container_oom",
+     NULL, "AAAAAA", "",
+     LINE("1", "pass", "fail", "none", "partial_refund",
+          "memory_budget_exceeds_quote", "none"),
+     "R5"},
+
+    /* ---- R6 packets disagree ---- */
+    {"R6 classes differ", "Q C+ S F:runtime_error SP:runtime_error "
+     "BP:driver_mismatch:40", NULL, "AAAAAA", "",
+     LINE("1", "pass", "fail", "none", "escalate", "logs_disagree",
+          "manual_review"),
+     "R6"},
+    {"R6 seller claims no failure", "Q C+ S F:timeout SP:null", NULL, "AAAAA",
+     "",
+     LINE("1", "pass", "fail", "none", "escalate", "logs_disagree",
+          "manual_review"),
+     "R6"},
+    {"R6 not when packets agree", "Q C+ S F:timeout SP:timeout BP:timeout:40",
+     NULL, "AAAAAA", "",
+     LINE("1", "pass", "fail", "none", "hold", "timeout", "free"), "R7"},
+    {"R6 not when only buyer saw nothing", "Q C+ S F:timeout BP:null:40", NULL,
+     "AAAAA", "", LINE("1", "pass", "fail", "none", "hold", "timeout", "free"),
+     "R7"},
+
+    /* ---- R7 / R8 retry contract ---- */
+    {"R7 free retry offered", "Q C+ S F:driver_mismatch", NULL, "AAAA", "",
+     LINE("1", "pass", "fail", "none", "hold", "driver_mismatch", "free"),
+     "R7"},
+    {"R8 second failure after the free retry",
+     "Q C+ S F:container_oom @2 C+ S F:worker_lost", NULL, "AAAAAAA", "",
+     LINE("2", "pass", "fail", "none", "hold", "worker_lost", "none"), "R8"},
+    {"R8 when the policy gives no free retry", "Q C+ S F:nonzero_exit",
+     "{\"free_retries_per_job\":0}", "AAAA", "",
+     LINE("1", "pass", "fail", "none", "hold", "nonzero_exit", "none"), "R8"},
+    {"R8 when R7 is switched off", "Q C+ S F:timeout",
+     "{\"rules\":{\"R7\":false}}", "AAAA", "",
+     LINE("1", "pass", "fail", "none", "hold", "timeout", "none"), "R8"},
+    {"retry then success", "Q C+ S F:container_oom @2 C+ S D O", NULL,
+     "AAAAAAAA", "",
+     LINE("2", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
+    {"attempt n+1 starts fresh and is pending", "Q C+ S F:container_oom @2 C+",
+     NULL, "AAAAA", "",
+     LINE("2", "pass", "not_started", "none", "pending", "in_progress", "none"),
+     NULL},
+
+    /* ---- R9 / R10 / R11 ---- */
+    {"R9 evaluation failed", "Q C+ S D O E-", NULL, "AAAAAA", "",
+     LINE("1", "pass", "pass", "present", "release", "evaluation_failed",
+          "quality_review"),
+     "R9"},
+    {"R10 delivered", "Q C+ S D O", NULL, "AAAAA", "",
+     LINE("1", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
+    {"R10 evaluation pass stays delivered", "Q C+ S D O E+", NULL, "AAAAAA", "",
+     LINE("1", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
+    {"R11 output missing", "Q C+ S D", NULL, "AAAA", "",
+     LINE("1", "pass", "pass", "none", "hold", "output_missing", "none"),
+     "R11"},
+
+    /* ---- invariants ---- */
+    {"I1 no output after a dead container", "Q C+ S F:container_oom O", NULL,
+     "AAAAR", "impossible_transition",
+     LINE("1", "pass", "fail", "none", "hold", "container_oom", "free"), "R7"},
+    {"I1 one output per attempt", "Q C+ S D O O", NULL, "AAAAAR",
+     "impossible_transition",
+     LINE("1", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
+    {"I2 no evaluation without output: parks", "Q C+ S D E+", NULL, "AAAAP", "",
+     LINE("1", "pass", "pass", "none", "hold", "output_missing", "none"),
+     "R11"},
+    {"I2 no evaluation after a failure", "Q C+ S F:timeout E-", NULL, "AAAAR",
+     "impossible_transition",
+     LINE("1", "pass", "fail", "none", "hold", "timeout", "free"), "R7"},
+    {"I3 no start after capacity fail", "Q C- S", NULL, "AAR",
+     "impossible_transition",
+     LINE("1", "fail", "not_started", "none", "refund", "capacity_fail",
+          "reassign"),
+     "R3"},
+    {"I4 review cannot release a failed run", "Q C+ S F:timeout RV:release",
+     NULL, "AAAAR", "impossible_transition",
+     LINE("1", "pass", "fail", "none", "hold", "timeout", "free"), "R7"},
+    {"I5 refund stays refund", "Q C+ EXP S D O", NULL, "AAAAAA", "",
+     LINE("1", "pass", "pass", "present", "refund", "delivered", "none"),
+     "R10"},
+    {"I5 R9 after R10 keeps release", "Q C+ S D O E-", NULL, "AAAAAA", "",
+     LINE("1", "pass", "pass", "present", "release", "evaluation_failed",
+          "quality_review"),
+     "R9"},
+    {"I5 partial refund is final", "Q:40 C+ S BP:null:80 F:container_oom "
+     "SP:timeout", NULL, "AAAAAA", "",
+     LINE("1", "pass", "fail", "none", "partial_refund",
+          "memory_budget_exceeds_quote", "none"),
+     "R5"},
+
+    /* ---- preconditions, parking, duplicates, attempts ---- */
+    {"out of order start parks then applies", "Q S C+ D O", NULL, "APAAA", "",
+     LINE("1", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
+    {"completion before start parks", "Q C+ D S O", NULL, "AAPAA", "",
+     LINE("1", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
+    {"parked start rejected when capacity fails", "Q S C-", NULL, "APA",
+     "impossible_transition",
+     LINE("1", "fail", "not_started", "none", "refund", "capacity_fail",
+          "reassign"),
+     "R3"},
+    {"park limit", "Q S D", "{\"park_limit\":1}", "APR", "precondition_timeout",
+     LINE("1", "unknown", "not_started", "none", "pending", "in_progress",
+          "none"),
+     NULL},
+    {"parked events given up when the job settles", "Q E+ X", NULL, "APA",
+     "precondition_timeout",
+     LINE("1", "unknown", "not_started", "none", "refund", "buyer_cancelled",
+          "none"),
+     "R2"},
+    {"park timeout in event time", "Q C+ S D E+ T:10:00 SP:null",
+     "{\"park_timeout_seconds\":60}", "AAAAPA", "precondition_timeout",
+     LINE("1", "pass", "pass", "none", "hold", "output_missing", "none"),
+     "R11"},
+    {"duplicate event id changes nothing", "Q C+ DUP S DUP", NULL, "AADAD", "",
+     LINE("1", "pass", "running", "none", "pending", "in_progress", "none"),
+     NULL},
+    {"duplicate of a parked event", "Q S DUP C+", NULL, "APDA", "",
+     LINE("1", "pass", "running", "none", "pending", "in_progress", "none"),
+     NULL},
+    {"attempt n+1 parks until n concludes", "Q C+ S @2 C+ @1 F:timeout", NULL,
+     "AAAPA", "",
+     LINE("2", "pass", "not_started", "none", "pending", "in_progress", "none"),
+     NULL},
+    {"events of a closed attempt are rejected",
+     "Q C+ S F:timeout @2 C+ @1 D", NULL, "AAAAAR", "impossible_transition",
+     LINE("2", "pass", "not_started", "none", "pending", "in_progress", "none"),
+     NULL},
+    {"attempt may not skip ahead", "Q @3 C+", NULL, "AR",
+     "impossible_transition",
+     LINE("1", "unknown", "not_started", "none", "pending", "in_progress",
+          "none"),
+     NULL},
+    {"packets are accepted from any attempt",
+     "Q C+ S F:timeout @2 C+ S F:timeout @1 SP:null", NULL, "AAAAAAAA", "",
+     LINE("2", "pass", "fail", "none", "escalate", "logs_disagree",
+          "manual_review"),
+     "R6"},
+    {"retry after capacity fail reassigns", "Q C- @2 C+ S D O", NULL, "AAAAAA",
+     "",
+     LINE("2", "pass", "pass", "present", "refund", "delivered", "none"),
+     "R10"},
+};
+
+/* ---- harness ----------------------------------------------------------- */
+
+typedef struct rec {
+        char rejects[512];
+        gr_buf out; /* every action, rendered */
+        gr_rule_t last_rule;
+        int decisions;
+} rec;
+
+static void on_ledger(void *op, const gr_job *j, const gr_ledger_row *r) {
+        rec *c = op;
+        (void)j;
+        gr_ledger_row_to_json(r, 1, &c->out);
+        gr_buf_putc(&c->out, '\n');
+}
+
+static void on_decision(void *op, const gr_job *j, const gr_decision *d) {
+        rec *c = op;
+        (void)j;
+        c->last_rule = d->rule;
+        c->decisions++;
+        gr_decision_to_json(d, NULL, NULL, &c->out);
+        gr_buf_putc(&c->out, '\n');
+}
+
+static void on_reject(void *op, const gr_event *ev, const gr_err *err) {
+        rec *c = op;
+        size_t n = strlen(c->rejects);
+        snprintf(c->rejects + n, sizeof(c->rejects) - n, "%s%s",
+                 n ? " " : "", gr_reject_t_name(err->reason));
+        gr_reject_to_json(ev->event_id, ev->job_id, err, &c->out);
+        gr_buf_putc(&c->out, '\n');
+}
+
+static void load_policy(gr_policy *p, const char *json) {
+        char errstr[256];
+        gr_policy_default(p);
+        if (json)
+                assert_int_equal(
+                    gr_policy_load(p, json, strlen(json), errstr, sizeof(errstr)),
+                    0);
+}
+
+static void run_row(const struct row *r) {
+        static gr_event evs[MAXEV];
+        gr_policy pol;
+        rec c;
+        gr_fsm_sink sink = {&c, on_ledger, on_decision, on_reject};
+        gr_engine *e;
+        char outcomes[MAXEV + 1] = {0}, line[256];
+        int n;
+        gr_job *j;
+        const gr_stats *st;
+
+        memset(&c, 0, sizeof(c));
+        c.last_rule = GR_RULE_NONE;
+        gr_buf_init(&c.out);
+        load_policy(&pol, r->policy);
+        n = fsm_script_parse(r->script, evs, MAXEV);
+        assert_true(n > 0);
+        e = gr_engine_new(&pol, &sink);
+        assert_non_null(e);
+        for (int i = 0; i < n; i++) {
+                gr_err err;
+                if (gr_event_validate(&evs[i], &err)) {
+                        gr_engine_reject(e, &evs[i], &err);
+                        outcomes[i] = 'R';
+                        continue;
+                }
+                switch (gr_engine_apply(e, &evs[i])) {
+                case GR_APPLIED: outcomes[i] = 'A'; break;
+                case GR_PARKED: outcomes[i] = 'P'; break;
+                case GR_DUPLICATE: outcomes[i] = 'D'; break;
+                case GR_REJECTED: outcomes[i] = 'R'; break;
+                }
+        }
+        j = gr_jobtab_get(gr_engine_jobs(e), "j", 0);
+        assert_non_null(j);
+        if (strcmp(outcomes, r->outcomes) || strcmp(c.rejects, r->rejects) ||
+            strcmp(gr_job_line(j, line, sizeof(line)), r->line) ||
+            (r->rule ? c.last_rule != GR_RULE_NONE &&
+                           strcmp(gr_rule_t_name(c.last_rule), r->rule)
+                     : c.last_rule != GR_RULE_NONE))
+                print_message("row \"%s\":\n  outcomes %s (want %s)\n"
+                              "  rejects  [%s] (want [%s])\n  line %s\n"
+                              "  want %s\n  rule %s (want %s)\n",
+                              r->name, outcomes, r->outcomes, c.rejects,
+                              r->rejects, line, r->line,
+                              gr_rule_t_name(c.last_rule),
+                              r->rule ? r->rule : "none");
+        assert_string_equal(outcomes, r->outcomes);
+        assert_string_equal(c.rejects, r->rejects);
+        assert_string_equal(line, r->line);
+        if (r->rule)
+                assert_string_equal(gr_rule_t_name(c.last_rule), r->rule);
+        else
+                assert_int_equal(c.last_rule, GR_RULE_NONE);
+        /* Nothing is lost: every input is applied, parked, a duplicate or
+         * a reject. */
+        st = gr_engine_stats(e);
+        assert_int_equal(st->events_in, st->applied + st->duplicates +
+                                            st->rejected + st->parked_now);
+        assert_int_equal(st->parked_now, (uint64_t)j->nparked);
+        gr_engine_destroy(e);
+        gr_buf_free(&c.out);
+}
+
+static void test_rows(void **state) {
+        (void)state;
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+                run_row(&rows[i]);
+}
+
+/* Every rule R1..R11 is the decider of at least one row. */
+static void test_every_rule_has_a_row(void **state) {
+        int seen[GR_RULE__CNT] = {0};
+        (void)state;
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+                gr_rule_t r;
+                if (rows[i].rule &&
+                    gr_rule_t_parse(rows[i].rule, strlen(rows[i].rule), &r) == 0)
+                        seen[r] = 1;
+        }
+        for (int r = GR_RULE_R1; r < GR_RULE__CNT; r++) {
+                if (!seen[r])
+                        print_message("no row decided by %s\n",
+                                      gr_rule_t_name((gr_rule_t)r));
+                assert_true(seen[r]);
+        }
+}
+
+/* I6: a role not listed for the type is rejected before the FSM. */
+static void test_i6_unauthorized_role(void **state) {
+        static gr_event evs[4];
+        gr_err err;
+        (void)state;
+        assert_int_equal(fsm_script_parse("ROLE:seller C+ ROLE:buyer Q "
+                                          "ROLE:verifier E+ ROLE:seller RV:hold",
+                                          evs, 4),
+                         4);
+        assert_int_equal(gr_event_validate(&evs[0], &err), -1);
+        assert_int_equal(err.reason, GR_REJ_UNAUTHORIZED_ROLE);
+        assert_int_equal(gr_event_validate(&evs[1], &err), -1);
+        assert_int_equal(err.reason, GR_REJ_UNAUTHORIZED_ROLE);
+        assert_int_equal(gr_event_validate(&evs[2], &err), 0); /* verifier may */
+        assert_int_equal(gr_event_validate(&evs[3], &err), -1);
+        assert_int_equal(err.reason, GR_REJ_UNAUTHORIZED_ROLE);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_rows),
+            cmocka_unit_test(test_every_rule_has_a_row),
+            cmocka_unit_test(test_i6_unauthorized_role),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
