@@ -1,0 +1,511 @@
+/*
+ * JSON event codec: the data-driven cases in cases/ (argv[1]) and the
+ * behaviours that need more than an input and a reason.
+ *
+ *   cases/invalid/<case>/input     must be rejected ...
+ *   cases/invalid/<case>/expected  ... with this SPEC reason
+ *   cases/valid/<case>/input       must decode, validate and round-trip
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gr_json_event.h"
+
+static const char *cases_dir = "cases";
+
+static char *slurp(const char *path, size_t *len) {
+        FILE *f = fopen(path, "rb");
+        char *buf = NULL;
+        size_t cap = 0, n = 0, r;
+
+        if (!f)
+                return NULL;
+        do {
+                if (n + 4096 > cap) {
+                        char *p = realloc(buf, cap = (cap ? cap * 2 : 8192));
+                        if (!p) {
+                                free(buf);
+                                fclose(f);
+                                return NULL;
+                        }
+                        buf = p;
+                }
+                r = fread(buf + n, 1, cap - n - 1, f);
+                n += r;
+        } while (r > 0);
+        fclose(f);
+        buf[n] = '\0';
+        *len = n;
+        return buf;
+}
+
+static int name_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted case names under cases_dir/kind; caller frees. */
+static char **case_list(const char *kind, size_t *count) {
+        char path[1024];
+        DIR *dir;
+        struct dirent *de;
+        char **names = NULL;
+        size_t n = 0, cap = 0;
+
+        snprintf(path, sizeof(path), "%s/%s", cases_dir, kind);
+        dir = opendir(path);
+        assert_non_null(dir);
+        while ((de = readdir(dir))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 64;
+                        names = realloc(names, cap * sizeof(*names));
+                        assert_non_null(names);
+                }
+                names[n++] = strdup(de->d_name);
+        }
+        closedir(dir);
+        qsort(names, n, sizeof(*names), name_cmp);
+        *count = n;
+        return names;
+}
+
+static void free_list(char **names, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+}
+
+static gr_event ev1, ev2; /* ~8 KiB each: keep them off the stack */
+
+static void test_invalid_cases(void **state) {
+        gr_json_decoder *d = gr_json_decoder_new();
+        size_t n, failures = 0;
+        char **names = case_list("invalid", &n);
+        (void)state;
+
+        assert_non_null(d);
+        assert_true(n >= 50);
+        for (size_t i = 0; i < n; i++) {
+                char path[1024];
+                size_t len, elen;
+                char *in, *want;
+                gr_err err;
+                int rc;
+
+                snprintf(path, sizeof(path), "%s/invalid/%s/input", cases_dir,
+                         names[i]);
+                in = slurp(path, &len);
+                snprintf(path, sizeof(path), "%s/invalid/%s/expected",
+                         cases_dir, names[i]);
+                want = slurp(path, &elen);
+                assert_non_null(in);
+                assert_non_null(want);
+                while (elen && (want[elen - 1] == '\n' || want[elen - 1] == ' '))
+                        want[--elen] = '\0';
+
+                memset(&err, 0, sizeof(err));
+                rc = gr_json_event_decode(d, in, len, &ev1, &err);
+                if (rc != -1 ||
+                    strcmp(gr_reject_t_name(err.reason), want) != 0) {
+                        print_error("invalid/%s: want %s, got rc=%d %s (%s)\n",
+                                    names[i], want, rc,
+                                    rc ? gr_reject_t_name(err.reason) : "-",
+                                    rc ? err.detail : "");
+                        failures++;
+                } else if (!err.detail[0] ||
+                           strnlen(err.detail, sizeof(err.detail)) >=
+                                   sizeof(err.detail)) {
+                        print_error("invalid/%s: no bounded detail\n",
+                                    names[i]);
+                        failures++;
+                }
+                for (size_t k = 0; err.detail[k]; k++) {
+                        unsigned char c = (unsigned char)err.detail[k];
+                        if (c < 0x20 || c == 0x7f) {
+                                print_error("invalid/%s: unprintable detail\n",
+                                            names[i]);
+                                failures++;
+                                break;
+                        }
+                }
+                free(in);
+                free(want);
+        }
+        free_list(names, n);
+        gr_json_decoder_destroy(d);
+        assert_int_equal(failures, 0);
+}
+
+static void test_valid_cases(void **state) {
+        gr_json_decoder *d = gr_json_decoder_new();
+        size_t n, failures = 0;
+        char **names = case_list("valid", &n);
+        gr_buf b1, b2;
+        (void)state;
+
+        assert_non_null(d);
+        assert_true(n >= 20);
+        gr_buf_init(&b1);
+        gr_buf_init(&b2);
+        for (size_t i = 0; i < n; i++) {
+                char path[1024];
+                size_t len;
+                char *in;
+                gr_err err;
+
+                snprintf(path, sizeof(path), "%s/valid/%s/input", cases_dir,
+                         names[i]);
+                in = slurp(path, &len);
+                assert_non_null(in);
+                gr_buf_reset(&b1);
+                gr_buf_reset(&b2);
+                if (gr_json_event_decode(d, in, len, &ev1, &err) != 0) {
+                        print_error("valid/%s: rejected %s (%s)\n", names[i],
+                                    gr_reject_t_name(err.reason), err.detail);
+                        failures++;
+                } else {
+                        gr_json_event_encode(&ev1, &b1);
+                        if (gr_json_event_decode(d, b1.data, b1.len, &ev2,
+                                                 &err) != 0) {
+                                print_error("valid/%s: canonical form "
+                                            "rejected %s (%s): %s\n",
+                                            names[i],
+                                            gr_reject_t_name(err.reason),
+                                            err.detail, b1.data);
+                                failures++;
+                        } else {
+                                gr_json_event_encode(&ev2, &b2);
+                                if (ev1.present != ev2.present ||
+                                    b1.len != b2.len ||
+                                    memcmp(b1.data, b2.data, b1.len) != 0) {
+                                        print_error("valid/%s: round trip "
+                                                    "differs:\n%s\n%s\n",
+                                                    names[i], b1.data,
+                                                    b2.data);
+                                        failures++;
+                                }
+                        }
+                }
+                free(in);
+        }
+        assert_int_equal(b1.oom, 0);
+        gr_buf_free(&b1);
+        gr_buf_free(&b2);
+        free_list(names, n);
+        gr_json_decoder_destroy(d);
+        assert_int_equal(failures, 0);
+}
+
+static const char spec_example[] =
+        "{\"event_id\": \"e-0004\", \"job_id\": \"run_8841\", \"attempt\": 1,\n"
+        " \"type\": \"execution_failed\", \"occurred_at\": "
+        "\"2026-05-25T08:11:33Z\",\n"
+        " \"actor\": {\"role\": \"seller\", \"id\": \"worker-17\", "
+        "\"key_id\": \"k-worker-17\"},\n"
+        " \"sig\": \"c2ln\",\n"
+        " \"body\": {\"failure_class\": \"container_oom\", "
+        "\"output_written\": false}}\n";
+
+static void test_spec_example_fields(void **state) {
+        gr_json_decoder *d = gr_json_decoder_new();
+        gr_err err;
+        (void)state;
+
+        assert_int_equal(gr_json_event_decode(d, spec_example,
+                                              strlen(spec_example), &ev1, &err),
+                         0);
+        assert_string_equal(ev1.event_id, "e-0004");
+        assert_string_equal(ev1.job_id, "run_8841");
+        assert_int_equal(ev1.attempt, 1);
+        assert_int_equal(ev1.type, GR_EVT_EXECUTION_FAILED);
+        /* 2026-05-25T08:11:33Z */
+        assert_int_equal(ev1.occurred_at, INT64_C(1779696693000));
+        assert_int_equal(ev1.role, GR_ROLE_SELLER);
+        assert_string_equal(ev1.actor_id, "worker-17");
+        assert_string_equal(ev1.key_id, "k-worker-17");
+        assert_string_equal(ev1.sig, "c2ln");
+        assert_int_equal(ev1.failure_class, GR_FAIL_CONTAINER_OOM);
+        assert_true(gr_event_has(&ev1, GR_F_output_written));
+        assert_int_equal(ev1.output_written, 0);
+        assert_false(gr_event_has(&ev1, GR_F_peak_vram_mb));
+        assert_false(gr_event_has(&ev1, GR_F_stderr_class));
+        gr_json_decoder_destroy(d);
+}
+
+static void test_spec_example_canonical(void **state) {
+        static const char want[] =
+                "{\"event_id\":\"e-0004\",\"job_id\":\"run_8841\",\"attempt\":1,"
+                "\"type\":\"execution_failed\","
+                "\"occurred_at\":\"2026-05-25T08:11:33Z\",\"sig\":\"c2ln\","
+                "\"actor\":{\"role\":\"seller\",\"id\":\"worker-17\","
+                "\"key_id\":\"k-worker-17\"},"
+                "\"body\":{\"failure_class\":\"container_oom\","
+                "\"output_written\":false}}";
+        gr_json_decoder *d = gr_json_decoder_new();
+        gr_err err;
+        gr_buf b;
+        (void)state;
+
+        gr_buf_init(&b);
+        assert_int_equal(gr_json_event_decode(d, spec_example,
+                                              strlen(spec_example), &ev1, &err),
+                         0);
+        gr_json_event_encode(&ev1, &b);
+        assert_string_equal(b.data, want);
+        gr_buf_free(&b);
+        gr_json_decoder_destroy(d);
+}
+
+/* Nested objects sit where their first field falls in the table; empty
+ * ones are left out; failure fields given null come back as null. */
+static void test_encode_layout(void **state) {
+        static const char in[] =
+                "{\"body\":{\"resources\":{\"gpu_seconds\":0.1},"
+                "\"failure_class\":null,\"packet_hash\":\"h\","
+                "\"price\":{}},\"actor\":{\"role\":\"seller\"},"
+                "\"type\":\"seller_packet\",\"occurred_at\":"
+                "\"2026-05-25T08:11:33.250Z\",\"job_id\":\"j\","
+                "\"event_id\":\"e\",\"attempt\":3}";
+        static const char want[] =
+                "{\"event_id\":\"e\",\"job_id\":\"j\",\"attempt\":3,"
+                "\"type\":\"seller_packet\","
+                "\"occurred_at\":\"2026-05-25T08:11:33.250Z\","
+                "\"actor\":{\"role\":\"seller\"},"
+                "\"body\":{\"failure_class\":null,"
+                "\"resources\":{\"gpu_seconds\":0.10000000000000001},"
+                "\"packet_hash\":\"h\"}}";
+        gr_json_decoder *d = gr_json_decoder_new();
+        gr_err err;
+        gr_buf b;
+        (void)state;
+
+        gr_buf_init(&b);
+        assert_int_equal(gr_json_event_decode(d, in, strlen(in), &ev1, &err),
+                         0);
+        assert_int_equal(ev1.failure_class, GR_FAIL_NONE);
+        assert_true(ev1.gpu_seconds == 0.1);
+        gr_json_event_encode(&ev1, &b);
+        assert_string_equal(b.data, want);
+        gr_buf_free(&b);
+        gr_json_decoder_destroy(d);
+}
+
+/* A reject must still be able to name the event and the job. */
+static void test_ids_kept_on_error(void **state) {
+        static const char *const in[] = {
+                /* value error before the ids: walk on to collect them */
+                "{\"attempt\":\"x\",\"event_id\":\"e-9\",\"job_id\":\"j-9\"}",
+                /* validation error */
+                "{\"event_id\":\"e-9\",\"job_id\":\"j-9\"}",
+                /* syntax error after the ids */
+                "{\"event_id\":\"e-9\",\"job_id\":\"j-9\",\"type\":",
+                /* unknown type */
+                "{\"event_id\":\"e-9\",\"job_id\":\"j-9\",\"type\":\"zz\","
+                "\"occurred_at\":\"2026-05-25T08:11:33Z\"}",
+        };
+        static const gr_reject_t reason[] = {GR_REJ_SCHEMA,
+                                             GR_REJ_MISSING_FIELD,
+                                             GR_REJ_INVALID_JSON,
+                                             GR_REJ_UNKNOWN_TYPE};
+        gr_json_decoder *d = gr_json_decoder_new();
+        (void)state;
+
+        for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+                gr_err err;
+                assert_int_equal(gr_json_event_decode(d, in[i], strlen(in[i]),
+                                                      &ev1, &err),
+                                 -1);
+                assert_int_equal(err.reason, reason[i]);
+                assert_true(gr_event_has(&ev1, GR_F_event_id));
+                assert_true(gr_event_has(&ev1, GR_F_job_id));
+                assert_string_equal(ev1.event_id, "e-9");
+                assert_string_equal(ev1.job_id, "j-9");
+        }
+        /* The first value error is the one reported. */
+        {
+                static const char two[] =
+                        "{\"attempt\":\"x\",\"event_id\":\"e\","
+                        "\"sig\":5,\"job_id\":\"j\"}";
+                gr_err err;
+                assert_int_equal(gr_json_event_decode(d, two, strlen(two),
+                                                      &ev1, &err),
+                                 -1);
+                assert_int_equal(err.reason, GR_REJ_SCHEMA);
+                assert_non_null(strstr(err.detail, "attempt"));
+        }
+        gr_json_decoder_destroy(d);
+}
+
+static void test_wire_limit(void **state) {
+        gr_json_decoder *d = gr_json_decoder_new();
+        size_t big = GR_EVENT_WIRE_MAX + 1;
+        char *buf = malloc(big + 1);
+        static const char head[] =
+                "{\"event_id\":\"e\",\"job_id\":\"j\",\"type\":\"job_cancelled\","
+                "\"occurred_at\":\"2026-05-25T08:11:33Z\","
+                "\"actor\":{\"role\":\"buyer\"},\"pad\":\"";
+        size_t hl = strlen(head);
+        gr_err err;
+        (void)state;
+
+        assert_non_null(buf);
+        /* Exactly at the limit: a valid event (the padding is unknown). */
+        memcpy(buf, head, hl);
+        memset(buf + hl, 'x', GR_EVENT_WIRE_MAX - hl - 2);
+        memcpy(buf + GR_EVENT_WIRE_MAX - 2, "\"}", 2);
+        assert_int_equal(gr_json_event_decode(d, buf, GR_EVENT_WIRE_MAX, &ev1,
+                                              &err),
+                         0);
+        /* One byte over (trailing whitespace, still valid JSON). */
+        buf[GR_EVENT_WIRE_MAX] = ' ';
+        assert_int_equal(gr_json_event_decode(d, buf, big, &ev1, &err), -1);
+        assert_int_equal(err.reason, GR_REJ_TOO_LARGE);
+        assert_false(gr_event_has(&ev1, GR_F_event_id));
+        free(buf);
+        gr_json_decoder_destroy(d);
+}
+
+/* Reusing one decoder and one event: nothing leaks from one to the next. */
+static void test_reuse(void **state) {
+        static const char full[] =
+                "{\"event_id\":\"e-1\",\"job_id\":\"j\",\"type\":"
+                "\"execution_failed\",\"occurred_at\":\"2026-05-25T08:11:33Z\","
+                "\"actor\":{\"role\":\"seller\"},\"body\":{\"failure_class\":"
+                "\"timeout\",\"stderr_class\":\"s\",\"resources\":"
+                "{\"peak_vram_mb\":1}}}";
+        static const char bare[] =
+                "{\"event_id\":\"e-2\",\"job_id\":\"j\",\"type\":"
+                "\"reservation_expired\",\"occurred_at\":"
+                "\"2026-05-25T08:31:00Z\",\"actor\":{\"role\":\"marketplace\"}}";
+        static const char broken[] = "{\"event_id\":\"e-3\",\"body\":{\"x\":[";
+        gr_json_decoder *d = gr_json_decoder_new();
+        gr_err err;
+        (void)state;
+
+        assert_int_equal(gr_json_event_decode(d, full, strlen(full), &ev1, &err), 0);
+        assert_true(gr_event_has(&ev1, GR_F_stderr_class));
+        assert_int_equal(gr_json_event_decode(d, broken, strlen(broken), &ev1, &err), -1);
+        assert_int_equal(err.reason, GR_REJ_INVALID_JSON);
+        assert_int_equal(gr_json_event_decode(d, bare, strlen(bare), &ev1, &err), 0);
+        assert_string_equal(ev1.event_id, "e-2");
+        assert_false(gr_event_has(&ev1, GR_F_stderr_class));
+        assert_false(gr_event_has(&ev1, GR_F_peak_vram_mb));
+        assert_false(gr_event_has(&ev1, GR_F_failure_class));
+        assert_int_equal(ev1.present,
+                         ((uint64_t)1 << GR_F_event_id) | ((uint64_t)1 << GR_F_job_id) |
+                                 ((uint64_t)1 << GR_F_attempt) | ((uint64_t)1 << GR_F_type) |
+                                 ((uint64_t)1 << GR_F_occurred_at) | ((uint64_t)1 << GR_F_role));
+        gr_json_decoder_destroy(d);
+        gr_json_decoder_destroy(NULL);
+}
+
+static void expect_reject(const char *in, gr_reject_t reason,
+                          const char *in_detail) {
+        gr_json_decoder *d = gr_json_decoder_new();
+        gr_err err;
+
+        assert_int_equal(gr_json_event_decode(d, in, strlen(in), &ev1, &err), -1);
+        if (err.reason != reason || !strstr(err.detail, in_detail))
+                print_error("%s -> %s (%s)\n", in, gr_reject_t_name(err.reason),
+                            err.detail);
+        assert_int_equal(err.reason, reason);
+        assert_non_null(strstr(err.detail, in_detail));
+        gr_json_decoder_destroy(d);
+}
+
+static void test_error_details(void **state) {
+        (void)state;
+        expect_reject("{} x", GR_REJ_INVALID_JSON, "trailing garbage");
+        expect_reject("{\"a\":", GR_REJ_INVALID_JSON, "premature EOF");
+        expect_reject("{\"a\":\"\xff\"}", GR_REJ_INVALID_JSON, "UTF8");
+        expect_reject("[]", GR_REJ_SCHEMA, "JSON object");
+        expect_reject("{\"x\":[[[[[[[[]]]]]]]]}", GR_REJ_SCHEMA, "nesting");
+        expect_reject("{\"body\":[]}", GR_REJ_SCHEMA, "body must be an object");
+        expect_reject("{\"body\":{\"price\":1}}", GR_REJ_SCHEMA,
+                      "price must be an object");
+        expect_reject("{\"attempt\":[1]}", GR_REJ_SCHEMA,
+                      "attempt must not be an array");
+        expect_reject("{\"body\":{\"resources\":{\"peak_vram_mb\":{}}}}",
+                      GR_REJ_SCHEMA,
+                      "body.resources.peak_vram_mb must not be an object");
+        expect_reject("{\"attempt\":1e400}", GR_REJ_SCHEMA, "attempt");
+        expect_reject("{\"attempt\":123456789012345678901}", GR_REJ_SCHEMA,
+                      "out of range");
+        expect_reject("{\"occurred_at\":1}", GR_REJ_SCHEMA, "RFC 3339");
+        expect_reject("{\"job_id\":\"a\\u0000\"}", GR_REJ_SCHEMA, "NUL");
+        /* A syntax error outranks an earlier value error. */
+        expect_reject("{\"attempt\":\"x\",", GR_REJ_INVALID_JSON, "");
+}
+
+/* The depth limit counts the envelope as level 1 and allows 8. */
+static void test_depth_boundary(void **state) {
+        static const char ok8[] =
+                "{\"event_id\":\"e\",\"job_id\":\"j\",\"type\":\"job_cancelled\","
+                "\"occurred_at\":\"2026-05-25T08:11:33Z\","
+                "\"actor\":{\"role\":\"buyer\"},"
+                "\"body\":{\"x\":{\"a\":[{\"b\":[[{}]]}]}}}";
+        gr_json_decoder *d = gr_json_decoder_new();
+        gr_err err;
+        (void)state;
+
+        assert_int_equal(gr_json_event_decode(d, ok8, strlen(ok8), &ev1, &err), 0);
+        gr_json_decoder_destroy(d);
+        expect_reject("{\"body\":{\"x\":{\"a\":[{\"b\":[[{\"c\":[]}]]}]}}}",
+                      GR_REJ_SCHEMA, "nesting deeper than 8");
+}
+
+/* Integers keep all 64 bits; doubles come back bit for bit. */
+static void test_numbers(void **state) {
+        static const char in[] =
+                "{\"event_id\":\"e\",\"job_id\":\"j\",\"type\":\"quote_accepted\","
+                "\"occurred_at\":\"2026-05-25T08:03:00Z\","
+                "\"actor\":{\"role\":\"marketplace\"},\"body\":{\"quote_id\":"
+                "\"q\",\"provider_id\":\"p\",\"gpu\":\"g\",\"vram_gb\":"
+                "79.599999999999994,\"window_start\":\"2026-05-25T08:00:00Z\","
+                "\"window_end\":\"2026-05-25T08:30:00Z\",\"price\":"
+                "{\"amount_minor\":9223372036854775807}}}";
+        gr_json_decoder *d = gr_json_decoder_new();
+        gr_err err;
+        gr_buf b;
+        (void)state;
+
+        gr_buf_init(&b);
+        assert_int_equal(gr_json_event_decode(d, in, strlen(in), &ev1, &err), 0);
+        assert_true(ev1.vram_gb == 79.6);
+        assert_true(ev1.price_amount_minor == INT64_MAX);
+        gr_json_event_encode(&ev1, &b);
+        assert_int_equal(gr_json_event_decode(d, b.data, b.len, &ev2, &err), 0);
+        assert_memory_equal(&ev1.vram_gb, &ev2.vram_gb, sizeof(double));
+        assert_true(ev2.price_amount_minor == INT64_MAX);
+        assert_non_null(strstr(b.data, "\"amount_minor\":9223372036854775807"));
+        gr_buf_free(&b);
+        gr_json_decoder_destroy(d);
+}
+
+int main(int argc, char **argv) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_invalid_cases),
+                cmocka_unit_test(test_valid_cases),
+                cmocka_unit_test(test_spec_example_fields),
+                cmocka_unit_test(test_spec_example_canonical),
+                cmocka_unit_test(test_encode_layout),
+                cmocka_unit_test(test_ids_kept_on_error),
+                cmocka_unit_test(test_wire_limit),
+                cmocka_unit_test(test_reuse),
+                cmocka_unit_test(test_error_details),
+                cmocka_unit_test(test_depth_boundary),
+                cmocka_unit_test(test_numbers),
+        };
+        if (argc > 1)
+                cases_dir = argv[1];
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
