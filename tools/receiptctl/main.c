@@ -14,6 +14,10 @@ static const struct {
      "[FILE|-]"},
     {"broker", cmd_broker,
      "broker [--partitions N] [--brokers N] [--prefix P]"},
+    {"emit", cmd_emit,
+     "emit [--bootstrap B] [--topic T | --prefix P] [-X k=v] [FILE|-]"},
+    {"receipt", cmd_receipt,
+     "receipt JOB_ID --bootstrap B [--prefix P] [--all] [-X k=v]"},
 };
 
 static void usage(FILE *fp) {

@@ -1,0 +1,264 @@
+#include "gr_config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gr_topics.h"
+
+gr_config *gr_config_new(void) {
+        gr_config *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return NULL;
+        c->topic_prefix = strdup(GR_TOPIC_PREFIX_DEFAULT);
+        c->group_id = strdup("gpu-receipts");
+        if (!c->topic_prefix || !c->group_id)
+                goto err;
+        c->guarantee = GR_GUARANTEE_EXACTLY_ONCE;
+        c->batch_size = 500;
+        c->batch_ms = 100;
+        c->startup_timeout_ms = 10000;
+        c->restore_timeout_ms = 60000;
+        c->log_level = 1;
+        return c;
+err:
+        gr_config_destroy(c);
+        return NULL;
+}
+
+void gr_config_destroy(gr_config *c) {
+        if (!c)
+                return;
+        free(c->topic_prefix);
+        free(c->group_id);
+        free(c->policy_file);
+        for (size_t i = 0; i < c->nkv; i++) {
+                free(c->kv[i].key);
+                free(c->kv[i].value);
+        }
+        free(c->kv);
+        free(c);
+}
+
+static int set_str(char **dst, const char *v, char *errstr,
+                   size_t errstr_size) {
+        char *s = strdup(v);
+
+        if (!s) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        free(*dst);
+        *dst = s;
+        return 0;
+}
+
+static int set_int(int *dst, const char *key, const char *v, long lo, long hi,
+                   char *errstr, size_t errstr_size) {
+        char *end;
+        long n;
+
+        errno = 0;
+        n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < lo || n > hi) {
+                snprintf(errstr, errstr_size,
+                         "%s: expected an integer in %ld..%ld, got \"%s\"", key,
+                         lo, hi, v);
+                return -1;
+        }
+        *dst = (int)n;
+        return 0;
+}
+
+int gr_config_set(gr_config *c, const char *key, const char *value,
+                  char *errstr, size_t errstr_size) {
+        gr_scope_t scope = GR_SCOPE_BOTH;
+        const char *rkey = key;
+        rd_kafka_conf_t *probe;
+        gr_config_kv *kv;
+        char perr[256];
+
+        if (!strcmp(key, "topic.prefix")) {
+                gr_topics t;
+                if (gr_topics_init(&t, value) == -1) {
+                        snprintf(errstr, errstr_size, "%s: too long", key);
+                        return -1;
+                }
+                return set_str(&c->topic_prefix, value, errstr, errstr_size);
+        }
+        if (!strcmp(key, "group.id")) {
+                if (!*value) {
+                        snprintf(errstr, errstr_size, "group.id: empty");
+                        return -1;
+                }
+                return set_str(&c->group_id, value, errstr, errstr_size);
+        }
+        if (!strcmp(key, "policy.file"))
+                return set_str(&c->policy_file, value, errstr, errstr_size);
+        if (!strcmp(key, "processing.guarantee")) {
+                if (!strcmp(value, "exactly_once") ||
+                    !strcmp(value, "exactly_once_v2"))
+                        c->guarantee = GR_GUARANTEE_EXACTLY_ONCE;
+                else if (!strcmp(value, "at_least_once"))
+                        c->guarantee = GR_GUARANTEE_AT_LEAST_ONCE;
+                else {
+                        snprintf(errstr, errstr_size,
+                                 "processing.guarantee: expected exactly_once "
+                                 "or at_least_once, got \"%s\"",
+                                 value);
+                        return -1;
+                }
+                return 0;
+        }
+        if (!strcmp(key, "batch.size"))
+                return set_int(&c->batch_size, key, value, 1, 100000, errstr,
+                               errstr_size);
+        if (!strcmp(key, "batch.ms"))
+                return set_int(&c->batch_ms, key, value, 1, 60000, errstr,
+                               errstr_size);
+        if (!strcmp(key, "startup.timeout.ms"))
+                return set_int(&c->startup_timeout_ms, key, value, 100,
+                               600000, errstr, errstr_size);
+        if (!strcmp(key, "restore.timeout.ms"))
+                return set_int(&c->restore_timeout_ms, key, value, 100,
+                               3600000, errstr, errstr_size);
+        if (!strcmp(key, "log.level"))
+                return set_int(&c->log_level, key, value, 0, 2, errstr,
+                               errstr_size);
+
+        if (!strncmp(key, "consumer.", 9)) {
+                scope = GR_SCOPE_CONSUMER;
+                rkey = key + 9;
+        } else if (!strncmp(key, "producer.", 9)) {
+                scope = GR_SCOPE_PRODUCER;
+                rkey = key + 9;
+        }
+        /* Let librdkafka judge the key now, so a typo fails at start-up
+         * with its own message rather than somewhere later. */
+        if (!(probe = rd_kafka_conf_new())) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        if (rd_kafka_conf_set(probe, rkey, value, perr, sizeof(perr)) !=
+            RD_KAFKA_CONF_OK) {
+                rd_kafka_conf_destroy(probe);
+                snprintf(errstr, errstr_size, "%s: %s", key, perr);
+                return -1;
+        }
+        rd_kafka_conf_destroy(probe);
+
+        kv = realloc(c->kv, (c->nkv + 1) * sizeof(*kv));
+        if (!kv) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        c->kv = kv;
+        kv[c->nkv].scope = scope;
+        kv[c->nkv].key = strdup(rkey);
+        kv[c->nkv].value = strdup(value);
+        if (!kv[c->nkv].key || !kv[c->nkv].value) {
+                free(kv[c->nkv].key);
+                free(kv[c->nkv].value);
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        c->nkv++;
+        return 0;
+}
+
+int gr_config_set_kv(gr_config *c, const char *kv, char *errstr,
+                     size_t errstr_size) {
+        const char *eq = strchr(kv, '=');
+        char key[256];
+
+        if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key)) {
+                snprintf(errstr, errstr_size,
+                         "expected key=value, got \"%s\"", kv);
+                return -1;
+        }
+        memcpy(key, kv, (size_t)(eq - kv));
+        key[eq - kv] = '\0';
+        return gr_config_set(c, key, eq + 1, errstr, errstr_size);
+}
+
+/* Trim ASCII whitespace at both ends in place. */
+static char *trim(char *s) {
+        char *e;
+
+        while (*s == ' ' || *s == '\t')
+                s++;
+        e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+                         e[-1] == '\n'))
+                *--e = '\0';
+        return s;
+}
+
+int gr_config_load_file(gr_config *c, const char *path, char *errstr,
+                        size_t errstr_size) {
+        FILE *fp = fopen(path, "r");
+        char line[4096], err[512];
+        int lineno = 0;
+
+        if (!fp) {
+                snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+                return -1;
+        }
+        while (fgets(line, sizeof(line), fp)) {
+                char *s, *eq;
+
+                lineno++;
+                s = trim(line);
+                if (!*s || *s == '#')
+                        continue;
+                if (!(eq = strchr(s, '='))) {
+                        snprintf(errstr, errstr_size,
+                                 "%s:%d: expected key=value", path, lineno);
+                        goto err;
+                }
+                *eq = '\0';
+                if (gr_config_set(c, trim(s), trim(eq + 1), err,
+                                  sizeof(err)) == -1) {
+                        snprintf(errstr, errstr_size, "%s:%d: %s", path,
+                                 lineno, err);
+                        goto err;
+                }
+        }
+        if (ferror(fp)) {
+                snprintf(errstr, errstr_size, "%s: read error", path);
+                goto err;
+        }
+        fclose(fp);
+        return 0;
+err:
+        fclose(fp);
+        return -1;
+}
+
+const char *gr_config_rdkafka_get(const gr_config *c, gr_scope_t scope,
+                                  const char *key) {
+        const char *v = NULL;
+
+        for (size_t i = 0; i < c->nkv; i++)
+                if ((c->kv[i].scope == GR_SCOPE_BOTH ||
+                     c->kv[i].scope == scope) &&
+                    !strcmp(c->kv[i].key, key))
+                        v = c->kv[i].value;
+        return v;
+}
+
+int gr_config_rdkafka_apply(const gr_config *c, gr_scope_t scope,
+                            rd_kafka_conf_t *conf, char *errstr,
+                            size_t errstr_size) {
+        for (size_t i = 0; i < c->nkv; i++) {
+                if (c->kv[i].scope != GR_SCOPE_BOTH && c->kv[i].scope != scope)
+                        continue;
+                if (rd_kafka_conf_set(conf, c->kv[i].key, c->kv[i].value,
+                                      errstr, errstr_size) != RD_KAFKA_CONF_OK)
+                        return -1;
+        }
+        return 0;
+}

@@ -1,0 +1,99 @@
+/**
+ * @file gr_config.h
+ * @brief receiptd configuration: a file of `key=value` lines plus
+ *        `-X key=value` overrides.  receiptd's own keys are listed below;
+ *        every other key is handed to librdkafka unchanged (and checked by
+ *        it at load time), so `bootstrap.servers`, `security.protocol`,
+ *        `sasl.*`, `ssl.*` ... work exactly as for any librdkafka client.
+ *
+ * receiptd keys (defaults in brackets):
+ *   topic.prefix          [gpu.]          topic names = prefix + SPEC §2 suffix
+ *   group.id              [gpu-receipts]  consumer group
+ *   policy.file           [built-in default policy]
+ *   processing.guarantee  [exactly_once]  or at_least_once
+ *   batch.size            [500]           input records per batch/transaction
+ *   batch.ms              [100]           longest a batch stays open
+ *   startup.timeout.ms    [10000]         bounded wait for the cluster at start
+ *   restore.timeout.ms    [60000]         bounded wait to restore one partition
+ *   log.level             [1]             0 quiet, 1 info, 2 debug
+ *
+ * A key may be scoped to one client with `consumer.` or `producer.`
+ * (e.g. `producer.linger.ms=5`); unscoped librdkafka keys go to both.
+ * Lines starting with `#` and blank lines are ignored.
+ */
+#ifndef GR_CONFIG_H
+#define GR_CONFIG_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+typedef enum {
+        GR_GUARANTEE_EXACTLY_ONCE,
+        GR_GUARANTEE_AT_LEAST_ONCE,
+} gr_guarantee_t;
+
+/** Which librdkafka client a pass-through key is meant for. */
+typedef enum {
+        GR_SCOPE_BOTH,
+        GR_SCOPE_CONSUMER,
+        GR_SCOPE_PRODUCER,
+} gr_scope_t;
+
+typedef struct gr_config_kv {
+        gr_scope_t scope;
+        char *key, *value; /* owned */
+} gr_config_kv;
+
+typedef struct gr_config {
+        char *topic_prefix; /**< owned */
+        char *group_id;     /**< owned */
+        char *policy_file;  /**< owned; NULL = default policy */
+        gr_guarantee_t guarantee;
+        int batch_size;
+        int batch_ms;
+        int startup_timeout_ms;
+        int restore_timeout_ms;
+        int log_level;
+        gr_config_kv *kv; /**< librdkafka pass-through, in order given */
+        size_t nkv;
+} gr_config;
+
+/** @returns a config holding the defaults (caller destroys), NULL on ENOMEM. */
+gr_config *gr_config_new(void);
+/** NULL is a no-op. */
+void gr_config_destroy(gr_config *c);
+
+/**
+ * @brief Set one key.  receiptd keys are parsed and range-checked;
+ *        anything else must be a property librdkafka knows.
+ * @returns 0, or -1 with errstr naming the key and the problem.
+ */
+int gr_config_set(gr_config *c, const char *key, const char *value,
+                  char *errstr, size_t errstr_size);
+
+/** Same for one `key=value` string (as given to -X). */
+int gr_config_set_kv(gr_config *c, const char *kv, char *errstr,
+                     size_t errstr_size);
+
+/**
+ * @brief Read a config file of `key=value` lines.
+ * @returns 0, or -1 with errstr naming the file and line.
+ */
+int gr_config_load_file(gr_config *c, const char *path, char *errstr,
+                        size_t errstr_size);
+
+/** Last value given for a pass-through key applying to scope, or NULL
+ *  (borrowed). */
+const char *gr_config_rdkafka_get(const gr_config *c, gr_scope_t scope,
+                                  const char *key);
+
+/**
+ * @brief Apply the pass-through keys meant for `scope` to conf.
+ * @returns 0, or -1 with librdkafka's message in errstr.
+ */
+int gr_config_rdkafka_apply(const gr_config *c, gr_scope_t scope,
+                            rd_kafka_conf_t *conf, char *errstr,
+                            size_t errstr_size);
+
+#endif

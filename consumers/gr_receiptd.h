@@ -1,0 +1,70 @@
+/**
+ * @file gr_receiptd.h
+ * @brief The processor behind `receiptd` (SPEC §2): a consumer in one
+ *        group, one engine per assigned partition restored from the state
+ *        changelog, and batches of input turned into decisions, ledger
+ *        rows, state updates with checkpoints and DLQ records — under
+ *        exactly_once one Kafka transaction per batch.
+ *
+ * As a library so that `receiptctl demo` and the tests can run it on a
+ * thread; `receiptd` itself is a small main() around it.
+ *
+ * Per batch (up to batch.size records or batch.ms):
+ *   1. decode each record, apply it to its partition's engine; ledger rows,
+ *      decisions and rejects are produced as the engine reports them, to
+ *      the record's partition number;
+ *   2. wait until those are acknowledged;
+ *   3. produce the state of every job the batch touched and one checkpoint
+ *      record per partition (next input offset);
+ *   4. exactly_once: send the input offsets to the transaction and commit
+ *      it; at_least_once: wait for the state and commit the offsets.
+ * Writing state only after the outputs are acknowledged means that even
+ * where aborted transactions are visible (the embedded broker) state never
+ * runs ahead of the outputs it implies.  After an abort or a failed batch
+ * the touched partitions are restored again and their input rewound to
+ * the checkpoint.
+ */
+#ifndef GR_RECEIPTD_H
+#define GR_RECEIPTD_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "gr_config.h"
+
+typedef struct gr_receiptd gr_receiptd;
+
+/** Counters since start (for logs, tests and the demo). */
+typedef struct gr_receiptd_stats {
+        uint64_t records;      /**< input records processed */
+        uint64_t applied, duplicates, rejected, parked;
+        uint64_t decisions, ledger_rows, dlq, state_records;
+        uint64_t batches, commits, aborts, rewinds;
+        uint64_t restored_jobs, restored_records;
+        double restore_ms;
+} gr_receiptd_stats;
+
+/**
+ * @brief Check the configuration, read the policy, connect (bounded by
+ *        startup.timeout.ms), check the five topics exist with equal
+ *        partition counts, initialise transactions, subscribe.
+ * @param cfg borrowed; must outlive the processor.
+ * @returns the processor (caller destroys) or NULL with errstr filled.
+ */
+gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
+                             size_t errstr_size);
+
+/**
+ * @brief Process until *stop becomes non-zero, then commit or abort the
+ *        batch in flight and leave the group.
+ * @returns 0 after a clean stop, -1 after a fatal error (logged).
+ */
+int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop);
+
+/** Counters (borrowed, valid until destroy). */
+const gr_receiptd_stats *gr_receiptd_stats_get(const gr_receiptd *r);
+
+/** Leaves the group if still in it; NULL is a no-op. */
+void gr_receiptd_destroy(gr_receiptd *r);
+
+#endif

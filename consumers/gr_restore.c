@@ -1,0 +1,178 @@
+#include "gr_restore.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "gr_buf.h"
+#include "gr_state_json.h"
+#include "gr_topics.h"
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
+                      int timeout_ms, gr_scan_cb *cb, void *opaque,
+                      char *errstr, size_t errstr_size) {
+        rd_kafka_topic_partition_list_t *tp;
+        rd_kafka_resp_err_t e;
+        int64_t lo = 0, hi = 0, deadline = now_ms() + timeout_ms;
+        int rc_ret = -1, done = 0;
+
+        e = rd_kafka_query_watermark_offsets(rc, topic, partition, &lo, &hi,
+                                             timeout_ms);
+        if (e) {
+                snprintf(errstr, errstr_size, "%s [%d]: watermarks: %s", topic,
+                         (int)partition, rd_kafka_err2str(e));
+                return -1;
+        }
+        if (hi <= lo)
+                return 0;
+
+        tp = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(tp, topic, partition)->offset = lo;
+        e = rd_kafka_assign(rc, tp);
+        rd_kafka_topic_partition_list_destroy(tp);
+        if (e) {
+                snprintf(errstr, errstr_size, "%s [%d]: assign: %s", topic,
+                         (int)partition, rd_kafka_err2str(e));
+                return -1;
+        }
+        while (!done) {
+                int64_t left = deadline - now_ms();
+                rd_kafka_message_t *m;
+
+                if (left <= 0) {
+                        snprintf(errstr, errstr_size,
+                                 "%s [%d]: not read to offset %lld within "
+                                 "%d ms",
+                                 topic, (int)partition, (long long)hi,
+                                 timeout_ms);
+                        goto out;
+                }
+                m = rd_kafka_consumer_poll(rc, left < 100 ? (int)left : 100);
+                if (!m)
+                        continue;
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        /* Under read_committed the end can sit below the
+                         * high watermark (transaction markers). */
+                        done = m->partition == partition;
+                } else if (m->err) {
+                        /* Transient fetch errors are retried by the client;
+                         * only give up on the deadline. */
+                } else if (m->partition == partition) {
+                        cb(opaque, m);
+                        done = m->offset + 1 >= hi;
+                }
+                rd_kafka_message_destroy(m);
+        }
+        rc_ret = 0;
+out:
+        rd_kafka_assign(rc, NULL);
+        return rc_ret;
+}
+
+char *gr_checkpoint_key(int32_t partition, char *buf, size_t size) {
+        snprintf(buf, size, GR_CHECKPOINT_KEY_PREFIX "%d", (int)partition);
+        return buf;
+}
+
+void gr_checkpoint_encode(const char *topic, int32_t partition,
+                          int64_t next_offset, gr_buf *out) {
+        gr_jw w;
+
+        gr_jw_init(&w, out);
+        gr_jw_obj_begin(&w);
+        gr_jw_kstr(&w, "topic", topic);
+        gr_jw_kint(&w, "partition", partition);
+        gr_jw_kint(&w, "next_offset", next_offset);
+        gr_jw_obj_end(&w);
+}
+
+int64_t gr_checkpoint_decode(const void *buf, size_t len) {
+        json_t *root = json_loadb(buf, len, 0, NULL), *v;
+        int64_t off = -1;
+
+        if (!root)
+                return -1;
+        v = json_object_get(root, "next_offset");
+        if (json_is_integer(v) && json_integer_value(v) >= 0)
+                off = (int64_t)json_integer_value(v);
+        json_decref(root);
+        return off;
+}
+
+struct restore_ctx {
+        gr_jobtab *jobs;
+        gr_restore_result *res;
+        char ckey[64];
+        size_t ckeylen;
+};
+
+static void restore_record(void *opaque, const rd_kafka_message_t *m) {
+        struct restore_ctx *c = opaque;
+        char err[256], id[GR_ID_MAX];
+        gr_job *job;
+
+        if (!m->key || m->key_len == 0) {
+                c->res->bad++;
+                return;
+        }
+        if (m->key_len == c->ckeylen && !memcmp(m->key, c->ckey, c->ckeylen)) {
+                int64_t off =
+                    m->payload ? gr_checkpoint_decode(m->payload, m->len) : -1;
+                if (off >= 0)
+                        c->res->checkpoint = off;
+                else
+                        c->res->bad++;
+                return;
+        }
+        if (m->key_len >= sizeof(GR_CHECKPOINT_KEY_PREFIX) - 1 &&
+            !memcmp(m->key, GR_CHECKPOINT_KEY_PREFIX,
+                    sizeof(GR_CHECKPOINT_KEY_PREFIX) - 1))
+                return; /* another partition's checkpoint: not ours */
+        c->res->records++;
+        if (!c->jobs)
+                return;
+        if (!m->payload) {
+                if (m->key_len < sizeof(id)) {
+                        memcpy(id, m->key, m->key_len);
+                        id[m->key_len] = '\0';
+                        gr_jobtab_remove(c->jobs, id);
+                }
+                c->res->tombstones++;
+                return;
+        }
+        job = gr_state_decode(m->payload, m->len, err, sizeof(err));
+        if (!job || gr_jobtab_put(c->jobs, job) == -1) {
+                if (job)
+                        gr_job_destroy(job);
+                c->res->bad++;
+                return;
+        }
+}
+
+int gr_restore_partition(rd_kafka_t *rc, const char *state_topic,
+                         int32_t partition, gr_jobtab *jobs, int timeout_ms,
+                         gr_restore_result *res, char *errstr,
+                         size_t errstr_size) {
+        struct restore_ctx c = {.jobs = jobs, .res = res};
+        int64_t t0 = now_ms();
+        int r;
+
+        memset(res, 0, sizeof(*res));
+        res->checkpoint = -1;
+        gr_checkpoint_key(partition, c.ckey, sizeof(c.ckey));
+        c.ckeylen = strlen(c.ckey);
+        r = gr_partition_scan(rc, state_topic, partition, timeout_ms,
+                              restore_record, &c, errstr, errstr_size);
+        if (jobs)
+                res->jobs = gr_jobtab_count(jobs);
+        res->ms = (double)(now_ms() - t0);
+        return r;
+}

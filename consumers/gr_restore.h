@@ -1,0 +1,70 @@
+/**
+ * @file gr_restore.h
+ * @brief Reading a partition of the state changelog back into memory
+ *        (the Kafka Streams state-store restore): on assignment receiptd
+ *        reads `gpu.job.state` partition p from the start to its high
+ *        watermark, keeps the last value per key, and takes the checkpoint
+ *        record of p as the input offset to resume from.
+ *
+ * Records in the state topic, partition p:
+ *   key = job_id                 value = gr_state_encode() document,
+ *                                        or null (tombstone: job gone)
+ *   key = "__checkpoint__.<p>"   value = {"topic":T,"partition":p,
+ *                                         "next_offset":N}
+ */
+#ifndef GR_RESTORE_H
+#define GR_RESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "gr_buf.h"
+#include "gr_jobtab.h"
+
+/** Called for each record of a scanned partition; message borrowed. */
+typedef void(gr_scan_cb)(void *opaque, const rd_kafka_message_t *m);
+
+/**
+ * @brief Read topic/partition from its low to its high watermark (or to
+ *        end of partition under read_committed) through rc, a consumer
+ *        handle not subscribed to anything, with enable.partition.eof=true.
+ *        The handle's assignment is replaced and cleared again.
+ * @returns 0, or -1 with errstr filled (timeout, broker error).
+ */
+int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
+                      int timeout_ms, gr_scan_cb *cb, void *opaque,
+                      char *errstr, size_t errstr_size);
+
+typedef struct gr_restore_result {
+        uint64_t records;    /**< state records read */
+        uint64_t jobs;       /**< jobs restored (distinct keys kept) */
+        uint64_t tombstones;
+        uint64_t bad;        /**< records that did not decode (logged) */
+        int64_t checkpoint;  /**< next input offset, -1 when none found */
+        double ms;           /**< wall time of the restore */
+} gr_restore_result;
+
+/**
+ * @brief Restore partition p of the state topic into jobs (borrowed; jobs
+ *        with the same id are replaced) and find its checkpoint.
+ * @param jobs NULL to look for the checkpoint only.
+ * @returns 0, or -1 with errstr filled.
+ */
+int gr_restore_partition(rd_kafka_t *rc, const char *state_topic,
+                         int32_t partition, gr_jobtab *jobs, int timeout_ms,
+                         gr_restore_result *res, char *errstr,
+                         size_t errstr_size);
+
+/** Key of the checkpoint record of partition p into buf. @returns buf. */
+char *gr_checkpoint_key(int32_t partition, char *buf, size_t size);
+
+/** Value of a checkpoint record into out (appended). */
+void gr_checkpoint_encode(const char *topic, int32_t partition,
+                          int64_t next_offset, gr_buf *out);
+
+/** @returns next_offset from a checkpoint value, or -1 when malformed. */
+int64_t gr_checkpoint_decode(const void *buf, size_t len);
+
+#endif

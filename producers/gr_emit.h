@@ -1,0 +1,41 @@
+/**
+ * @file gr_emit.h
+ * @brief Publishing JSON-lines events into the input topic, keyed by
+ *        job_id with the murmur2 partitioner (SPEC §2), as `receiptctl
+ *        emit` and `receiptctl demo` do.
+ */
+#ifndef GR_EMIT_H
+#define GR_EMIT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <librdkafka/rdkafka.h>
+
+typedef struct gr_emit_result {
+        uint64_t lines;     /**< non-blank lines read */
+        uint64_t unkeyed;   /**< lines without a job_id (sent without key) */
+        uint64_t delivered; /**< acknowledged by the broker */
+        uint64_t failed;    /**< produce or delivery failed */
+} gr_emit_result;
+
+/**
+ * @brief A producer for emitting: partitioner=murmur2_random, acks=all,
+ *        idempotent, then the caller's `key=value` properties (kv, n).
+ * @returns the producer (caller destroys) or NULL with errstr filled.
+ */
+rd_kafka_t *gr_emit_producer_new(const char *bootstrap, char **kv, int n,
+                                 char *errstr, size_t errstr_size);
+
+/**
+ * @brief Produce every non-blank line of fp to topic, keyed by its
+ *        `job_id` (lines that are not JSON objects with a string job_id
+ *        are sent without a key: receiptd rejects them into the DLQ), and
+ *        wait for all deliveries up to timeout_ms.
+ * @param rk a producer from gr_emit_producer_new().
+ * @returns 0 when every line was delivered, -1 otherwise (res tells).
+ */
+int gr_emit_lines(rd_kafka_t *rk, const char *topic, FILE *fp, int timeout_ms,
+                  gr_emit_result *res);
+
+#endif

@@ -1,0 +1,62 @@
+#include "gr_produce.h"
+
+#include <stdio.h>
+#include <string.h>
+
+rd_kafka_resp_err_t gr_record_produce(rd_kafka_t *rk, const char *topic,
+                                      int32_t partition, const void *key,
+                                      size_t keylen, const void *value,
+                                      size_t valuelen,
+                                      rd_kafka_headers_t *hdrs,
+                                      int timeout_ms) {
+        rd_kafka_resp_err_t e;
+        int waited = 0;
+
+        for (;;) {
+                if (hdrs)
+                        e = rd_kafka_producev(
+                            rk, RD_KAFKA_V_TOPIC(topic),
+                            RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_KEY(key, keylen),
+                            RD_KAFKA_V_VALUE((void *)value, valuelen),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+                else
+                        e = rd_kafka_producev(
+                            rk, RD_KAFKA_V_TOPIC(topic),
+                            RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_KEY(key, keylen),
+                            RD_KAFKA_V_VALUE((void *)value, valuelen),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END);
+                if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || waited >= timeout_ms)
+                        break;
+                /* Serve delivery reports so the queue drains. */
+                rd_kafka_poll(rk, 50);
+                waited += 50;
+        }
+        /* On success librdkafka owns the headers; on failure we do. */
+        if (e && hdrs)
+                rd_kafka_headers_destroy(hdrs);
+        return e;
+}
+
+rd_kafka_headers_t *gr_dlq_headers_new(const rd_kafka_headers_t *orig,
+                                       const gr_err *err, const char *topic,
+                                       int32_t partition, int64_t offset) {
+        rd_kafka_headers_t *h;
+        char num[32];
+        const char *reason = gr_reject_t_name(err->reason);
+
+        h = orig ? rd_kafka_headers_copy(orig) : rd_kafka_headers_new(6);
+        if (!h)
+                return NULL;
+        rd_kafka_header_add(h, GR_HDR_REASON, -1, reason, -1);
+        rd_kafka_header_add(h, GR_HDR_DETAIL, -1, err->detail, -1);
+        rd_kafka_header_add(h, GR_HDR_TOPIC, -1, topic, -1);
+        snprintf(num, sizeof(num), "%d", (int)partition);
+        rd_kafka_header_add(h, GR_HDR_PARTITION, -1, num, -1);
+        snprintf(num, sizeof(num), "%lld", (long long)(offset < 0 ? -1 : offset));
+        rd_kafka_header_add(h, GR_HDR_OFFSET, -1, num, -1);
+        return h;
+}
