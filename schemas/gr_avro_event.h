@@ -1,0 +1,134 @@
+/**
+ * @file gr_avro_event.h
+ * @brief Avro codecs on avro-c's value API: lifecycle events in and out
+ *        (LifecycleEvent, schemas/lifecycle_event.avsc) and decisions out
+ *        (Decision, schemas/decision.avsc).  No framing here: see
+ *        gr_codec.h for the Confluent and single-object wire formats.
+ *
+ * Everything that depends on a schema is built once, when the codec is
+ * created or a writer schema is added: the generic classes, the reused
+ * values, the avro-c resolver for each writer schema and a field map from
+ * Avro record fields to gr_event fields.  Per message there is no schema
+ * parsing and no class building; values are reset and refilled.
+ *
+ * Decoding: the bytes are first bounds-checked against the writer schema
+ * (gr_avro_scan.h), then read by avro-c, then every value is handed to the
+ * gr_event setters and the event to gr_event_validate(), so Avro and JSON
+ * input are judged by the same code.  The body union's branch must be the
+ * record of the envelope's `type` (`schema` otherwise).
+ *
+ * Schema evolution: a writer schema other than the codec's own (the
+ * reader) is resolved with avro-c's resolved writer.  avro-c 1.11.1 cannot
+ * fill reader fields the writer lacks from their defaults (it rejects such
+ * pairs), so the codec resolves against a projection of the reader schema
+ * without those fields and applies their defaults itself after reading.
+ * Writer-only fields are skipped by the resolver.
+ *
+ * Encoding writes with the reader schema.  A body field that SPEC does not
+ * list for the event's type has no place in its body record and is not
+ * written; fields of the schema the codec does not know (added by a later
+ * schema version) are written with their defaults.
+ *
+ * Not thread-safe: one codec per thread.
+ */
+#ifndef GR_AVRO_EVENT_H
+#define GR_AVRO_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gr_buf.h"
+#include "gr_event.h"
+#include "gr_fsm.h"
+
+/** Event codec: one reader schema, any number of writer schemas. */
+typedef struct gr_avro_event_codec gr_avro_event_codec;
+
+/**
+ * @brief Create an event codec whose own (reader and write) schema is the
+ *        given LifecycleEvent schema text (borrowed).  The schema itself is
+ *        writer 0.
+ * @returns the codec (caller destroys), or NULL with errstr filled.
+ */
+gr_avro_event_codec *gr_avro_event_codec_new(const char *schema_json,
+                                             size_t len, char *errstr,
+                                             size_t errstr_size);
+
+/** @brief Free the codec; NULL is a no-op. */
+void gr_avro_event_codec_destroy(gr_avro_event_codec *c);
+
+/**
+ * @brief Register a writer schema (text borrowed) that input may use.
+ *        A schema with the same fingerprint as one already known returns
+ *        that writer.
+ * @returns the writer handle (>= 0), or -1 with errstr filled when the
+ *          schema is invalid or cannot be resolved to the reader schema.
+ */
+int gr_avro_event_writer_add(gr_avro_event_codec *c, const char *schema_json,
+                             size_t len, char *errstr, size_t errstr_size);
+
+/** @brief Number of writer handles (0 .. n-1 are valid). */
+int gr_avro_event_writer_count(const gr_avro_event_codec *c);
+
+/** @brief CRC-64-AVRO fingerprint of a writer schema's canonical form. */
+uint64_t gr_avro_event_writer_fingerprint(const gr_avro_event_codec *c,
+                                          int writer);
+
+/** @brief Writer handle with this fingerprint, or -1. */
+int gr_avro_event_writer_find(const gr_avro_event_codec *c, uint64_t fp);
+
+/**
+ * @brief Decode one bare Avro datum (no framing) written with `writer`,
+ *        then validate it.
+ * @param buf borrowed.
+ * @param ev  filled in place (gr_event_reset() first).
+ * @returns 0 when ev is ready for the FSM; -1 with err filled:
+ *          `too_large`, `invalid_avro` (bytes that are not a datum of the
+ *          writer schema), `schema` (body branch disagrees with type, an
+ *          unknown writer handle, values the setters refuse), or what
+ *          gr_event_validate() reports.  event_id and job_id are set when
+ *          they were read.
+ */
+int gr_avro_event_decode(gr_avro_event_codec *c, int writer, const void *buf,
+                         size_t len, gr_event *ev, gr_err *err);
+
+/**
+ * @brief Append the bare Avro datum (reader schema) of ev to out.
+ * @returns 0, or -1 with err filled (`missing_field` when the schema needs
+ *          a field ev lacks, `schema` when a value has no Avro spelling,
+ *          `too_large`).
+ */
+int gr_avro_event_encode(gr_avro_event_codec *c, const gr_event *ev,
+                         gr_buf *out, gr_err *err);
+
+/** Decision encoder (Decision schema). */
+typedef struct gr_avro_decision_codec gr_avro_decision_codec;
+
+/**
+ * @brief Create a decision encoder for the given Decision schema (text
+ *        borrowed).  Every field of the schema must be one the encoder
+ *        knows (SPEC §6 names) or have a default.
+ * @returns the encoder (caller destroys), or NULL with errstr filled.
+ */
+gr_avro_decision_codec *gr_avro_decision_codec_new(const char *schema_json,
+                                                   size_t len, char *errstr,
+                                                   size_t errstr_size);
+
+/** @brief Free the encoder; NULL is a no-op. */
+void gr_avro_decision_codec_destroy(gr_avro_decision_codec *c);
+
+/** @brief Fingerprint of the Decision schema's canonical form. */
+uint64_t gr_avro_decision_fingerprint(const gr_avro_decision_codec *c);
+
+/**
+ * @brief Append the bare Avro datum of a decision to out.
+ * @param d        borrowed.
+ * @param sig_b64  processor signature or NULL (written as null).
+ * @param key_id   processor key id or NULL.
+ * @returns 0, or -1 with err filled.
+ */
+int gr_avro_decision_encode(gr_avro_decision_codec *c, const gr_decision *d,
+                            const char *sig_b64, const char *key_id,
+                            gr_buf *out, gr_err *err);
+
+#endif /* GR_AVRO_EVENT_H */

@@ -1,0 +1,49 @@
+/**
+ * @file gr_avro_scan.h
+ * @brief A bounds check of Avro binary data against its writer schema,
+ *        run before any byte reaches avro-c.
+ *
+ * avro-c 1.11.1 trusts lengths: a negative or huge string, bytes or block
+ * length makes it attempt a matching allocation or read past the input.
+ * The scan walks the datum exactly as a decoder would, without allocating,
+ * and accepts it only when every varint is well formed and in range, every
+ * length fits in the bytes that remain, every enum index and union branch
+ * exists, booleans are 0 or 1, strings are valid UTF-8, collections hold no
+ * more items than bytes remain, nesting stays under GR_AVRO_SCAN_DEPTH and
+ * the datum ends exactly at the end of the input.  After it passes, avro-c
+ * reads the same bytes with no surprises.
+ */
+#ifndef GR_AVRO_SCAN_H
+#define GR_AVRO_SCAN_H
+
+#include <stddef.h>
+
+#include <avro.h>
+
+#include "gr_event.h"
+
+/** Deepest nesting of records, unions and collections walked. */
+#define GR_AVRO_SCAN_DEPTH 32
+
+/** A writer schema compiled for scanning (immutable, shareable). */
+typedef struct gr_avro_scan gr_avro_scan;
+
+/**
+ * @brief Compile a schema (borrowed; not kept) for scanning.
+ * @returns the program (caller destroys), or NULL with errstr filled.
+ */
+gr_avro_scan *gr_avro_scan_new(avro_schema_t schema, char *errstr,
+                               size_t errstr_size);
+
+/** @brief Free a program; NULL is a no-op. */
+void gr_avro_scan_destroy(gr_avro_scan *s);
+
+/**
+ * @brief Check that buf holds exactly one datum of the schema.
+ * @returns 0, or -1 with err filled (`invalid_avro`, detail naming the
+ *          byte offset and what was wrong).
+ */
+int gr_avro_scan_check(const gr_avro_scan *s, const void *buf, size_t len,
+                       gr_err *err);
+
+#endif /* GR_AVRO_SCAN_H */
