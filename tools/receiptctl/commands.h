@@ -12,5 +12,6 @@ int cmd_replay(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif

@@ -18,6 +18,9 @@ static const struct {
      "emit [--bootstrap B] [--topic T | --prefix P] [-X k=v] [FILE|-]"},
     {"receipt", cmd_receipt,
      "receipt JOB_ID --bootstrap B [--prefix P] [--all] [-X k=v]"},
+    {"demo", cmd_demo,
+     "demo [--file F] [--partitions N] [--canonical JOB_ID] [--timeout S] "
+     "[--verbose]"},
 };
 
 static void usage(FILE *fp) {
