@@ -222,7 +222,9 @@ typedef struct kept {
 typedef struct problem {
         int set;
         gr_audit_problem_t what;
-        uint64_t line, row_index, head_line;
+        uint64_t line, row_index;
+        uint64_t leaf;      /* index in its partition, UINT64_MAX none */
+        uint64_t range_end; /* head problems: rows [leaf, range_end) */
         int32_t partition;
         char job_id[GR_ID_MAX];
         uint64_t seq;
@@ -373,6 +375,8 @@ static void problem_set(problem *pr, gr_audit_problem_t what, uint64_t line,
         va_list ap;
 
         pr->set = 1;
+        pr->leaf = UINT64_MAX;
+        pr->range_end = 0;
         pr->what = what;
         pr->line = line;
         pr->row_index = row_index;
@@ -448,10 +452,12 @@ static int feed_row(gr_ledger_audit *a, const char *line, size_t len) {
 
         rc = gr_ledger_row_parse(line, len, &rb, es, sizeof(es));
         if (rc == -1) {
-                if (!a->row_prob.set)
+                if (!a->row_prob.set) {
                         problem_set(&a->row_prob, GR_AUDIT_INVALID_LINE,
                                     re->line, re->row_index, p->id, NULL, 0,
                                     "not a ledger row: %s", es);
+                        a->row_prob.leaf = leaf;
+                }
                 return 0;
         }
         if (!(j = job_get(a, r->job_id)))
@@ -484,6 +490,8 @@ static int feed_row(gr_ledger_audit *a, const char *line, size_t len) {
                                     r->prev_hash, (unsigned long long)j->seq,
                                     j->hash);
         }
+        if (a->row_prob.set && a->row_prob.line == re->line)
+                a->row_prob.leaf = leaf;
         /* Follow the chain as written so one bad row is reported once. */
         j->seq = r->seq;
         memcpy(j->hash, r->row_hash, 65);
@@ -543,9 +551,9 @@ int gr_ledger_audit_line(gr_ledger_audit *a, const char *line, size_t len) {
 
 /* Name the first row at or after leaf `from` of p (or the head itself
  * when the head leaves no existing row unproven). */
-static void head_problem(gr_ledger_audit *a, const part *p,
-                         const head_ent *h, uint64_t from,
-                         gr_audit_problem_t what, const char *why) {
+static void head_problem(problem *out, const part *p, const head_ent *h,
+                         uint64_t from, gr_audit_problem_t what,
+                         const char *why) {
         /* detail is bounded; a long reason is cut, never overflows */
         uint64_t size = gr_merkle_log_size(p->log);
         uint64_t to = h->th.tree_size < size ? h->th.tree_size : size;
@@ -573,10 +581,27 @@ static void head_problem(gr_ledger_audit *a, const part *p,
                             "tree head at line %llu: %s",
                             (unsigned long long)h->line, why);
         }
-        pr.head_line = h->line;
-        if (!a->head_prob.set || pr.line < a->head_prob.line)
-                a->head_prob = pr;
+        if (from < size)
+                pr.leaf = from;
+        pr.range_end = to;
+        *out = pr;
 }
+
+/* The first failing head of a partition is its problem; heads that keep
+ * failing right after it widen the range of rows left unproven. */
+#define FAIL(p, h, from, what, why)                                            \
+        do {                                                                   \
+                if (!have) {                                                   \
+                        head_problem(&first, p, h, from, what, why);           \
+                        have = extending = 1;                                  \
+                } else if (extending) {                                        \
+                        uint64_t e_ = (h)->th.tree_size < size                 \
+                                          ? (h)->th.tree_size                  \
+                                          : size;                              \
+                        if (e_ > first.range_end)                              \
+                                first.range_end = e_;                          \
+                }                                                              \
+        } while (0)
 
 static void check_heads(gr_ledger_audit *a, part *p) {
         uint64_t size = gr_merkle_log_size(p->log), good_size = 0;
@@ -584,6 +609,10 @@ static void check_heads(gr_ledger_audit *a, part *p) {
         char why[300];
         size_t plen;
         gr_err err;
+        problem first;
+        int have = 0, extending = 0;
+
+        memset(&first, 0, sizeof(first));
 
         for (size_t i = 0; i < p->nheads; i++) {
                 const head_ent *h = &p->heads[i];
@@ -591,7 +620,7 @@ static void check_heads(gr_ledger_audit *a, part *p) {
                     p->good >= 0 ? &p->heads[p->good].th : NULL;
 
                 if (!a->kr) {
-                        head_problem(a, p, h, good_size,
+                        FAIL(p, h, good_size,
                                      GR_AUDIT_HEAD_SIGNATURE,
                                      "no key to check it with");
                         continue;
@@ -599,7 +628,7 @@ static void check_heads(gr_ledger_audit *a, part *p) {
                 if (gr_tree_head_verify(&h->th, a->kr, &err) == -1) {
                         snprintf(why, sizeof(why), "%s (%s)", err.detail,
                                  gr_reject_t_name(err.reason));
-                        head_problem(a, p, h, good_size,
+                        FAIL(p, h, good_size,
                                      GR_AUDIT_HEAD_SIGNATURE, why);
                         continue;
                 }
@@ -608,7 +637,7 @@ static void check_heads(gr_ledger_audit *a, part *p) {
                                  "tree_size %llu shrinks below %llu",
                                  (unsigned long long)h->th.tree_size,
                                  (unsigned long long)good_size);
-                        head_problem(a, p, h, h->th.tree_size,
+                        FAIL(p, h, h->th.tree_size,
                                      GR_AUDIT_HEAD_INCONSISTENT, why);
                         continue;
                 }
@@ -618,7 +647,7 @@ static void check_heads(gr_ledger_audit *a, part *p) {
                                  "%llu: rows are missing",
                                  (unsigned long long)h->th.tree_size,
                                  (int)p->id, (unsigned long long)size);
-                        head_problem(a, p, h, good_size,
+                        FAIL(p, h, good_size,
                                      GR_AUDIT_HEAD_BEYOND_LOG, why);
                         continue;
                 }
@@ -627,7 +656,7 @@ static void check_heads(gr_ledger_audit *a, part *p) {
                         snprintf(why, sizeof(why),
                                  "root_hash does not match the rows it "
                                  "covers");
-                        head_problem(a, p, h, good_size, GR_AUDIT_HEAD_ROOT,
+                        FAIL(p, h, good_size, GR_AUDIT_HEAD_ROOT,
                                      why);
                         continue;
                 }
@@ -642,16 +671,20 @@ static void check_heads(gr_ledger_audit *a, part *p) {
                          plen))) {
                         snprintf(why, sizeof(why),
                                  "not consistent with the previous head");
-                        head_problem(a, p, h, good_size,
+                        FAIL(p, h, good_size,
                                      GR_AUDIT_HEAD_INCONSISTENT, why);
                         continue;
                 }
                 p->good = (long)i;
                 good_size = h->th.tree_size;
                 a->heads_valid++;
+                extending = 0;
         }
         a->unanchored += size - good_size;
+        if (have && (!a->head_prob.set || first.line < a->head_prob.line))
+                a->head_prob = first;
 }
+#undef FAIL
 
 static void report_fill(gr_audit_report *rep, const problem *pr) {
         rep->ok = 0;
@@ -685,11 +718,12 @@ void gr_ledger_audit_finish(gr_ledger_audit *a, gr_audit_report *rep) {
         rep->unanchored = a->unanchored;
 
         /* A row problem wins when it comes first, or when it lies inside
-         * the batch a failing head covers: it names the exact row where
-         * the head can only name the batch. */
+         * the rows a failing head leaves unproven: it names the exact row
+         * where the head can only name the batch. */
         if (rp->set &&
             (!hp->set || rp->line <= hp->line ||
-             (rp->partition == hp->partition && rp->line <= hp->head_line)))
+             (rp->partition == hp->partition && rp->leaf != UINT64_MAX &&
+              rp->leaf < hp->range_end)))
                 report_fill(rep, rp);
         else if (hp->set)
                 report_fill(rep, hp);
