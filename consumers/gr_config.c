@@ -35,6 +35,7 @@ void gr_config_destroy(gr_config *c) {
         free(c->topic_prefix);
         free(c->group_id);
         free(c->policy_file);
+        free(c->schema_dir);
         for (size_t i = 0; i < c->nkv; i++) {
                 free(c->kv[i].key);
                 free(c->kv[i].value);
@@ -98,6 +99,8 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
         }
         if (!strcmp(key, "policy.file"))
                 return set_str(&c->policy_file, value, errstr, errstr_size);
+        if (!strcmp(key, "schema.dir"))
+                return set_str(&c->schema_dir, value, errstr, errstr_size);
         if (!strcmp(key, "processing.guarantee")) {
                 if (!strcmp(value, "exactly_once") ||
                     !strcmp(value, "exactly_once_v2"))

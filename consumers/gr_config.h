@@ -10,6 +10,7 @@
  *   topic.prefix          [gpu.]          topic names = prefix + SPEC §2 suffix
  *   group.id              [gpu-receipts]  consumer group
  *   policy.file           [built-in default policy]
+ *   schema.dir            [built-in]      Avro schemas + registry.txt (gr_codec.h)
  *   processing.guarantee  [exactly_once]  or at_least_once
  *   batch.size            [500]           input records per batch/transaction
  *   batch.ms              [100]           longest a batch stays open
@@ -49,6 +50,7 @@ typedef struct gr_config {
         char *topic_prefix; /**< owned */
         char *group_id;     /**< owned */
         char *policy_file;  /**< owned; NULL = default policy */
+        char *schema_dir;   /**< owned; NULL = built-in schemas */
         gr_guarantee_t guarantee;
         int batch_size;
         int batch_ms;

@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "gr_buf.h"
+#include "gr_codec.h"
 #include "gr_engine.h"
 #include "gr_json_event.h"
 #include "gr_output.h"
@@ -57,7 +58,7 @@ struct gr_receiptd {
         rd_kafka_resp_err_t delivery_err;
         rd_kafka_resp_err_t last_consume_err;
         int fatal;
-        gr_json_decoder *dec;
+        gr_codec *codec; /* JSON or Avro, by each record's framing */
         gr_event *ev;
         gr_buf buf;
         gr_receiptd_stats st;
@@ -571,8 +572,8 @@ static void process_record(gr_receiptd *r, const rd_kafka_message_t *m) {
                 gr_err_set(&err, GR_REJ_INVALID_JSON, "empty record value");
                 gr_engine_reject(p->eng, r->ev, &err);
                 r->st.rejected++;
-        } else if (gr_json_event_decode(r->dec, m->payload, m->len, r->ev,
-                                        &err) == -1) {
+        } else if (gr_codec_decode(r->codec, m->payload, m->len, r->ev,
+                                   &err) == -1) {
                 gr_engine_reject(p->eng, r->ev, &err);
                 r->st.rejected++;
         } else if (!m->key || m->key_len != strlen(r->ev->job_id) ||
@@ -906,8 +907,10 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
                          "bootstrap.servers is not set (config file or -X)");
                 goto err;
         }
-        if (!(r->dec = gr_json_decoder_new()) ||
-            !(r->ev = malloc(sizeof(*r->ev)))) {
+        if (!(r->codec = gr_codec_new(cfg->schema_dir, errstr,
+                                      errstr_size)))
+                goto err;
+        if (!(r->ev = malloc(sizeof(*r->ev)))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto err;
         }
@@ -1056,7 +1059,7 @@ void gr_receiptd_destroy(gr_receiptd *r) {
                 rd_kafka_destroy(r->restorer);
         if (r->producer)
                 rd_kafka_destroy(r->producer);
-        gr_json_decoder_destroy(r->dec);
+        gr_codec_destroy(r->codec);
         free(r->ev);
         gr_buf_free(&r->buf);
         free(r);
