@@ -24,14 +24,13 @@ void gr_buf_reset(gr_buf *b) {
                 b->data[0] = '\0';
 }
 
-static int grow(gr_buf *b, size_t need) {
+/* Slow path of making room for `need` more bytes plus the NUL. */
+static int grow_slow(gr_buf *b, size_t need) {
         size_t cap;
         char *p;
 
         if (b->oom)
                 return -1;
-        if (b->len + need + 1 <= b->cap)
-                return 0;
         cap = b->cap ? b->cap : 256;
         while (cap < b->len + need + 1) {
                 if (cap > SIZE_MAX / 2) {
@@ -47,6 +46,12 @@ static int grow(gr_buf *b, size_t need) {
         b->data = p;
         b->cap = cap;
         return 0;
+}
+
+static inline int grow(gr_buf *b, size_t need) {
+        if (b->len + need + 1 <= b->cap)
+                return 0;
+        return grow_slow(b, need);
 }
 
 void gr_buf_append(gr_buf *b, const void *p, size_t n) {
@@ -83,22 +88,29 @@ void gr_buf_printf(gr_buf *b, const char *fmt, ...) {
         b->len += (size_t)n;
 }
 
+/* 1 for bytes that JSON strings must escape. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, ['\\'] = 1,
+};
+
 void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
         static const char hex[] = "0123456789abcdef";
-        size_t run = 0;
+        size_t start = 0;
 
-        gr_buf_putc(b, '"');
+        if (grow(b, n + 2) == -1)
+                return;
+        b->data[b->len++] = '"';
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
-                const char *esc = NULL;
+                const char *esc;
                 char u[7];
 
-                if (c >= 0x20 && c != '"' && c != '\\') {
-                        run++;
+                if (!needs_escape[c])
                         continue;
-                }
-                gr_buf_append(b, s + i - run, run);
-                run = 0;
+                gr_buf_append(b, s + start, i - start);
+                start = i + 1;
                 switch (c) {
                 case '"': esc = "\\\""; break;
                 case '\\': esc = "\\\\"; break;
@@ -114,7 +126,7 @@ void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
                 }
                 gr_buf_puts(b, esc);
         }
-        gr_buf_append(b, s + n - run, run);
+        gr_buf_append(b, s + start, n - start);
         gr_buf_putc(b, '"');
 }
 
@@ -133,9 +145,12 @@ static void sep(gr_jw *w) {
 }
 
 void gr_jw_key(gr_jw *w, const char *key) {
+        /* Keys are literals of this code base, never input: no escaping. */
+        size_t n = strlen(key);
         sep(w);
-        gr_buf_json_str(w->b, key, strlen(key));
-        gr_buf_putc(w->b, ':');
+        gr_buf_putc(w->b, '"');
+        gr_buf_append(w->b, key, n);
+        gr_buf_append(w->b, "\":", 2);
         w->first[w->depth] = 2; /* value follows, no comma */
 }
 
@@ -166,17 +181,35 @@ void gr_jw_str(gr_jw *w, const char *s) {
                 gr_buf_puts(w->b, "null");
 }
 
+/* Decimal without printf: this runs several times per event. */
+static size_t fmt_i64(char *out, int64_t v) {
+        char tmp[24];
+        size_t n = 0, k = 0;
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        do
+                tmp[n++] = (char)('0' + u % 10);
+        while ((u /= 10));
+        if (v < 0)
+                out[k++] = '-';
+        while (n)
+                out[k++] = tmp[--n];
+        return k;
+}
+
 void gr_jw_int(gr_jw *w, int64_t v) {
+        char d[24];
         sep(w);
-        gr_buf_printf(w->b, "%lld", (long long)v);
+        gr_buf_append(w->b, d, fmt_i64(d, v));
 }
 
 void gr_jw_num(gr_jw *w, double v) {
         sep(w);
         if (!isfinite(v))
                 gr_buf_puts(w->b, "null");
-        else if (v == floor(v) && fabs(v) < 9.0e15)
-                gr_buf_printf(w->b, "%lld", (long long)v);
+        else if (v == floor(v) && fabs(v) < 9.0e15) {
+                char d[24];
+                gr_buf_append(w->b, d, fmt_i64(d, (int64_t)v));
+        }
         else
                 gr_buf_printf(w->b, "%.17g", v);
 }

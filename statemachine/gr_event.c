@@ -426,6 +426,12 @@ int gr_time_parse(const char *s, size_t len, int64_t *ms_out) {
         return 0;
 }
 
+static char *put_digits(char *p, unsigned v, int width) {
+        for (int i = width - 1; i >= 0; i--, v /= 10)
+                p[i] = (char)('0' + v % 10);
+        return p + width;
+}
+
 char *gr_time_format(int64_t ms, char *buf, size_t size) {
         int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
         int64_t rem = ms - secs * 1000;
@@ -433,16 +439,38 @@ char *gr_time_format(int64_t ms, char *buf, size_t size) {
         int64_t sod = secs - days * 86400;
         int64_t y;
         unsigned m, d;
+        char tmp[32], *p = tmp;
 
         civil_from_days(days, &y, &m, &d);
-        if (rem)
-                snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
-                         (long long)y, m, d, (unsigned)(sod / 3600),
-                         (unsigned)(sod / 60 % 60), (unsigned)(sod % 60),
-                         (unsigned)rem);
-        else
-                snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02uZ",
+        if (y < 0 || y > 9999) {
+                snprintf(buf, size, "%lld-%02u-%02uT%02u:%02u:%02uZ",
                          (long long)y, m, d, (unsigned)(sod / 3600),
                          (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
+                return buf;
+        }
+        /* Hand-rolled: this runs for every ledger row and decision. */
+        p = put_digits(p, (unsigned)y, 4);
+        *p++ = '-';
+        p = put_digits(p, m, 2);
+        *p++ = '-';
+        p = put_digits(p, d, 2);
+        *p++ = 'T';
+        p = put_digits(p, (unsigned)(sod / 3600), 2);
+        *p++ = ':';
+        p = put_digits(p, (unsigned)(sod / 60 % 60), 2);
+        *p++ = ':';
+        p = put_digits(p, (unsigned)(sod % 60), 2);
+        if (rem) {
+                *p++ = '.';
+                p = put_digits(p, (unsigned)rem, 3);
+        }
+        *p++ = 'Z';
+        *p = '\0';
+        if (size) {
+                size_t n = (size_t)(p - tmp) < size - 1 ? (size_t)(p - tmp)
+                                                        : size - 1;
+                memcpy(buf, tmp, n);
+                buf[n] = '\0';
+        }
         return buf;
 }

@@ -16,7 +16,6 @@
  */
 #include "gr_fsm.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,14 +332,27 @@ static const char *impossible(const gr_job *j, const gr_verdict *v) {
 /* ---- actions ---------------------------------------------------------- */
 
 char *gr_job_line(const gr_job *j, char *buf, size_t size) {
-        snprintf(buf, size,
-                 "job_id=%s attempt=%u capacity=%s execution=%s output=%s "
-                 "settlement=%s reason=%s retry=%s",
-                 j->job_id, j->attempt, gr_capacity_t_name(j->cur.capacity),
-                 gr_exec_t_name(j->cur.execution),
-                 gr_output_t_name(j->cur.output),
-                 gr_settlement_t_name(j->settlement),
-                 gr_reason_t_name(j->reason), gr_retry_t_name(j->retry));
+        char att[16];
+
+        /* Plain concatenation: this runs for every decision. */
+        snprintf(att, sizeof(att), "%u", j->attempt);
+        const char *parts[] = {"job_id=",         j->job_id,
+                               " attempt=",       att,
+                               " capacity=",      gr_capacity_t_name(j->cur.capacity),
+                               " execution=",     gr_exec_t_name(j->cur.execution),
+                               " output=",        gr_output_t_name(j->cur.output),
+                               " settlement=",    gr_settlement_t_name(j->settlement),
+                               " reason=",        gr_reason_t_name(j->reason),
+                               " retry=",         gr_retry_t_name(j->retry)};
+        size_t n = 0;
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+                size_t l = strlen(parts[i]);
+                if (n + l >= size)
+                        l = size - 1 - n;
+                memcpy(buf + n, parts[i], l);
+                n += l;
+        }
+        buf[n] = '\0';
         return buf;
 }
 
@@ -414,7 +426,7 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
 
         gr_buf_init(&b);
         gr_ledger_row_to_json(&row, 0, &b);
-        crypto_hash_sha256(j->chain, (const unsigned char *)b.data, b.len);
+        gr_sha256(b.data, b.len, j->chain);
         gr_hex(j->chain, sizeof(j->chain), row.row_hash);
         j->seq = row.seq;
         if (sink && sink->ledger)

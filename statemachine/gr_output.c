@@ -1,14 +1,8 @@
 /* Canonical JSON renderings of ledger rows, decisions, receipts, rejects. */
 #include "gr_output.h"
 
-#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
-
-char *gr_sha256_hex(const void *p, size_t n, char out[65]) {
-        unsigned char h[crypto_hash_sha256_BYTES];
-        crypto_hash_sha256(h, (const unsigned char *)p, n);
-        return gr_hex(h, sizeof(h), out);
-}
 
 void gr_ledger_row_to_json(const gr_ledger_row *r, int with_row_hash,
                            gr_buf *out) {

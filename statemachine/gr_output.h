@@ -11,6 +11,7 @@
 
 #include "gr_buf.h"
 #include "gr_fsm.h"
+#include "gr_hash.h"
 
 /** Ledger row; with_row_hash = 0 gives the canonical bytes that are hashed. */
 void gr_ledger_row_to_json(const gr_ledger_row *row, int with_row_hash,
@@ -31,7 +32,5 @@ void gr_receipt_to_json(const gr_job *job, gr_buf *out);
 void gr_reject_to_json(const char *event_id, const char *job_id,
                        const gr_err *err, gr_buf *out);
 
-/** hex SHA-256 of n bytes into out[65]. @returns out. */
-char *gr_sha256_hex(const void *p, size_t n, char out[65]);
 
 #endif
