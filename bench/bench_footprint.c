@@ -1,0 +1,175 @@
+/*
+ * bench_footprint: memory per job and engine time without decoding
+ * (issue 2, Speed).
+ *
+ * Replays a JSON-lines workload through gr_engine (gr_engine.h) the way
+ * `receiptctl replay` does, but in batches: a batch of lines is decoded
+ * into events first (timed as "decode"), then the batch is applied
+ * (timed as "engine"), so the engine's time excludes decoding exactly.
+ * The sink is empty: no output is rendered beyond what the FSM itself does
+ * (ledger row canonical JSON + SHA-256 per applied event, receipt JSON +
+ * SHA-256 per decision).
+ *
+ * Memory: the sum of gr_job_footprint() over all jobs at the end (the
+ * replay keeps every job), and the growth of the resident set from before
+ * the first event to after the last, both divided by the number of jobs.
+ *
+ * usage: bench_footprint FILE
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gr_engine.h"
+#include "gr_json_event.h"
+
+enum { BATCH = 512 };
+
+static double now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Resident set in bytes (Linux /proc/self/statm), 0 when unknown. */
+static size_t rss_bytes(void) {
+        unsigned long size, resident;
+        FILE *fp = fopen("/proc/self/statm", "r");
+        int n;
+
+        if (!fp)
+                return 0;
+        n = fscanf(fp, "%lu %lu", &size, &resident);
+        fclose(fp);
+        return n == 2 ? resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* Whole file into memory.  @returns malloc'd buffer or NULL. */
+static char *slurp(const char *path, size_t *len) {
+        FILE *fp = fopen(path, "rb");
+        char *p = NULL;
+        long n;
+
+        if (!fp)
+                return NULL;
+        if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 &&
+            fseek(fp, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1)) &&
+            fread(p, 1, (size_t)n, fp) == (size_t)n) {
+                p[n] = '\0';
+                *len = (size_t)n;
+        } else {
+                free(p);
+                p = NULL;
+        }
+        fclose(fp);
+        return p;
+}
+
+int main(int argc, char **argv) {
+        gr_policy pol;
+        gr_engine *eng = NULL;
+        gr_json_decoder *dec = NULL;
+        gr_event *evs = NULL;
+        char *text = NULL, *p, *end;
+        size_t len, rss0, rss1, njobs, total = 0, maxfp = 0, open_total = 0,
+                                       nopen = 0;
+        double t_decode = 0, t_engine = 0, t0;
+        unsigned long lines = 0, decoded = 0;
+        gr_job **jobs = NULL;
+        int rc = 1;
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: bench_footprint FILE\n");
+                return 2;
+        }
+        if (!(text = slurp(argv[1], &len))) {
+                perror(argv[1]);
+                return 2;
+        }
+        gr_policy_default(&pol);
+        if (!(dec = gr_json_decoder_new()) ||
+            !(evs = malloc(BATCH * sizeof(*evs))) ||
+            !(eng = gr_engine_new(&pol, NULL))) {
+                fprintf(stderr, "bench_footprint: out of memory\n");
+                goto done;
+        }
+        /* Touch everything allocated up front so the RSS baseline holds it. */
+        memset(evs, 0, BATCH * sizeof(*evs));
+        rss0 = rss_bytes();
+
+        p = text;
+        end = text + len;
+        while (p < end) {
+                int ok[BATCH];
+                int n = 0;
+
+                t0 = now();
+                while (n < BATCH && p < end) {
+                        char *nl = memchr(p, '\n', (size_t)(end - p));
+                        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                        gr_err err;
+                        if (ll) {
+                                lines++;
+                                ok[n] = gr_json_event_decode(dec, p, ll,
+                                                             &evs[n], &err) == 0;
+                                if (!ok[n])
+                                        gr_engine_reject(eng, &evs[n], &err);
+                                n++;
+                        }
+                        p += ll + 1;
+                }
+                t_decode += now() - t0;
+
+                t0 = now();
+                for (int i = 0; i < n; i++) {
+                        if (ok[i]) {
+                                gr_engine_apply(eng, &evs[i]);
+                                decoded++;
+                        }
+                }
+                t_engine += now() - t0;
+        }
+        rss1 = rss_bytes();
+
+        jobs = gr_jobtab_sorted(gr_engine_jobs(eng), &njobs);
+        for (size_t i = 0; i < njobs; i++) {
+                size_t fp = gr_job_footprint(jobs[i]);
+                total += fp;
+                if (fp > maxfp)
+                        maxfp = fp;
+                if (jobs[i]->settlement == GR_SETTLE_PENDING) {
+                        open_total += fp;
+                        nopen++;
+                }
+        }
+        {
+                const gr_stats *s = gr_engine_stats(eng);
+                printf("bench_footprint: %lu lines, %lu decoded ok, %llu "
+                       "applied, %llu decisions, %zu jobs (%zu pending)\n",
+                       lines, decoded, (unsigned long long)s->applied,
+                       (unsigned long long)s->decisions, njobs, nopen);
+        }
+        printf("decode: %.3f s, %.3f us/event\n", t_decode,
+               lines ? t_decode * 1e6 / (double)lines : 0.0);
+        printf("engine: %.3f s, %.3f us/event (decoding excluded)\n",
+               t_engine, decoded ? t_engine * 1e6 / (double)decoded : 0.0);
+        if (njobs) {
+                printf("footprint: %.0f bytes/job average (gr_job_footprint), "
+                       "%zu max, %.0f bytes/job for pending jobs\n",
+                       (double)total / (double)njobs, maxfp,
+                       nopen ? (double)open_total / (double)nopen : 0.0);
+                printf("rss: +%.1f MiB for %zu jobs = %.0f bytes/job\n",
+                       (double)(rss1 - rss0) / (1024.0 * 1024.0), njobs,
+                       (double)(rss1 - rss0) / (double)njobs);
+        }
+        rc = 0;
+done:
+        free(jobs);
+        gr_engine_destroy(eng);
+        gr_json_decoder_destroy(dec);
+        free(evs);
+        free(text);
+        return rc;
+}

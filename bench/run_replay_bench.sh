@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Replay speed benchmark (issue 2, "Speed").  Not a test: it prints numbers.
+#
+#   bench/run_replay_bench.sh [EVENTS]        (default 200000)
+#
+# 1. builds receiptctl, bare_parse and bench_footprint in Release
+#    (BUILD_DIR, default build-bench in the source tree);
+# 2. generates the workload once (seeded; reused while it exists);
+# 3. times, best of 3 (wall and user+sys CPU):
+#      receiptctl replay --emit decisions FILE > /dev/null
+#      python3 bench/replay_ref.py FILE > /dev/null     (PYTHON overrides)
+#      bare_parse FILE                                  (the JSON floor)
+#    and prints us/event for each and both ratios with their targets:
+#      python / replay >= 3,   replay / bare <= 5;
+# 4. runs bench_footprint: engine time with decoding excluded, bytes per
+#    job (gr_job_footprint) and RSS growth per job; peak RSS of replay.
+# hyperfine is used for an extra table when installed (not required).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+EVENTS=${1:-200000}
+SEED=${SEED:-42}
+RUNS=${RUNS:-3}
+PYTHON=${PYTHON:-python3}
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+WORKLOAD=${WORKLOAD:-$BUILD_DIR/bench/workload-$EVENTS-s$SEED.jsonl}
+
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+make -C "$BUILD_DIR" -j"$(nproc)" receiptctl bare_parse bench_footprint \
+        >/dev/null
+REPLAY=$BUILD_DIR/tools/receiptctl
+BARE=$BUILD_DIR/bench/bare_parse
+FOOT=$BUILD_DIR/bench/bench_footprint
+
+if [ ! -s "$WORKLOAD" ]; then
+        mkdir -p "$(dirname "$WORKLOAD")"
+        "$PYTHON" "$ROOT/bench/gen_workload.py" -n "$EVENTS" --seed "$SEED" \
+                -o "$WORKLOAD.tmp"
+        mv "$WORKLOAD.tmp" "$WORKLOAD"
+fi
+BYTES=$(wc -c <"$WORKLOAD")
+echo "workload: $WORKLOAD ($EVENTS events, $BYTES bytes," \
+        "$((BYTES / EVENTS)) bytes/event)"
+
+# best_of NAME CMD...: runs CMD $RUNS times (stdout to /dev/null) and sets
+# BEST_WALL and BEST_CPU (seconds, user+sys) to the minimum of each.
+best_of() {
+        local name=$1 i t wall usr sys cpu
+        shift
+        BEST_WALL=; BEST_CPU=
+        for ((i = 0; i < RUNS; i++)); do
+                t=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>/dev/null; } 2>&1 )
+                read -r wall usr sys <<<"$t"
+                cpu=$(awk -v u="$usr" -v s="$sys" 'BEGIN{printf "%.3f", u+s}')
+                if [ -z "$BEST_WALL" ] || awk -v a="$wall" -v b="$BEST_WALL" 'BEGIN{exit !(a<b)}'; then
+                        BEST_WALL=$wall
+                fi
+                if [ -z "$BEST_CPU" ] || awk -v a="$cpu" -v b="$BEST_CPU" 'BEGIN{exit !(a<b)}'; then
+                        BEST_CPU=$cpu
+                fi
+        done
+        printf '%-8s best of %d: wall %6.3f s  cpu %6.3f s  = %7.3f us/event (wall) %7.3f us/event (cpu)\n' \
+                "$name" "$RUNS" "$BEST_WALL" "$BEST_CPU" \
+                "$(awk -v t="$BEST_WALL" -v n="$EVENTS" 'BEGIN{print t*1e6/n}')" \
+                "$(awk -v t="$BEST_CPU" -v n="$EVENTS" 'BEGIN{print t*1e6/n}')"
+}
+
+# Sanity: all three read the whole file.
+"$REPLAY" replay --emit decisions "$WORKLOAD" 2>&1 >/dev/null | sed 's/^/  /'
+"$PYTHON" "$ROOT/bench/replay_ref.py" "$WORKLOAD" 2>&1 >/dev/null | sed 's/^/  /'
+"$BARE" "$WORKLOAD" | sed 's/^/  /'
+
+echo
+best_of replay "$REPLAY" replay --emit decisions "$WORKLOAD"
+R_WALL=$BEST_WALL R_CPU=$BEST_CPU
+best_of python "$PYTHON" "$ROOT/bench/replay_ref.py" "$WORKLOAD"
+P_WALL=$BEST_WALL P_CPU=$BEST_CPU
+best_of bare "$BARE" "$WORKLOAD"
+B_WALL=$BEST_WALL B_CPU=$BEST_CPU
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+verdict() { awk -v r="$1" -v t="$2" -v op="$3" 'BEGIN{ok = op == ">=" ? r >= t : r <= t; print ok ? "PASS" : "MISS"}'; }
+PR_W=$(ratio "$P_WALL" "$R_WALL"); PR_C=$(ratio "$P_CPU" "$R_CPU")
+RB_W=$(ratio "$R_WALL" "$B_WALL"); RB_C=$(ratio "$R_CPU" "$B_CPU")
+echo
+echo "ratio python/replay = $PR_W (wall), $PR_C (cpu)   target >= 3: $(verdict "$PR_W" 3 '>=')"
+echo "ratio replay/bare   = $RB_W (wall), $RB_C (cpu)   target <= 5: $(verdict "$RB_W" 5 '<=')"
+
+if command -v hyperfine >/dev/null 2>&1; then
+        echo
+        hyperfine -N -w 1 -r "$RUNS" \
+                "$REPLAY replay --emit decisions $WORKLOAD" \
+                "$PYTHON $ROOT/bench/replay_ref.py $WORKLOAD" \
+                "$BARE $WORKLOAD" --output=null || true
+fi
+
+echo
+"$FOOT" "$WORKLOAD"
+if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f 'replay peak RSS: %M KiB' \
+                "$REPLAY" replay --emit decisions "$WORKLOAD" 2>&1 >/dev/null |
+                grep 'peak RSS'
+fi
