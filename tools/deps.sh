@@ -6,7 +6,7 @@ set -euo pipefail
 GR_PACKAGES=(
   build-essential cmake pkg-config
   librdkafka-dev libavro-dev libsodium-dev libjansson-dev libcmocka-dev
-  libyajl-dev
+  libyajl-dev libssl-dev
   kcat python3 python3-avro python3-confluent-kafka
   clang libclang-rt-14-dev valgrind
 )
