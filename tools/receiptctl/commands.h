@@ -13,5 +13,8 @@ int cmd_broker(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
 
 #endif

@@ -21,6 +21,13 @@ static const struct {
     {"demo", cmd_demo,
      "demo [--file F] [--partitions N] [--canonical JOB_ID] [--timeout S] "
      "[--verbose]"},
+    {"keygen", cmd_keygen,
+     "keygen --role ROLE --id KEY_ID [--out DIR] [--valid-from RFC3339]"},
+    {"verify", cmd_verify, "verify --keys REGISTRY [FILE|-]"},
+    {"ledger", cmd_ledger,
+     "ledger verify --key PUBKEYFILE|--keys REGISTRY [FILE|-]\n"
+     "  ledger prove JOB_ID [--key PUBKEYFILE] [FILE|-]\n"
+     "  ledger seal --key SECRETKEYFILE [--batch N] [FILE|-]"},
 };
 
 static void usage(FILE *fp) {
