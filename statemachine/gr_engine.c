@@ -12,6 +12,11 @@ struct gr_engine {
         gr_fsm_sink sink; /* counts, then forwards to user */
         gr_jobtab *jobs;
         gr_stats stats;
+        int64_t watermark;  /* latest applied occurred_at */
+        int64_t last_sweep; /* watermark at the last retention sweep */
+        int keep_all;
+        gr_evict_fn evict;
+        void *evict_opaque;
 };
 
 static void on_ledger(void *op, const gr_job *j, const gr_ledger_row *r) {
@@ -47,6 +52,7 @@ gr_engine *gr_engine_new(const gr_policy *pol, const gr_fsm_sink *sink) {
         if (!(e = calloc(1, sizeof(*e))))
                 return NULL;
         e->pol = pol;
+        e->watermark = e->last_sweep = GR_TIME_NONE;
         e->user = sink ? sink : &none;
         e->sink = (gr_fsm_sink){e, on_ledger, on_decision, on_reject};
         if (!(e->jobs = gr_jobtab_new())) {
@@ -61,6 +67,70 @@ void gr_engine_destroy(gr_engine *e) {
                 return;
         gr_jobtab_destroy(e->jobs);
         free(e);
+}
+
+void gr_engine_set_evict(gr_engine *e, gr_evict_fn evict, void *opaque) {
+        e->evict = evict;
+        e->evict_opaque = opaque;
+}
+
+void gr_engine_keep_all(gr_engine *e) {
+        e->keep_all = 1;
+}
+
+int64_t gr_engine_watermark(const gr_engine *e) {
+        return e->watermark;
+}
+
+static int evictable(const gr_engine *e, const gr_job *j) {
+        return j->posture_locked && j->nparked == 0 && j->time != GR_TIME_NONE &&
+               j->time < e->watermark - e->pol->retention_ms;
+}
+
+static void sweep(gr_engine *e) {
+        size_t it = 0, n = 0, cap = 0;
+        char **ids = NULL;
+        gr_job *j;
+
+        e->last_sweep = e->watermark;
+        while ((j = gr_jobtab_next(e->jobs, &it))) {
+                if (!evictable(e, j))
+                        continue;
+                if (n == cap) {
+                        char **g = realloc(ids, (cap ? cap * 2 : 64) * sizeof(*g));
+                        if (!g)
+                                break; /* try again at the next sweep */
+                        ids = g;
+                        cap = cap ? cap * 2 : 64;
+                }
+                ids[n++] = j->job_id;
+        }
+        /* Removal frees job_id: hand each to the callback first. */
+        for (size_t i = 0; i < n; i++) {
+                j = gr_jobtab_get(e->jobs, ids[i], 0);
+                if (e->evict)
+                        e->evict(e->evict_opaque, j);
+                gr_jobtab_remove(e->jobs, j->job_id);
+                e->stats.evicted++;
+        }
+        free(ids);
+}
+
+static void maybe_sweep(gr_engine *e, const gr_event *ev) {
+        int64_t step;
+
+        if (e->watermark == GR_TIME_NONE || ev->occurred_at > e->watermark)
+                e->watermark = ev->occurred_at;
+        if (e->keep_all || e->pol->retention_ms <= 0)
+                return;
+        if (e->last_sweep == GR_TIME_NONE) {
+                e->last_sweep = e->watermark;
+                return;
+        }
+        step = e->pol->retention_ms / 16 > 1000 ? e->pol->retention_ms / 16
+                                                : 1000;
+        if (e->watermark - e->last_sweep >= step)
+                sweep(e);
 }
 
 gr_outcome_t gr_engine_apply(gr_engine *e, const gr_event *ev) {
@@ -83,6 +153,8 @@ gr_outcome_t gr_engine_apply(gr_engine *e, const gr_event *ev) {
         /* Parked events leave the park as applied rows or rejects, which the
          * sink has counted; this keeps the identity in gr_engine.h exact. */
         e->stats.parked_now += (uint64_t)((int64_t)j->nparked - before);
+        if (o == GR_APPLIED)
+                maybe_sweep(e, ev);
         return o;
 }
 

@@ -28,9 +28,13 @@ typedef struct gr_stats {
         uint64_t ledger_rows;
         uint64_t decisions;
         uint64_t decisions_by_rule[GR_RULE__CNT];
+        uint64_t evicted; /**< settled jobs that left memory (retention) */
 } gr_stats;
 
 typedef struct gr_engine gr_engine;
+
+/** Called for a job about to be evicted (borrowed for the call). */
+typedef void (*gr_evict_fn)(void *opaque, const gr_job *job);
 
 /** @param pol, sink borrowed, must outlive the engine. Caller destroys. */
 gr_engine *gr_engine_new(const gr_policy *pol, const gr_fsm_sink *sink);
@@ -45,6 +49,24 @@ gr_outcome_t gr_engine_apply(gr_engine *e, const gr_event *ev);
  * only when their present bits are set.
  */
 void gr_engine_reject(gr_engine *e, const gr_event *ev, const gr_err *err);
+
+/**
+ * Retention (policy retention_seconds): a settled job — posture final
+ * under I5, nothing parked — whose job time is more than the retention
+ * behind the engine's watermark (the latest applied occurred_at) leaves
+ * memory.  `evict` (may be NULL) is called just before, so receiptd can
+ * write a tombstone to the state topic.  Sweeps run from gr_engine_apply()
+ * whenever the watermark has moved 1/16 of the retention, so the cost is
+ * amortised and the moments depend on event time only.  An event that
+ * arrives for an evicted job later starts a new job: keep the retention
+ * well above the latest lateness you expect.
+ */
+void gr_engine_set_evict(gr_engine *e, gr_evict_fn evict, void *opaque);
+
+/** Keep every job regardless of retention (receiptctl replay). */
+void gr_engine_keep_all(gr_engine *e);
+
+int64_t gr_engine_watermark(const gr_engine *e); /**< GR_TIME_NONE = none */
 
 gr_jobtab *gr_engine_jobs(gr_engine *e);         /**< borrowed */
 const gr_stats *gr_engine_stats(const gr_engine *e); /**< borrowed */

@@ -145,6 +145,17 @@ size_t gr_jobtab_count(const gr_jobtab *t) {
         return t->count;
 }
 
+gr_job *gr_jobtab_next(const gr_jobtab *t, size_t *iter) {
+        for (; *iter < t->cap; (*iter)++) {
+                gr_job *j = t->slots[*iter];
+                if (j && j != TOMB) {
+                        (*iter)++;
+                        return j;
+                }
+        }
+        return NULL;
+}
+
 static int cmp_job(const void *a, const void *b) {
         return strcmp((*(gr_job *const *)a)->job_id,
                       (*(gr_job *const *)b)->job_id);

@@ -27,6 +27,12 @@ int gr_jobtab_remove(gr_jobtab *t, const char *job_id);
 
 size_t gr_jobtab_count(const gr_jobtab *t);
 
+/**
+ * Iterate in table order: start with *iter = 0; @returns the next job or
+ * NULL at the end.  The table must not change during the iteration.
+ */
+gr_job *gr_jobtab_next(const gr_jobtab *t, size_t *iter);
+
 /** @returns a malloc'd array of the jobs sorted by job_id (caller frees the
  *  array, not the jobs), *n set; NULL when empty or ENOMEM. */
 gr_job **gr_jobtab_sorted(const gr_jobtab *t, size_t *n);

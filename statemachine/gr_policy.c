@@ -10,7 +10,7 @@
 static const char default_json[] =
     "{\"free_retries_per_job\":1,\"park_limit\":16,"
     "\"park_timeout_seconds\":3600,\"require_signatures\":false,"
-    "\"window_clock\":false}";
+    "\"window_clock\":false,\"retention_seconds\":604800}";
 
 const char *gr_policy_default_json(void) {
         return default_json;
@@ -21,6 +21,7 @@ static void set_defaults(gr_policy *p) {
         p->free_retries_per_job = 1;
         p->park_limit = 16;
         p->park_timeout_ms = 3600 * 1000;
+        p->retention_ms = 7LL * 86400 * 1000;
         for (int i = 0; i < GR_RULE__CNT; i++)
                 p->rule_enabled[i] = 1;
 }
@@ -120,6 +121,11 @@ int gr_policy_load(gr_policy *out, const char *json, size_t len, char *errstr,
                 } else if (!strcmp(key, "require_signatures")) {
                         if (load_sigs(&p, v, errstr, errstr_size))
                                 goto err;
+                } else if (!strcmp(key, "retention_seconds")) {
+                        if (int_in(v, key, 0, 3650LL * 86400, &n, errstr,
+                                   errstr_size))
+                                goto err;
+                        p.retention_ms = n * 1000;
                 } else if (!strcmp(key, "window_clock")) {
                         if (!json_is_boolean(v)) {
                                 snprintf(errstr, errstr_size,

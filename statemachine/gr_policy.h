@@ -13,6 +13,8 @@
  *  "park_timeout_seconds": 3600,     // in event time
  *  "require_signatures": false,      // or {"roles":["seller"],"types":["review_decided"]}
  *  "window_clock": false,            // receiptd publishes reservation_expired
+ *  "retention_seconds": 604800,      // settled jobs leave memory after this
+ *                                    // much event time (0 = never)
  *  "rules": {"R5": true, ...}}       // switch single rules off
  * @endcode
  */
@@ -31,6 +33,7 @@ typedef struct gr_policy {
         unsigned require_sig_roles; /**< bit (1 << gr_role_t) */
         unsigned require_sig_types; /**< bit (1 << gr_event_type_t) */
         int window_clock;
+        int64_t retention_ms; /**< settled jobs evicted after this (0 = keep) */
         int rule_enabled[GR_RULE__CNT];
         char hash[65]; /**< hex SHA-256 of the policy bytes */
 } gr_policy;

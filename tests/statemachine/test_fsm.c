@@ -396,11 +396,63 @@ static void test_i6_unauthorized_role(void **state) {
         assert_int_equal(err.reason, GR_REJ_UNAUTHORIZED_ROLE);
 }
 
+static void count_evict(void *op, const gr_job *j) {
+        int *n = op;
+        assert_string_equal(j->job_id, "j");
+        (*n)++;
+}
+
+/* Retention: a settled job leaves memory once the watermark is a
+ * retention past its time; open jobs and jobs with parked events stay. */
+static void test_retention_evicts_settled_jobs(void **state) {
+        static gr_event a[8], b[8];
+        gr_policy pol;
+        gr_engine *e;
+        int evicted = 0, na, nb;
+        (void)state;
+
+        load_policy(&pol, "{\"retention_seconds\":600}");
+        na = fsm_script_parse("Q C+ S D O", a, 8);          /* j: release */
+        nb = fsm_script_parse("T:08:02 Q C+ T:08:20 S T:08:40 RA", b, 8);
+        assert_int_equal(na, 5);
+        assert_int_equal(nb, 4);
+        for (int i = 0; i < nb; i++) {
+                snprintf(b[i].job_id, sizeof(b[i].job_id), "k");
+                snprintf(b[i].event_id, sizeof(b[i].event_id), "k%d", i);
+        }
+        e = gr_engine_new(&pol, NULL);
+        gr_engine_set_evict(e, count_evict, &evicted);
+        for (int i = 0; i < na; i++)
+                assert_int_equal(gr_engine_apply(e, &a[i]), GR_APPLIED);
+        for (int i = 0; i < nb; i++)
+                assert_int_equal(gr_engine_apply(e, &b[i]), GR_APPLIED);
+        /* j settled at 08:05, watermark 08:41 > 08:05 + 10 min */
+        assert_int_equal(evicted, 1);
+        assert_int_equal(gr_engine_stats(e)->evicted, 1);
+        assert_null(gr_jobtab_get(gr_engine_jobs(e), "j", 0));
+        assert_non_null(gr_jobtab_get(gr_engine_jobs(e), "k", 0));
+        gr_engine_destroy(e);
+
+        /* keep_all (replay) keeps it */
+        evicted = 0;
+        e = gr_engine_new(&pol, NULL);
+        gr_engine_keep_all(e);
+        gr_engine_set_evict(e, count_evict, &evicted);
+        for (int i = 0; i < na; i++)
+                gr_engine_apply(e, &a[i]);
+        for (int i = 0; i < nb; i++)
+                gr_engine_apply(e, &b[i]);
+        assert_int_equal(evicted, 0);
+        assert_non_null(gr_jobtab_get(gr_engine_jobs(e), "j", 0));
+        gr_engine_destroy(e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_rows),
             cmocka_unit_test(test_every_rule_has_a_row),
             cmocka_unit_test(test_i6_unauthorized_role),
+            cmocka_unit_test(test_retention_evicts_settled_jobs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -176,6 +176,9 @@ int cmd_replay(int argc, char **argv) {
                 fprintf(stderr, "replay: out of memory\n");
                 goto done;
         }
+        /* Every job stays for the end-of-input report (--emit lines and
+         * receipts); retention changes no decision, only memory. */
+        gr_engine_keep_all(eng);
 
         while ((got = gr_lines_next(&lines, &line, &len)) > 0) {
                 gr_err err;
