@@ -1,0 +1,526 @@
+#!/usr/bin/python3
+"""Kafka integration tests for receiptd against the embedded broker.
+
+Runs under /usr/bin/python3 (Debian's python3-confluent-kafka). Each test
+starts its own `receiptctl broker`, drives `receiptd` processes and checks
+what they wrote against `receiptctl replay` over the same input. Every wait
+is bounded; a test that cannot finish in time fails with the logs attached.
+
+usage: kafka_it.py TEST --receiptctl PATH --receiptd PATH --data FILE
+tests: equiv equiv_alo takeover kill9 faults kcat
+"""
+import argparse
+import collections
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from confluent_kafka import Consumer, TopicPartition, KafkaError
+
+PARTITIONS = 4
+TOPICS = {
+    "events": "gpu.job.events",
+    "state": "gpu.job.state",
+    "ledger": "gpu.job.ledger",
+    "decisions": "gpu.settlement.decisions",
+    "dlq": "gpu.job.events.dlq",
+}
+# Settings the embedded broker needs (DEVELOPERS.md, "The embedded broker").
+RECEIPTD_X = [
+    "consumer.fetch.wait.max.ms=10",
+    "consumer.session.timeout.ms=6000",
+    "consumer.heartbeat.interval.ms=500",
+    "batch.ms=20",
+    "batch.size=50",
+    "log_level=3",
+]
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+class Broker:
+    """`receiptctl broker` with its stdin control channel."""
+
+    def __init__(self, receiptctl, workdir, partitions=PARTITIONS):
+        self.err = open(os.path.join(workdir, "broker.log"), "w")
+        self.p = subprocess.Popen(
+            [receiptctl, "broker", "--partitions", str(partitions)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
+            text=True, bufsize=1)
+        line = self._readline(10)
+        check(line.startswith("bootstrap.servers="),
+              "broker: first line was %r" % line)
+        self.bootstrap = line.strip().split("=", 1)[1]
+
+    def _readline(self, timeout):
+        r, _, _ = select.select([self.p.stdout], [], [], timeout)
+        check(r, "broker did not answer within %ds" % timeout)
+        return self.p.stdout.readline()
+
+    def control(self, cmd):
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+        reply = self._readline(10).strip()
+        check(reply.startswith("ok"), "broker %r: %s" % (cmd, reply))
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+        self.err.close()
+
+
+class Receiptd:
+    def __init__(self, path, bootstrap, workdir, name, extra=()):
+        self.name = name
+        self.log_path = os.path.join(workdir, "receiptd-%s.log" % name)
+        self.log = open(self.log_path, "w")
+        args = [path, "-X", "bootstrap.servers=" + bootstrap]
+        for kv in list(RECEIPTD_X) + list(extra):
+            args += ["-X", kv]
+        self.p = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+
+    def text(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait_log(self, needle, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if needle in self.text():
+                return
+            check(self.p.poll() is None,
+                  "receiptd %s exited early (rc %s)" % (self.name,
+                                                         self.p.returncode))
+            time.sleep(0.1)
+        raise Fail("receiptd %s: no %r within %ds" % (self.name, needle,
+                                                       timeout))
+
+    def stop(self, timeout=30):
+        """SIGTERM: must finish the batch, leave the group and exit 0."""
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(5)
+            raise Fail("receiptd %s ignored SIGTERM for %ds" % (self.name,
+                                                                timeout))
+        check(rc == 0, "receiptd %s exited %d after SIGTERM" % (self.name, rc))
+
+    def kill9(self):
+        self.p.kill()
+        self.p.wait(5)
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(5)
+        self.log.close()
+
+
+def emit(receiptctl, bootstrap, path):
+    r = subprocess.run([receiptctl, "emit", "--bootstrap", bootstrap, path],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "emit failed: %s" % r.stderr)
+
+
+def read_topic(bootstrap, topic, timeout=30):
+    """Every record of topic: list of (partition, offset, key, value, headers)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "kafka-it-read",
+                  "enable.auto.commit": False, "enable.partition.eof": True,
+                  "fetch.wait.max.ms": 10, "log_level": 3})
+    try:
+        c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+        eof, out = set(), []
+        deadline = time.time() + timeout
+        # Empty partitions report EOF at offset 0 as well.
+        while len(eof) < PARTITIONS:
+            check(time.time() < deadline,
+                  "reading %s: no end within %ds" % (topic, timeout))
+            m = c.poll(0.2)
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    eof.add(m.partition())
+                continue
+            out.append((m.partition(), m.offset(),
+                        m.key().decode() if m.key() else None,
+                        m.value().decode() if m.value() is not None else None,
+                        dict((k, v.decode()) for k, v in (m.headers() or []))))
+        return out
+    finally:
+        c.close()
+
+
+def end_offsets(bootstrap, topic):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "kafka-it-wm",
+                  "log_level": 3})
+    try:
+        return [c.get_watermark_offsets(TopicPartition(topic, p),
+                                        timeout=10)[1]
+                for p in range(PARTITIONS)]
+    finally:
+        c.close()
+
+
+def checkpoints(bootstrap):
+    cps = {}
+    for p, _, k, v, _ in read_topic(bootstrap, TOPICS["state"]):
+        if k and k.startswith("__checkpoint__.") and v:
+            cps[p] = json.loads(v)["next_offset"]
+    return cps
+
+
+def wait_processed(bootstrap, timeout, procs=()):
+    """Until every input partition's checkpoint has passed its end."""
+    ends = end_offsets(bootstrap, TOPICS["events"])
+    deadline = time.time() + timeout
+    while True:
+        cps = checkpoints(bootstrap)
+        if all(cps.get(p, 0) >= e for p, e in enumerate(ends)):
+            return
+        for d in procs:
+            check(d.p.poll() is None, "receiptd %s died (rc %s)" %
+                  (d.name, d.p.returncode))
+        check(time.time() < deadline,
+              "not processed within %ds: input ends %s, checkpoints %s" %
+              (timeout, ends, cps))
+        time.sleep(0.3)
+
+
+def wait_progress(bootstrap, minimum, timeout):
+    """Until the checkpoints together have passed `minimum` records."""
+    deadline = time.time() + timeout
+    while sum(checkpoints(bootstrap).values()) < minimum:
+        check(time.time() < deadline, "no progress to %d records within %ds"
+              % (minimum, timeout))
+        time.sleep(0.2)
+
+
+def replay(receiptctl, path, what):
+    r = subprocess.run([receiptctl, "replay", "--emit", what, path],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "replay failed: %s" % r.stderr)
+    return [l for l in r.stdout.split("\n") if l]
+
+
+def per_job(lines):
+    d = collections.defaultdict(list)
+    for l in lines:
+        d[json.loads(l)["job_id"]].append(l)
+    return d
+
+
+def compare_exact(kafka_lines, replay_lines, what):
+    k, r = per_job(kafka_lines), per_job(replay_lines)
+    check(set(k) == set(r), "%s: jobs differ: kafka-only %s, replay-only %s"
+          % (what, sorted(set(k) - set(r)), sorted(set(r) - set(k))))
+    for job in r:
+        check(k[job] == r[job], "%s of %s differ:\nkafka:  %s\nreplay: %s"
+              % (what, job, "\n        ".join(k[job]),
+                 "\n        ".join(r[job])))
+
+
+def compare_no_loss(kafka_lines, replay_lines, idkey, what):
+    """After a crash: every replay output is there, in order, per job; an id
+    seen twice has identical bytes both times."""
+    first = {}
+    for l in kafka_lines:
+        i = json.loads(l)[idkey]
+        if i in first:
+            check(first[i] == l, "%s %s repeated with different content:\n%s"
+                  "\n%s" % (what, i, first[i], l))
+        else:
+            first[i] = l
+    dedup = [l for l in kafka_lines if first.pop(json.loads(l)[idkey], None)]
+    compare_exact(dedup, replay_lines, what)
+    return len(kafka_lines) - len(dedup)
+
+
+def ledger_id(line):
+    j = json.loads(line)
+    return "%s/%s" % (j["job_id"], j["seq"])
+
+
+def compare_outputs(a, bootstrap, data, exact):
+    dec = [v for _, _, _, v, _ in read_topic(bootstrap, TOPICS["decisions"])]
+    led = [v for _, _, _, v, _ in read_topic(bootstrap, TOPICS["ledger"])]
+    rdec = replay(a.receiptctl, data, "decisions")
+    rled = replay(a.receiptctl, data, "ledger")
+    if exact:
+        compare_exact(dec, rdec, "decisions")
+        compare_exact(led, rled, "ledger rows")
+        return 0
+    # ledger rows carry no id field of their own: (job_id, seq) is one
+    first, dup = {}, 0
+    for l in led:
+        i = ledger_id(l)
+        if i in first:
+            check(first[i] == l, "ledger row %s repeated with different "
+                  "content" % i)
+            dup += 1
+        else:
+            first[i] = l
+    compare_exact(list(first.values()), rled, "ledger rows")
+    return compare_no_loss(dec, rdec, "decision_id", "decisions") + dup
+
+
+def dlq_reasons(bootstrap):
+    return sorted(h.get("gr.error.reason")
+                  for _, _, _, _, h in read_topic(bootstrap, TOPICS["dlq"]))
+
+
+def replay_reject_reasons(a, data):
+    return sorted(json.loads(l)["reason"]
+                  for l in replay(a.receiptctl, data, "rejects"))
+
+
+def make_input(src, dst, copies, chunks=1):
+    """copies of the scenarios with distinct job ids, interleaved round-robin
+    across jobs (each job's own order kept), split into chunk files."""
+    base = collections.OrderedDict()
+    for l in open(src):
+        if l.strip():
+            base.setdefault(json.loads(l)["job_id"], []).append(json.loads(l))
+    jobs = []
+    for i in range(copies):
+        for job, evs in base.items():
+            out = []
+            for e in evs:
+                e = dict(e)
+                e["job_id"] = "%s-%03d" % (job, i)
+                e["event_id"] = "%s-%03d" % (e["event_id"], i)
+                out.append(json.dumps(e, separators=(",", ":")))
+            jobs.append(out)
+    lines, k = [], 0
+    while any(jobs):
+        for j in jobs:
+            if k < len(j):
+                lines.append(j[k])
+        k += 1
+        if k > 100:
+            break
+    with open(dst, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    paths, n = [], (len(lines) + chunks - 1) // chunks
+    for c in range(chunks):
+        p = "%s.%d" % (dst, c)
+        with open(p, "w") as f:
+            f.write("\n".join(lines[c * n:(c + 1) * n]) + "\n")
+        paths.append(p)
+    return len(lines), paths
+
+
+# --------------------------------------------------------------------------
+
+def t_equiv(a, w, guarantee="exactly_once"):
+    """Kafka path and `receiptctl replay` agree byte for byte per job."""
+    b = Broker(a.receiptctl, w)
+    d = None
+    try:
+        emit(a.receiptctl, b.bootstrap, a.data)
+        d = Receiptd(a.receiptd, b.bootstrap, w, "A",
+                     ["processing.guarantee=" + guarantee])
+        wait_processed(b.bootstrap, 40, [d])
+        d.stop()
+        compare_outputs(a, b.bootstrap, a.data, exact=True)
+        check(dlq_reasons(b.bootstrap) == replay_reject_reasons(a, a.data),
+              "DLQ reasons differ from replay's rejects")
+        print("equiv (%s): decisions and ledger identical to replay"
+              % guarantee)
+    finally:
+        if d:
+            d.close()
+        b.stop()
+
+
+def t_equiv_alo(a, w):
+    t_equiv(a, w, "at_least_once")
+
+
+def t_takeover(a, w):
+    """Two instances share the partitions; one stops mid-stream and the
+    other takes its partitions over with restored state."""
+    data = os.path.join(w, "input.jsonl")
+    n, chunks = make_input(a.data, data, 12, 3)
+    b = Broker(a.receiptctl, w)
+    da = db = None
+    try:
+        emit(a.receiptctl, b.bootstrap, chunks[0])
+        da = Receiptd(a.receiptd, b.bootstrap, w, "A")
+        db = Receiptd(a.receiptd, b.bootstrap, w, "B")
+        da.wait_log("assigned", 20)
+        db.wait_log("assigned", 20)
+        wait_progress(b.bootstrap, n // 3, 30)
+        emit(a.receiptctl, b.bootstrap, chunks[1])
+        da.stop()                          # mid-stream, gracefully
+        emit(a.receiptctl, b.bootstrap, chunks[2])
+        wait_processed(b.bootstrap, 60, [db])
+        db.stop()
+        log = db.text()
+        check(any("restored" in l and "restored 0 jobs" not in l
+                  for l in log.splitlines()),
+              "B never restored any job state:\n" + log)
+        dup = compare_outputs(a, b.bootstrap, data, exact=False)
+        print("takeover: %d events, no decision lost, %d identical repeats"
+              % (n, dup))
+    finally:
+        for d in (da, db):
+            if d:
+                d.close()
+        b.stop()
+
+
+def t_kill9(a, w):
+    """kill -9 mid-stream, restart: nothing lost, repeats identical."""
+    data = os.path.join(w, "input.jsonl")
+    n, chunks = make_input(a.data, data, 12, 4)
+    b = Broker(a.receiptctl, w)
+    d1 = d2 = None
+    try:
+        d1 = Receiptd(a.receiptd, b.bootstrap, w, "A")
+        d1.wait_log("assigned", 20)
+        for c in chunks[:3]:
+            emit(a.receiptctl, b.bootstrap, c)
+        wait_progress(b.bootstrap, n // 4, 30)
+        d1.kill9()
+        emit(a.receiptctl, b.bootstrap, chunks[3])
+        d2 = Receiptd(a.receiptd, b.bootstrap, w, "A2")
+        wait_processed(b.bootstrap, 60, [d2])
+        d2.stop()
+        dup = compare_outputs(a, b.bootstrap, data, exact=False)
+        print("kill9: %d events, no decision lost, %d identical repeats"
+              % (n, dup))
+    finally:
+        for d in (d1, d2):
+            if d:
+                d.close()
+        b.stop()
+
+
+def t_faults(a, w):
+    """Injected request errors and a broker outage, survived without loss."""
+    data = os.path.join(w, "input.jsonl")
+    n, chunks = make_input(a.data, data, 8, 4)
+    b = Broker(a.receiptctl, w)
+    d = None
+    try:
+        d = Receiptd(a.receiptd, b.bootstrap, w, "A")
+        d.wait_log("assigned", 20)
+        emit(a.receiptctl, b.bootstrap, chunks[0])
+        # Produce (0): NOT_LEADER_FOR_PARTITION x3, retried by the client.
+        b.control("errors 0 6 3")
+        emit(a.receiptctl, b.bootstrap, chunks[1])
+        # EndTxn (26): CONCURRENT_TRANSACTIONS, retriable commit.
+        b.control("errors 26 51 2")
+        # AddPartitionsToTxn (24): COORDINATOR_NOT_AVAILABLE.
+        b.control("errors 24 15 2")
+        # AddOffsetsToTxn (25): GROUP_AUTHORIZATION_FAILED makes
+        # send_offsets_to_transaction abortable: abort, restore, rewind.
+        b.control("errors 25 30 1")
+        emit(a.receiptctl, b.bootstrap, chunks[2])
+        wait_progress(b.bootstrap, n // 2, 40)
+        d.wait_log("aborting the batch", 20)
+        # The whole (one-broker) cluster goes away for two seconds.
+        b.control("down 1")
+        time.sleep(2)
+        b.control("up 1")
+        emit(a.receiptctl, b.bootstrap, chunks[3])
+        wait_processed(b.bootstrap, 90, [d])
+        d.stop()
+        dup = compare_outputs(a, b.bootstrap, data, exact=False)
+        print("faults: %d events, no decision lost, %d identical repeats"
+              % (n, dup))
+    finally:
+        if d:
+            d.close()
+        b.stop()
+
+
+def t_kcat(a, w):
+    """kcat publishes the input and reads the decisions."""
+    kcat = shutil.which("kcat")
+    check(kcat, "kcat not installed (Debian package kcat)")
+    keyed = os.path.join(w, "keyed.txt")
+    with open(a.data) as f, open(keyed, "w") as o:
+        for l in f:
+            if l.strip():
+                o.write("%s\t%s\n" % (json.loads(l)["job_id"], l.strip()))
+    b = Broker(a.receiptctl, w)
+    d = None
+    try:
+        with open(keyed) as f:
+            r = subprocess.run([kcat, "-b", b.bootstrap, "-P", "-t",
+                                TOPICS["events"], "-K", "\t",
+                                "-X", "partitioner=murmur2_random"],
+                               stdin=f, capture_output=True, text=True,
+                               timeout=30)
+        check(r.returncode == 0, "kcat -P: " + r.stderr)
+        d = Receiptd(a.receiptd, b.bootstrap, w, "A")
+        wait_processed(b.bootstrap, 40, [d])
+        d.stop()
+        r = subprocess.run([kcat, "-b", b.bootstrap, "-C", "-t",
+                            TOPICS["decisions"], "-e", "-q", "-f", "%s\n"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, "kcat -C: " + r.stderr)
+        got = [l for l in r.stdout.split("\n") if l]
+        compare_exact(got, replay(a.receiptctl, a.data, "decisions"),
+                      "decisions read by kcat")
+        print("kcat: %d decisions read by kcat match replay" % len(got))
+    finally:
+        if d:
+            d.close()
+        b.stop()
+
+
+TESTS = {"equiv": t_equiv, "equiv_alo": t_equiv_alo, "takeover": t_takeover,
+         "kill9": t_kill9, "faults": t_faults, "kcat": t_kcat}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("test", choices=sorted(TESTS))
+    ap.add_argument("--receiptctl", required=True)
+    ap.add_argument("--receiptd", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    w = tempfile.mkdtemp(prefix="kafka-it-%s-" % a.test)
+    try:
+        TESTS[a.test](a, w)
+    except (Fail, subprocess.TimeoutExpired) as e:
+        print("FAIL %s: %s" % (a.test, e))
+        for name in sorted(os.listdir(w)):
+            if name.endswith(".log"):
+                with open(os.path.join(w, name)) as f:
+                    print("---- %s (last 40 lines)" % name)
+                    print("".join(f.readlines()[-40:]))
+        return 1
+    finally:
+        if not a.keep:
+            shutil.rmtree(w, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
