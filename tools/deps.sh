@@ -9,6 +9,7 @@ GR_PACKAGES=(
   libyajl-dev libssl-dev
   kcat python3 python3-avro python3-confluent-kafka
   clang libclang-rt-14-dev valgrind
+  libmicrohttpd-dev chromium prometheus python3-yaml
 )
 
 gr_deps_install() {
