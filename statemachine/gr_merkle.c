@@ -2,6 +2,8 @@
  * proofs, the proof verifiers and a compact frontier. */
 #include "gr_merkle.h"
 
+#include "gr_hash.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,17 @@ void gr_merkle_leaf_hash(const void *data, size_t len,
                          uint8_t out[GR_HASH_LEN]) {
         static const uint8_t prefix = 0x00;
         crypto_hash_sha256_state st;
+        uint8_t buf[2048];
 
+        /* Ledger rows fit the stack buffer: one call to the hot-path
+         * SHA-256 (CPU SHA extensions when available).  Longer input takes
+         * libsodium's streaming API; the bytes hashed are the same. */
+        if (len < sizeof(buf)) {
+                buf[0] = prefix;
+                memcpy(buf + 1, data, len);
+                gr_sha256(buf, len + 1, out);
+                return;
+        }
         crypto_hash_sha256_init(&st);
         crypto_hash_sha256_update(&st, &prefix, 1);
         crypto_hash_sha256_update(&st, data, len);
@@ -27,7 +39,7 @@ void gr_merkle_node_hash(const uint8_t left[GR_HASH_LEN],
         in[0] = 0x01;
         memcpy(in + 1, left, GR_HASH_LEN);
         memcpy(in + 1 + GR_HASH_LEN, right, GR_HASH_LEN);
-        crypto_hash_sha256(out, in, sizeof(in));
+        gr_sha256(in, sizeof(in), out);
 }
 
 /* The largest power of two strictly smaller than n (n >= 2). */
