@@ -328,16 +328,33 @@ static int on_number(void *ctx, const char *s, size_t n) {
         return 1;
 }
 
+/* RFC 3339 writes four-digit years; gr_time_parse() accepts an offset that
+ * moves the instant out of 0000..9999 UTC, which could not be written back
+ * (decode(encode(ev)) would fail), so JSON refuses it here. */
+#define TIME_MIN_MS INT64_C(-62167219200000) /* 0000-01-01T00:00:00Z */
+#define TIME_MAX_MS INT64_C(253402300799999) /* 9999-12-31T23:59:59.999Z */
+
 static int on_string(void *ctx, const unsigned char *s, size_t n) {
         gr_json_decoder *d = ctx;
-        gr_err scratch;
+        gr_err scratch, *err = value_err(d, &scratch);
         int f = value_field(d);
+        char path[96];
+        int64_t t;
 
         if (f < 0)
                 return f != VAL_CANCEL;
-        if (gr_event_set_str(d->ev, (gr_field_t)f, (const char *)s, n,
-                             value_err(d, &scratch)))
+        if (gr_event_set_str(d->ev, (gr_field_t)f, (const char *)s, n, err))
                 return fail(d);
+        if (gr_event_fields[f].kind == GR_FK_TIME) {
+                memcpy(&t, (const char *)d->ev + gr_event_fields[f].offset,
+                       sizeof(t));
+                if (t < TIME_MIN_MS || t > TIME_MAX_MS) {
+                        gr_err_set(err, GR_REJ_SCHEMA,
+                                   "%s is outside years 0000-9999 in UTC",
+                                   field_path(f, path, sizeof(path)));
+                        return fail(d);
+                }
+        }
         return 1;
 }
 

@@ -309,8 +309,8 @@ static void test_ids_kept_on_error(void **state) {
                 /* syntax error after the ids */
                 "{\"event_id\":\"e-9\",\"job_id\":\"j-9\",\"type\":",
                 /* unknown type */
-                "{\"event_id\":\"e-9\",\"job_id\":\"j-9\",\"type\":\"zz\","
-                "\"occurred_at\":\"2026-05-25T08:11:33Z\"}",
+                ("{\"event_id\":\"e-9\",\"job_id\":\"j-9\",\"type\":\"zz\","
+                 "\"occurred_at\":\"2026-05-25T08:11:33Z\"}"),
         };
         static const gr_reject_t reason[] = {GR_REJ_SCHEMA,
                                              GR_REJ_MISSING_FIELD,
@@ -491,6 +491,54 @@ static void test_numbers(void **state) {
         gr_json_decoder_destroy(d);
 }
 
+/* Escaped strings are unescaped into yajl's own buffer, which grows past
+ * the decoder's arena: long ones must decode intact, and the decoder must
+ * stay usable afterwards. */
+static void test_long_escaped_strings(void **state) {
+        static const char head[] =
+                "{\"event_id\":\"e\",\"job_id\":\"j\",\"type\":"
+                "\"capacity_checked\",\"occurred_at\":\"2026-05-25T08:06:00Z\","
+                "\"actor\":{\"role\":\"verifier\"},\"body\":{\"check\":\"c\","
+                "\"result\":\"pass\",\"detail\":\"";
+        gr_json_decoder *d = gr_json_decoder_new();
+        size_t cap = GR_EVENT_WIRE_MAX, n = 0;
+        char *buf = malloc(cap);
+        gr_err err;
+        (void)state;
+
+        assert_non_null(buf);
+        memcpy(buf, head, strlen(head));
+        n = strlen(head);
+        /* detail: 1000 characters, each written as an escape */
+        for (int i = 0; i < 1000; i++) {
+                memcpy(buf + n, "\\u0041", 6);
+                n += 6;
+        }
+        memcpy(buf + n, "\",\"x\":\"", 7);
+        n += 7;
+        /* an unknown key with ~60 KB of escapes: yajl's buffer realloc()s
+         * well past the arena */
+        while (n + 16 < cap) {
+                memcpy(buf + n, "\\n", 2);
+                n += 2;
+        }
+        memcpy(buf + n, "\"}}", 3);
+        n += 3;
+        for (int round = 0; round < 3; round++) {
+                assert_int_equal(gr_json_event_decode(d, buf, n, &ev1, &err), 0);
+                assert_int_equal(strlen(ev1.detail), 1000);
+                assert_int_equal(ev1.detail[0], 'A');
+                assert_int_equal(ev1.detail[999], 'A');
+                assert_int_equal(gr_json_event_decode(d, spec_example,
+                                                      strlen(spec_example),
+                                                      &ev1, &err),
+                                 0);
+                assert_string_equal(ev1.event_id, "e-0004");
+        }
+        free(buf);
+        gr_json_decoder_destroy(d);
+}
+
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_invalid_cases),
@@ -504,6 +552,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_error_details),
                 cmocka_unit_test(test_depth_boundary),
                 cmocka_unit_test(test_numbers),
+                cmocka_unit_test(test_long_escaped_strings),
         };
         if (argc > 1)
                 cases_dir = argv[1];
