@@ -2,8 +2,10 @@
  * proofs, the proof verifiers and a compact frontier. */
 #include "gr_merkle.h"
 
+#include "gr_buf.h"
 #include "gr_hash.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,4 +390,81 @@ void gr_merkle_frontier_root(const gr_merkle_frontier *f,
                         gr_merkle_node_hash(f->node[k], out, out);
                 }
         }
+}
+
+void gr_merkle_frontier_to_json(const gr_merkle_frontier *f, gr_buf *out) {
+        char hex[2 * GR_HASH_LEN + 1];
+        gr_jw w;
+
+        gr_jw_init(&w, out);
+        gr_jw_obj_begin(&w);
+        gr_jw_kint(&w, "size", (int64_t)f->size);
+        gr_jw_key(&w, "nodes");
+        gr_jw_arr_begin(&w);
+        for (int k = 63; k >= 0; k--)
+                if ((f->size >> k) & 1)
+                        gr_jw_str(&w, gr_hex(f->node[k], GR_HASH_LEN, hex));
+        gr_jw_arr_end(&w);
+        gr_jw_obj_end(&w);
+}
+
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+int gr_merkle_frontier_from_json(gr_merkle_frontier *f, const char *json,
+                                 size_t len, char *errstr,
+                                 size_t errstr_size) {
+        gr_merkle_frontier nf;
+        json_error_t jerr;
+        json_t *o, *v, *nodes;
+        size_t i = 0;
+        int rc = -1;
+
+        if (!(o = json_loadb(json, len, 0, &jerr))) {
+                snprintf(errstr, errstr_size, "frontier: %s", jerr.text);
+                return -1;
+        }
+        memset(&nf, 0, sizeof(nf));
+        v = json_object_get(o, "size");
+        nodes = json_object_get(o, "nodes");
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            !json_is_array(nodes) ||
+            json_array_size(nodes) !=
+                (size_t)__builtin_popcountll(
+                    (uint64_t)json_integer_value(v))) {
+                snprintf(errstr, errstr_size,
+                         "frontier: size and nodes do not agree");
+                goto out;
+        }
+        nf.size = (uint64_t)json_integer_value(v);
+        for (int k = 63; k >= 0; k--) {
+                const char *h;
+                if (!((nf.size >> k) & 1))
+                        continue;
+                v = json_array_get(nodes, i++);
+                h = json_string_value(v);
+                if (!h || json_string_length(v) != 2 * GR_HASH_LEN)
+                        goto bad;
+                for (int b = 0; b < GR_HASH_LEN; b++) {
+                        int hi = hexval(h[2 * b]), lo = hexval(h[2 * b + 1]);
+                        if (hi < 0 || lo < 0)
+                                goto bad;
+                        nf.node[k][b] = (uint8_t)(hi << 4 | lo);
+                }
+        }
+        *f = nf;
+        rc = 0;
+        goto out;
+bad:
+        snprintf(errstr, errstr_size,
+                 "frontier: nodes[%zu] is not 64 lower-case hex digits",
+                 i - 1);
+out:
+        json_decref(o);
+        return rc;
 }

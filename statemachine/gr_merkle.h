@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct gr_buf;
+
 #define GR_HASH_LEN 32
 
 /** Longest proof for a tree of at most 2^64 leaves. */
@@ -147,5 +149,19 @@ int gr_merkle_frontier_append(gr_merkle_frontier *f,
 /** Current root (SHA-256("") when empty). */
 void gr_merkle_frontier_root(const gr_merkle_frontier *f,
                              uint8_t out[GR_HASH_LEN]);
+
+/**
+ * @brief Append the frontier as JSON, for a partition checkpoint:
+ *        `{"size":N,"nodes":["<hex>",...]}` with one hash per set bit of
+ *        N, largest subtree first (at most 64, ~4.3 KiB).
+ */
+void gr_merkle_frontier_to_json(const gr_merkle_frontier *f,
+                                struct gr_buf *out);
+
+/** Parse gr_merkle_frontier_to_json() output.
+ *  @returns 0, or -1 with errstr filled (*f unchanged). */
+int gr_merkle_frontier_from_json(gr_merkle_frontier *f, const char *json,
+                                 size_t len, char *errstr,
+                                 size_t errstr_size);
 
 #endif /* GR_MERKLE_H */

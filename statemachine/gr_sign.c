@@ -2,7 +2,6 @@
 #include "gr_sign.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -209,6 +208,18 @@ int gr_event_verify(const gr_keyring *kr, const gr_event *ev, gr_err *err) {
                                   "key \"%.80s\" may not sign %s", ev->key_id,
                                   gr_event_type_t_name(ev->type));
         return 0;
+}
+
+int gr_event_authenticate(const gr_policy *pol, const gr_keyring *kr,
+                          const gr_event *ev, gr_err *err) {
+        if (!gr_policy_requires_sig(pol, ev->type, ev->role))
+                return 0;
+        if (!kr)
+                return gr_err_set(err, GR_REJ_UNKNOWN_KEY,
+                                  "policy requires a signature on %s but no "
+                                  "key registry is loaded",
+                                  gr_event_type_t_name(ev->type));
+        return gr_event_verify(kr, ev, err);
 }
 
 /* ---- decisions --------------------------------------------------------- */

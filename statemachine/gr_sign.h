@@ -63,6 +63,7 @@
 #include "gr_fsm.h"
 #include "gr_keys.h"
 #include "gr_merkle.h"
+#include "gr_policy.h"
 
 /** Base64 of a 64-byte signature: 88 characters and the NUL. */
 #define GR_SIG_B64_LEN 89
@@ -98,6 +99,19 @@ int gr_event_sign(const gr_keypair *kp, gr_event *ev, gr_err *err);
  * @returns 0 when the event is authentic, -1 with err filled.
  */
 int gr_event_verify(const gr_keyring *kr, const gr_event *ev, gr_err *err);
+
+/**
+ * @brief The per-event check receiptd's verify pool and replay run: when
+ *        the policy requires a signature for this event's type or role
+ *        (gr_policy_requires_sig()), gr_event_verify(); otherwise nothing
+ *        (a signature the policy does not ask for is not checked).
+ *        Thread-safe.
+ * @param kr may be NULL when no registry is loaded: then every required
+ *        signature fails `unknown_key`.
+ * @returns 0 when the event may proceed, -1 with err filled.
+ */
+int gr_event_authenticate(const gr_policy *pol, const gr_keyring *kr,
+                          const gr_event *ev, gr_err *err);
 
 /* ---- decisions --------------------------------------------------------- */
 

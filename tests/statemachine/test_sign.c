@@ -434,6 +434,29 @@ static void test_event_canonical_bytes(void **state) {
         gr_buf_free(&bb);
 }
 
+static void test_event_authenticate(void **state) {
+        gr_policy pol;
+        gr_event ev;
+        gr_err err;
+        char es[128];
+        static const char req[] =
+            "{\"require_signatures\":{\"roles\":[\"seller\"]}}";
+        (void)state;
+
+        decode(canonical_failed, &ev); /* unsigned */
+        gr_policy_default(&pol);
+        assert_int_equal(gr_event_authenticate(&pol, ring, &ev, &err), 0);
+        assert_int_equal(gr_policy_load(&pol, req, strlen(req), es,
+                                        sizeof(es)),
+                         0);
+        assert_int_equal(gr_event_authenticate(&pol, ring, &ev, &err), -1);
+        assert_int_equal(err.reason, GR_REJ_BAD_SIGNATURE);
+        assert_int_equal(gr_event_sign(&k_seller, &ev, &err), 0);
+        assert_int_equal(gr_event_authenticate(&pol, ring, &ev, &err), 0);
+        assert_int_equal(gr_event_authenticate(&pol, NULL, &ev, &err), -1);
+        assert_int_equal(err.reason, GR_REJ_UNKNOWN_KEY);
+}
+
 /* ---- decisions --------------------------------------------------------- */
 
 static void sample_decision(gr_decision *d) {
@@ -600,6 +623,7 @@ int main(void) {
             cmocka_unit_test(test_event_unknown_key),
             cmocka_unit_test(test_event_wrong_role),
             cmocka_unit_test(test_event_canonical_bytes),
+            cmocka_unit_test(test_event_authenticate),
             cmocka_unit_test(test_decision_sign_verify),
             cmocka_unit_test(test_tree_head),
         };
