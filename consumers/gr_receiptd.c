@@ -39,6 +39,8 @@ typedef struct gr_part {
         int revoking;
         const gr_job **dirty; /* jobs to write to the state topic */
         size_t ndirty, capdirty;
+        char **evicted; /* job_ids to tombstone in the state topic */
+        size_t nevicted, capevicted;
         const rd_kafka_message_t *cur; /* record being applied */
 } gr_part;
 
@@ -118,6 +120,32 @@ static void part_dirty(gr_part *p, const gr_job *job) {
                 p->capdirty = cap;
         }
         p->dirty[p->ndirty++] = job;
+}
+
+/* Retention evicts a settled job: forget it in this batch's dirty list
+ * (the pointer is about to dangle) and tombstone it with the state. */
+static void part_evict(void *opaque, const gr_job *job) {
+        gr_part *p = opaque;
+        char *id;
+
+        for (size_t i = 0; i < p->ndirty; i++)
+                if (p->dirty[i] == job)
+                        p->dirty[i] = NULL;
+        if (p->nevicted == p->capevicted) {
+                size_t cap = p->capevicted ? p->capevicted * 2 : 16;
+                char **v = realloc(p->evicted, cap * sizeof(*v));
+                if (!v) {
+                        p->r->produce_failed = 1;
+                        return;
+                }
+                p->evicted = v;
+                p->capevicted = cap;
+        }
+        if (!(id = strdup(job->job_id))) {
+                p->r->produce_failed = 1;
+                return;
+        }
+        p->evicted[p->nevicted++] = id;
 }
 
 static void sink_ledger(void *opaque, const gr_job *job,
@@ -228,18 +256,23 @@ static gr_part *part_new(gr_receiptd *r, int32_t partition) {
         return p;
 }
 
+static void part_batch_clear(gr_part *p) {
+        for (size_t i = 0; i < p->nevicted; i++)
+                free(p->evicted[i]);
+        p->nevicted = 0;
+        p->touched = 0;
+        p->ndirty = 0;
+        p->cur = NULL;
+}
+
 static void part_destroy(gr_part *p) {
         if (!p)
                 return;
         gr_engine_destroy(p->eng);
+        part_batch_clear(p);
+        free(p->evicted);
         free(p->dirty);
         free(p);
-}
-
-static void part_batch_clear(gr_part *p) {
-        p->touched = 0;
-        p->ndirty = 0;
-        p->cur = NULL;
 }
 
 /* Rebuild the partition's engine from the state topic and find where its
@@ -255,6 +288,7 @@ static int part_restore(gr_receiptd *r, gr_part *p, int64_t *start) {
                 rlog(r, 0, "partition %d: out of memory", (int)p->partition);
                 return -1;
         }
+        gr_engine_set_evict(p->eng, part_evict, p);
         if (gr_restore_partition(r->restorer, r->topics.name[GR_TOPIC_STATE],
                                  p->partition, gr_engine_jobs(p->eng),
                                  r->cfg->restore_timeout_ms, &res, err,
@@ -456,7 +490,7 @@ static void part_write_state(gr_receiptd *r, gr_part *p) {
         qsort(p->dirty, p->ndirty, sizeof(*p->dirty), cmp_ptr);
         for (size_t i = 0; i < p->ndirty; i++) {
                 const gr_job *job = p->dirty[i];
-                if (i && job == p->dirty[i - 1])
+                if (!job || (i && job == p->dirty[i - 1]))
                         continue;
                 gr_buf_reset(&r->buf);
                 gr_state_encode(job, &r->buf);
@@ -467,6 +501,11 @@ static void part_write_state(gr_receiptd *r, gr_part *p) {
                 out_produce(r, GR_TOPIC_STATE, p->partition, job->job_id,
                             strlen(job->job_id), r->buf.data, r->buf.len,
                             NULL);
+                r->st.state_records++;
+        }
+        for (size_t i = 0; i < p->nevicted; i++) {
+                out_produce(r, GR_TOPIC_STATE, p->partition, p->evicted[i],
+                            strlen(p->evicted[i]), NULL, 0, NULL);
                 r->st.state_records++;
         }
         gr_checkpoint_key(p->partition, key, sizeof(key));
