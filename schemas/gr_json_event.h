@@ -21,7 +21,9 @@
  *    a number literal longer than GR_JSON_NUM_MAX characters is `schema`;
  *  - time fields (occurred_at, window_*) must be RFC 3339 strings in JSON;
  *    a JSON number there is `schema` (the millisecond integer form is
- *    Avro's spelling, not JSON's);
+ *    Avro's spelling, not JSON's); a time whose UTC instant falls outside
+ *    years 0000-9999 (an offset can push it there) is `schema`, since
+ *    RFC 3339 could not write it back;
  *  - unknown keys are ignored at every level, whatever their value
  *    (objects and arrays included, within the depth limit), so producers
  *    may add fields before consumers know them;
