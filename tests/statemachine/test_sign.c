@@ -203,6 +203,7 @@ static void test_registry(void **state) {
         assert_non_null(gr_keyring_find(kr, "k-receiptd"));
         gr_keyring_destroy(kr);
         gr_keyring_destroy(NULL);
+        gr_buf_free(&b);
 
         /* every malformed registry is an error with a reason */
         static const struct {
