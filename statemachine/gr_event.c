@@ -154,8 +154,15 @@ int gr_event_set_int(gr_event *ev, gr_field_t f, int64_t v, gr_err *err) {
         void *p = FIELD_PTR(ev, f);
 
         switch (d->kind) {
-        case GR_FK_INT:
         case GR_FK_TIME: /* Avro timestamp-millis */
+                if (v < GR_TIME_MIN_MS || v > GR_TIME_MAX_MS)
+                        return gr_err_set(err, GR_REJ_SCHEMA,
+                                          "%s %lld ms is outside years "
+                                          "0000-9999",
+                                          d->key, (long long)v);
+                *(int64_t *)p = v;
+                break;
+        case GR_FK_INT:
                 *(int64_t *)p = v;
                 break;
         case GR_FK_NUM:
@@ -250,6 +257,8 @@ int gr_event_role_allowed(gr_event_type_t type, gr_role_t role) {
 
 static int missing(uint64_t need, uint64_t have, gr_err *err, const char *what) {
         uint64_t lack = need & ~have;
+        if (!lack)
+                return 0;
         for (int i = 0; i < GR_F__CNT; i++) {
                 if ((lack >> i) & 1) {
                         const gr_field_desc *d = &gr_event_fields[i];
@@ -419,10 +428,18 @@ int gr_time_parse(const char *s, size_t len, int64_t *ms_out) {
         }
         if (sec == 60) /* leap second: hold at :59.999 rather than roll over */
                 sec = 59, ms = 999;
-        *ms_out = ((days_from_civil(Y, M, D) * 86400 + (int64_t)h * 3600 +
-                    (int64_t)mi * 60 + sec - off) *
-                   1000) +
-                  ms;
+        {
+                int64_t t = ((days_from_civil(Y, M, D) * 86400 +
+                              (int64_t)h * 3600 + (int64_t)mi * 60 + sec -
+                              off) *
+                             1000) +
+                            ms;
+                /* An offset can push the instant out of 0000..9999 UTC,
+                 * which gr_time_format could not write back. */
+                if (t < GR_TIME_MIN_MS || t > GR_TIME_MAX_MS)
+                        return -1;
+                *ms_out = t;
+        }
         return 0;
 }
 

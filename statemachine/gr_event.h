@@ -198,6 +198,10 @@ int gr_event_validate(gr_event *ev, gr_err *err);
 /** @returns 1 when `role` may send events of `type` (SPEC §3 table). */
 int gr_event_role_allowed(gr_event_type_t type, gr_role_t role);
 
+/** Times must lie in 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z. */
+#define GR_TIME_MIN_MS (-62167219200000LL)
+#define GR_TIME_MAX_MS (253402300799999LL)
+
 /**
  * RFC 3339 UTC time <-> ms since the epoch.  Accepts `Z` or a numeric
  * offset and up to 9 fractional digits (truncated to ms).

@@ -381,6 +381,17 @@ static void test_time(void **state) {
         assert_int_equal(gr_time_parse("2026-13-01T00:00:00Z", 20, &ms), -1);
         assert_int_equal(gr_time_parse("2026-05-25 08:11:33", 19, &ms), -1);
         assert_int_equal(gr_time_parse("2026-05-25T08:11:33Zjunk", 24, &ms), -1);
+        /* offsets may not leave years 0000..9999 */
+        assert_int_equal(gr_time_parse("0000-01-01T00:00:00+01:00", 25, &ms),
+                         -1);
+        assert_int_equal(gr_time_parse("0000-01-01T00:00:00-01:00", 25, &ms),
+                         0);
+        assert_int_equal(gr_time_parse("9999-12-31T23:59:59-00:01", 25, &ms),
+                         -1);
+        assert_string_equal(gr_time_format(GR_TIME_MAX_MS, buf, sizeof(buf)),
+                            "9999-12-31T23:59:59.999Z");
+        assert_string_equal(gr_time_format(GR_TIME_MIN_MS, buf, sizeof(buf)),
+                            "0000-01-01T00:00:00Z");
 }
 
 int main(void) {
