@@ -6,6 +6,7 @@
  * `receiptctl replay` does, but in batches: a batch of lines is decoded
  * into events first (timed as "decode"), then the batch is applied
  * (timed as "engine"), so the engine's time excludes decoding exactly.
+ * Times are process CPU time, stable on a shared machine.
  * The sink is empty: no output is rendered beyond what the FSM itself does
  * (ledger row canonical JSON + SHA-256 per applied event, receipt JSON +
  * SHA-256 per decision).
