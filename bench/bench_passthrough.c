@@ -1,0 +1,157 @@
+/* bench_passthrough: the baseline for receiptd's CPU per event (issue 3,
+ * Speed).  A bare librdkafka consume -> produce loop with receiptd's client
+ * settings: same group protocol, same transactional batches of N records
+ * with send_offsets_to_transaction, each record's value copied to the same
+ * partition of the decisions topic.  No decoding, no FSM, no state.
+ *
+ *   bench_passthrough BOOTSTRAP EXPECTED_RECORDS [BATCH] [TIMEOUT_S]
+ *
+ * Exits 0 after EXPECTED_RECORDS records, 1 on error or timeout. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static rd_kafka_t *client(rd_kafka_type_t type, const char *bs,
+                          const char *const *kv) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char err[512];
+        rd_kafka_t *rk;
+
+        if (rd_kafka_conf_set(conf, "bootstrap.servers", bs, err, sizeof(err)))
+                goto fail;
+        for (; *kv; kv += 2)
+                if (rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof(err)))
+                        goto fail;
+        if ((rk = rd_kafka_new(type, conf, err, sizeof(err))))
+                return rk;
+fail:
+        fprintf(stderr, "bench_passthrough: %s\n", err);
+        exit(1);
+}
+
+static int commit(rd_kafka_t *c, rd_kafka_t *p,
+                  rd_kafka_topic_partition_list_t *offs) {
+        rd_kafka_consumer_group_metadata_t *md =
+            rd_kafka_consumer_group_metadata(c);
+        rd_kafka_error_t *e =
+            rd_kafka_send_offsets_to_transaction(p, offs, md, 30000);
+        rd_kafka_consumer_group_metadata_destroy(md);
+        if (!e)
+                e = rd_kafka_commit_transaction(p, 30000);
+        if (e) {
+                fprintf(stderr, "bench_passthrough: %s\n",
+                        rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+                return -1;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        static const char *const ckv[] = {
+            "group.id", "bench-passthrough",
+            "partition.assignment.strategy", "cooperative-sticky",
+            "enable.auto.commit", "false",
+            "enable.auto.offset.store", "false",
+            "auto.offset.reset", "earliest",
+            "isolation.level", "read_committed",
+            "fetch.wait.max.ms", "10",
+            "session.timeout.ms", "6000",
+            "heartbeat.interval.ms", "500",
+            "log_level", "3",
+            NULL};
+        static const char *const pkv[] = {
+            "transactional.id", "bench-passthrough", "log_level", "3", NULL};
+        rd_kafka_t *c, *p;
+        rd_kafka_topic_partition_list_t *sub, *offs = NULL;
+        rd_kafka_error_t *e;
+        long expected, batch = 500, done = 0, in_batch = 0;
+        int64_t deadline, batch_end = 0;
+        int in_txn = 0, rc = 1;
+
+        if (argc < 3) {
+                fprintf(stderr, "usage: bench_passthrough BOOTSTRAP "
+                                "EXPECTED [BATCH] [TIMEOUT_S]\n");
+                return 2;
+        }
+        expected = atol(argv[2]);
+        if (argc > 3)
+                batch = atol(argv[3]);
+        deadline = now_ms() + (argc > 4 ? atol(argv[4]) : 60) * 1000;
+
+        c = client(RD_KAFKA_CONSUMER, argv[1], ckv);
+        p = client(RD_KAFKA_PRODUCER, argv[1], pkv);
+        rd_kafka_poll_set_consumer(c);
+        if ((e = rd_kafka_init_transactions(p, 30000))) {
+                fprintf(stderr, "init: %s\n", rd_kafka_error_string(e));
+                return 1;
+        }
+        sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, "gpu.job.events",
+                                          RD_KAFKA_PARTITION_UA);
+        rd_kafka_subscribe(c, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+
+        while (done < expected && now_ms() < deadline) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 20);
+                if (m && !m->err) {
+                        if (!in_txn) {
+                                if ((e = rd_kafka_begin_transaction(p)))
+                                        goto out;
+                                in_txn = 1;
+                                offs = rd_kafka_topic_partition_list_new(4);
+                                batch_end = now_ms() + 20;
+                        }
+                        rd_kafka_producev(
+                            p, RD_KAFKA_V_TOPIC("gpu.settlement.decisions"),
+                            RD_KAFKA_V_PARTITION(m->partition),
+                            RD_KAFKA_V_KEY(m->key, m->key_len),
+                            RD_KAFKA_V_VALUE(m->payload, m->len),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END);
+                        {
+                                rd_kafka_topic_partition_t *tp =
+                                    rd_kafka_topic_partition_list_find(
+                                        offs, rd_kafka_topic_name(m->rkt),
+                                        m->partition);
+                                if (!tp)
+                                        tp = rd_kafka_topic_partition_list_add(
+                                            offs, rd_kafka_topic_name(m->rkt),
+                                            m->partition);
+                                tp->offset = m->offset + 1;
+                        }
+                        done++;
+                        in_batch++;
+                }
+                if (m)
+                        rd_kafka_message_destroy(m);
+                if (in_txn && (in_batch >= batch || now_ms() >= batch_end ||
+                               done >= expected)) {
+                        if (commit(c, p, offs) == -1)
+                                goto out;
+                        rd_kafka_topic_partition_list_destroy(offs);
+                        offs = NULL;
+                        in_txn = 0;
+                        in_batch = 0;
+                }
+        }
+        rc = done >= expected ? 0 : 1;
+out:
+        if (offs)
+                rd_kafka_topic_partition_list_destroy(offs);
+        rd_kafka_consumer_close(c);
+        rd_kafka_destroy(c);
+        rd_kafka_destroy(p);
+        fprintf(stderr, "bench_passthrough: %ld of %ld records\n", done,
+                expected);
+        return rc;
+}
