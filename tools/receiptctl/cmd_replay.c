@@ -14,6 +14,7 @@
 #include "gr_engine.h"
 #include "gr_json_event.h"
 #include "gr_output.h"
+#include "gr_sign.h"
 #include "lines.h"
 
 typedef enum {
@@ -70,7 +71,8 @@ static void on_reject(void *op, const gr_event *ev, const gr_err *err) {
 }
 
 static int usage(void) {
-        fprintf(stderr, "usage: receiptctl replay [--policy FILE] [--emit "
+        fprintf(stderr, "usage: receiptctl replay [--policy FILE] [--keys "
+                        "REGISTRY] [--emit "
                         "decisions|lines|receipts|ledger|rejects] [FILE|-]\n");
         return 2;
 }
@@ -105,7 +107,8 @@ static int only_space(const char *s, size_t n) {
 }
 
 int cmd_replay(int argc, char **argv) {
-        const char *policy_path = NULL, *in_path = NULL;
+        const char *policy_path = NULL, *keys_path = NULL, *in_path = NULL;
+        gr_keyring *kr = NULL;
         replay r = {EMIT_DECISIONS, stdout, {0}};
         gr_policy pol;
         gr_fsm_sink sink = {&r, on_ledger, on_decision, on_reject};
@@ -122,6 +125,8 @@ int cmd_replay(int argc, char **argv) {
         for (int i = 1; i < argc; i++) {
                 if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
                         policy_path = argv[++i];
+                } else if (!strcmp(argv[i], "--keys") && i + 1 < argc) {
+                        keys_path = argv[++i];
                 } else if (!strcmp(argv[i], "--emit") && i + 1 < argc) {
                         size_t k;
                         i++;
@@ -162,7 +167,24 @@ int cmd_replay(int argc, char **argv) {
                 }
                 free(text);
         }
+        if (keys_path) {
+                size_t klen;
+                char *text = slurp(keys_path, &klen);
+                if (!text) {
+                        fprintf(stderr, "replay: cannot read key registry "
+                                        "%s: %s\n",
+                                keys_path, strerror(errno));
+                        return 2;
+                }
+                kr = gr_keyring_new(text, klen, errstr, sizeof(errstr));
+                free(text);
+                if (!kr) {
+                        fprintf(stderr, "replay: %s: %s\n", keys_path, errstr);
+                        return 2;
+                }
+        }
         if (in_path && strcmp(in_path, "-") && !(in = fopen(in_path, "rb"))) {
+                gr_keyring_destroy(kr);
                 fprintf(stderr, "replay: cannot open %s: %s\n", in_path,
                         strerror(errno));
                 return 2;
@@ -192,7 +214,9 @@ int cmd_replay(int argc, char **argv) {
                 }
                 if (only_space(line, len))
                         continue;
-                if (gr_json_event_decode(dec, line, len, ev, &err) == -1)
+                /* Same order as receiptd: decode, authenticate, apply. */
+                if (gr_json_event_decode(dec, line, len, ev, &err) == -1 ||
+                    gr_event_authenticate(&pol, kr, ev, &err) == -1)
                         gr_engine_reject(eng, ev, &err);
                 else
                         gr_engine_apply(eng, ev);
@@ -240,6 +264,7 @@ done:
         free(ev);
         gr_json_decoder_destroy(dec);
         gr_engine_destroy(eng);
+        gr_keyring_destroy(kr);
         gr_buf_free(&r.buf);
         if (in != stdin)
                 fclose(in);

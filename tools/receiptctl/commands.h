@@ -9,6 +9,7 @@
 #define GR_RECEIPTCTL_COMMANDS_H
 
 int cmd_replay(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);

@@ -10,8 +10,9 @@ static const struct {
         const char *usage;
 } commands[] = {
     {"replay", cmd_replay,
-     "replay [--policy FILE] [--emit decisions|lines|receipts|ledger|rejects] "
-     "[FILE|-]"},
+     "replay [--policy FILE] [--keys REGISTRY] [--emit "
+     "decisions|lines|receipts|ledger|rejects] [FILE|-]"},
+    {"sign", cmd_sign, "sign --key SECRET.key.json [--role ROLE] [FILE|-]"},
     {"broker", cmd_broker,
      "broker [--partitions N] [--brokers N] [--prefix P]"},
     {"emit", cmd_emit,
