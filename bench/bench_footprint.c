@@ -96,6 +96,9 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "bench_footprint: out of memory\n");
                 goto done;
         }
+        /* Like receiptctl replay: no retention, every job stays, so bytes
+         * per job are measured over all of them. */
+        gr_engine_keep_all(eng);
         /* Touch everything allocated up front so the RSS baseline holds it. */
         memset(evs, 0, BATCH * sizeof(*evs));
         rss0 = rss_bytes();

@@ -25,7 +25,7 @@ import sys
 
 POLICY_JSON = ('{"free_retries_per_job":1,"park_limit":16,'
                '"park_timeout_seconds":3600,"require_signatures":false,'
-               '"window_clock":false}')
+               '"window_clock":false,"retention_seconds":604800}')
 POLICY_HASH = hashlib.sha256(POLICY_JSON.encode()).hexdigest()
 FREE_RETRIES = 1
 PARK_LIMIT = 16

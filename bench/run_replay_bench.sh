@@ -71,6 +71,31 @@ best_of() {
 "$PYTHON" "$ROOT/bench/replay_ref.py" "$WORKLOAD" 2>&1 >/dev/null | sed 's/^/  /'
 "$BARE" "$WORKLOAD" | sed 's/^/  /'
 
+# Agreement: the same summary line per job from C and from Python, and the
+# same decisions (all fields but receipt_hash, whose JSON bytes differ by
+# design).  CHECK=0 skips it.
+if [ "${CHECK:-1}" != 0 ]; then
+        "$REPLAY" replay --emit lines "$WORKLOAD" 2>/dev/null >"$BUILD_DIR/bench/c.lines"
+        "$PYTHON" "$ROOT/bench/replay_ref.py" --emit lines "$WORKLOAD" \
+                2>/dev/null >"$BUILD_DIR/bench/py.lines"
+        echo "agreement: $(wc -l <"$BUILD_DIR/bench/c.lines") jobs, $(diff \
+                "$BUILD_DIR/bench/c.lines" "$BUILD_DIR/bench/py.lines" |
+                grep -c '^<' || true) summary lines differ (C vs Python)"
+        "$REPLAY" replay --emit decisions "$WORKLOAD" 2>/dev/null >"$BUILD_DIR/bench/c.dec"
+        "$PYTHON" "$ROOT/bench/replay_ref.py" --emit decisions "$WORKLOAD" \
+                2>/dev/null >"$BUILD_DIR/bench/py.dec"
+        "$PYTHON" - "$BUILD_DIR/bench/c.dec" "$BUILD_DIR/bench/py.dec" <<'PY'
+import json, sys
+keys = ("decision_id", "job_id", "attempt", "seq", "settlement", "retry",
+        "reason", "rule", "line", "policy_hash", "decided_at")
+a, b = ([tuple(d[k] for k in keys) for d in map(json.loads, open(p))]
+        for p in sys.argv[1:3])
+same = sum(x == y for x, y in zip(a, b))
+print("agreement: %d C decisions, %d Python decisions, %d identical "
+      "(all fields but receipt_hash)" % (len(a), len(b), same))
+PY
+fi
+
 echo
 best_of replay "$REPLAY" replay --emit decisions "$WORKLOAD"
 R_WALL=$BEST_WALL R_CPU=$BEST_CPU
