@@ -7,6 +7,7 @@
  * escaping of the job id, and setters hammered from threads while scraped.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -221,7 +222,7 @@ static void test_counters(void **state) {
 
 typedef struct {
         gr_metrics *m;
-        volatile int stop;
+        atomic_int stop;
         gr_jobtab *jobs;
         pthread_t self;
         int calls;
@@ -242,7 +243,7 @@ static int job_cb(void *opaque, const char *job_id, gr_buf *out) {
 static void *daemon_loop(void *arg) {
         daemon_sim *d = arg;
         struct timespec ts = {0, 5 * 1000 * 1000};
-        while (!d->stop) {
+        while (!atomic_load(&d->stop)) {
                 gr_metrics_dispatch(d->m);
                 nanosleep(&ts, NULL);
         }
@@ -290,7 +291,7 @@ static void test_jobs(void **state) {
         assert_int_equal(d.calls, 3);
 
         /* Nobody dispatching: 503 after the bounded wait, not a hang. */
-        d.stop = 1;
+        atomic_store(&d.stop, 1);
         pthread_join(d.self, NULL);
         clock_gettime(CLOCK_MONOTONIC, &t0);
         assert_int_equal(ops_http_get(port, "GET", "/jobs/run_8841", NULL, NULL,
