@@ -298,6 +298,8 @@ if shutil.which("readelf") and shutil.which("dpkg") and \
         r = subprocess.run(["readelf", "-d", bin_], capture_output=True,
                            text=True)
         for lib in re.findall(r"Shared library: \[(.+?)\]", r.stdout):
+            if re.match(r"lib(asan|ubsan|tsan|lsan)\.", lib):
+                continue  # a sanitizer build (GR_ASAN), not the image's
             q = subprocess.run(["dpkg", "-S", lib], capture_output=True,
                                text=True)
             owners = {l.split(":")[0] for l in q.stdout.splitlines()
