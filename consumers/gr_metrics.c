@@ -92,6 +92,8 @@ static uint64_t ld(U64 *c) {
 /* Setters                                                             */
 
 void gr_metrics_set_ready(gr_metrics *m, int ready) {
+        if (!m)
+                return;
         atomic_store(&m->ready, ready ? 1 : 0);
 }
 
@@ -113,6 +115,8 @@ int gr_metrics_partition_stats_set(gr_metrics *m, int32_t partition,
         part_metrics *p;
         const gr_stats *base;
 
+        if (!m)
+                return 0;
         if (partition < 0 || partition >= GR_METRICS_PARTITIONS_MAX)
                 return -1;
         p = &m->parts[partition];
@@ -138,6 +142,8 @@ int gr_metrics_partition_stats_set(gr_metrics *m, int32_t partition,
 void gr_metrics_partition_reset(gr_metrics *m, int32_t partition) {
         part_metrics *p;
 
+        if (!m)
+                return;
         if (partition < 0 || partition >= GR_METRICS_PARTITIONS_MAX)
                 return;
         p = &m->parts[partition];
@@ -153,6 +159,8 @@ void gr_metrics_partition_reset(gr_metrics *m, int32_t partition) {
 int gr_metrics_lag_set(gr_metrics *m, int32_t partition, int64_t lag) {
         part_metrics *p;
 
+        if (!m)
+                return 0;
         if (partition < 0 || partition >= GR_METRICS_PARTITIONS_MAX)
                 return -1;
         p = &m->parts[partition];
@@ -163,6 +171,8 @@ int gr_metrics_lag_set(gr_metrics *m, int32_t partition, int64_t lag) {
 }
 
 void gr_metrics_event_in(gr_metrics *m, int type) {
+        if (!m)
+                return;
         if (type < 0 || type >= GR_EVT__CNT)
                 type = GR_EVT__CNT;
         add(&m->events_in[type], 1);
@@ -170,6 +180,8 @@ void gr_metrics_event_in(gr_metrics *m, int type) {
 
 void gr_metrics_decision_count(gr_metrics *m, gr_settlement_t s,
                                gr_rule_t rule) {
+        if (!m)
+                return;
         if ((int)s < 0 || s >= GR_SETTLE__CNT || (int)rule < 0 ||
             rule >= GR_RULE__CNT)
                 return;
@@ -179,6 +191,8 @@ void gr_metrics_decision_count(gr_metrics *m, gr_settlement_t s,
 void gr_metrics_commit_observe(gr_metrics *m, double seconds) {
         int b = 0;
 
+        if (!m)
+                return;
         if (!(seconds >= 0)) /* NaN or negative: a clock went backwards */
                 seconds = 0;
         while (b < NBUCKETS && seconds > bucket_le[b])
@@ -188,6 +202,8 @@ void gr_metrics_commit_observe(gr_metrics *m, double seconds) {
 }
 
 void gr_metrics_abort_count(gr_metrics *m) {
+        if (!m)
+                return;
         add(&m->aborts, 1);
 }
 
@@ -196,6 +212,8 @@ int gr_metrics_restore_observe(gr_metrics *m, int32_t partition,
                                uint64_t jobs) {
         uint64_t us;
 
+        if (!m)
+                return 0;
         if (partition < 0 || partition >= GR_METRICS_PARTITIONS_MAX)
                 return -1;
         if (!(seconds >= 0))
@@ -227,6 +245,8 @@ static void secs(gr_buf *o, uint64_t us) {
 void gr_metrics_render(gr_metrics *m, gr_buf *o) {
         uint64_t cum = 0, assigned = 0;
 
+        if (!m)
+                return;
         head(o, "gr_build_info", "gauge",
              "Always 1; the version label names the receiptd build.");
         gr_buf_puts(o, "gr_build_info{version=\"" GR_METRICS_VERSION "\"} 1\n");
@@ -389,6 +409,8 @@ void gr_metrics_render(gr_metrics *m, gr_buf *o) {
 
 void gr_metrics_job_handler_set(gr_metrics *m, gr_metrics_job_cb *cb,
                                 void *opaque) {
+        if (!m)
+                return;
         pthread_mutex_lock(&m->lock);
         m->job_cb = cb;
         m->job_opaque = opaque;
@@ -401,7 +423,7 @@ int gr_metrics_dispatch(gr_metrics *m) {
         void *opaque;
         int n = 0;
 
-        if (!atomic_load_explicit(&m->pending, memory_order_acquire))
+        if (!m || !atomic_load_explicit(&m->pending, memory_order_acquire))
                 return 0;
         pthread_mutex_lock(&m->lock);
         list = m->queue;
@@ -743,7 +765,7 @@ err:
 }
 
 int gr_metrics_port(const gr_metrics *m) {
-        return m->port;
+        return m ? m->port : 0;
 }
 
 void gr_metrics_destroy(gr_metrics *m) {

@@ -27,6 +27,9 @@
  *  - per restore: gr_metrics_restore_observe(); per lag reading:
  *    gr_metrics_lag_set();
  *  - gr_metrics_set_ready(m, 1) once the assigned partitions are restored.
+ *
+ * Every function taking a gr_metrics accepts NULL and then does nothing
+ * (returns 0), so a daemon with the server switched off needs no checks.
  */
 #ifndef GR_METRICS_H
 #define GR_METRICS_H

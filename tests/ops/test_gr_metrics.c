@@ -73,6 +73,30 @@ static void test_bad_listen(void **state) {
         gr_metrics_destroy(NULL);
 }
 
+/* A daemon with the server off passes NULL everywhere: all no-ops. */
+static void test_null(void **state) {
+        gr_stats s;
+        gr_buf b;
+        (void)state;
+        memset(&s, 0, sizeof(s));
+        gr_buf_init(&b);
+        gr_metrics_set_ready(NULL, 1);
+        assert_int_equal(gr_metrics_partition_stats_set(NULL, 0, &s, 1), 0);
+        gr_metrics_partition_reset(NULL, 0);
+        assert_int_equal(gr_metrics_lag_set(NULL, 0, 5), 0);
+        gr_metrics_event_in(NULL, GR_EVT_QUOTE_ACCEPTED);
+        gr_metrics_decision_count(NULL, GR_SETTLE_HOLD, GR_RULE_R7);
+        gr_metrics_commit_observe(NULL, 0.1);
+        gr_metrics_abort_count(NULL);
+        assert_int_equal(gr_metrics_restore_observe(NULL, 0, 1, 1, 1), 0);
+        gr_metrics_job_handler_set(NULL, NULL, NULL);
+        assert_int_equal(gr_metrics_dispatch(NULL), 0);
+        assert_int_equal(gr_metrics_port(NULL), 0);
+        gr_metrics_render(NULL, &b);
+        assert_int_equal(b.len, 0);
+        gr_buf_free(&b);
+}
+
 static void test_endpoints(void **state) {
         gr_metrics *m = start();
         int port = gr_metrics_port(m);
@@ -357,6 +381,7 @@ static void test_concurrent(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_bad_listen),
+            cmocka_unit_test(test_null),
             cmocka_unit_test(test_endpoints),
             cmocka_unit_test(test_counters),
             cmocka_unit_test(test_jobs),
