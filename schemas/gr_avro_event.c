@@ -944,6 +944,7 @@ static int emit(const desc *d, avro_value_t *v, const gr_event *ev,
 
 typedef struct writer {
         uint64_t fp;
+        uint64_t fp_alias;          /* python-avro 1.11's form (see pcf.h) */
         avro_schema_t wschema;
         gr_avro_scan *scan;
         json_t *pjson;              /* projected reader schema */
@@ -1019,6 +1020,11 @@ int gr_avro_event_writer_add(gr_avro_event_codec *c, const char *schema_json,
                 if (c->w[i].fp == fp)
                         return i;
         w.fp = fp;
+        if (gr_avro_fingerprint_compute_flags(schema_json, len,
+                                              GR_AVRO_PCF_PRIMITIVE_OBJECTS,
+                                              &w.fp_alias, errstr,
+                                              errstr_size))
+                goto err;
         if (schema_parse(schema_json, len, &w.wschema, errstr, errstr_size))
                 goto err;
         if (!(w.scan = gr_avro_scan_new(w.wschema, errstr, errstr_size)))
@@ -1175,6 +1181,9 @@ uint64_t gr_avro_event_writer_fingerprint(const gr_avro_event_codec *c,
 int gr_avro_event_writer_find(const gr_avro_event_codec *c, uint64_t fp) {
         for (int i = 0; i < c->nw; i++)
                 if (c->w[i].fp == fp)
+                        return i;
+        for (int i = 0; i < c->nw; i++)
+                if (c->w[i].fp_alias == fp)
                         return i;
         return -1;
 }

@@ -74,7 +74,10 @@ int gr_avro_event_writer_count(const gr_avro_event_codec *c);
 uint64_t gr_avro_event_writer_fingerprint(const gr_avro_event_codec *c,
                                           int writer);
 
-/** @brief Writer handle with this fingerprint, or -1. */
+/** @brief Writer handle with this fingerprint, or -1.  Also matches the
+ *         fingerprint python-avro 1.11 computes for schemas with logical
+ *         types (GR_AVRO_PCF_PRIMITIVE_OBJECTS), so its single-object
+ *         messages are recognised. */
 int gr_avro_event_writer_find(const gr_avro_event_codec *c, uint64_t fp);
 
 /**

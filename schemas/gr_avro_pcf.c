@@ -19,6 +19,7 @@ static int is_primitive(const char *s) {
 
 typedef struct pcf_ctx {
         gr_buf *out;
+        int flags;
         char *errstr;
         size_t errstr_size;
 } pcf_ctx;
@@ -215,6 +216,13 @@ static int write_schema(pcf_ctx *c, json_t *s, const char *ns, int depth) {
                 }
                 /* A primitive or a named reference with extra attributes
                  * (logicalType, doc, ...): [STRIP] leaves the name. */
+                if ((c->flags & GR_AVRO_PCF_PRIMITIVE_OBJECTS) &&
+                    is_primitive(type) && json_object_size(s) > 1) {
+                        gr_buf_puts(c->out, "{\"type\":");
+                        put_str(c->out, type);
+                        gr_buf_putc(c->out, '}');
+                        return 0;
+                }
                 return write_schema(c, jtype, ns, depth + 1);
         }
         return fail(c, "%s is not a schema", "a JSON number, boolean or null");
@@ -222,7 +230,12 @@ static int write_schema(pcf_ctx *c, json_t *s, const char *ns, int depth) {
 
 int gr_avro_pcf_write(const char *json, size_t len, gr_buf *out, char *errstr,
                       size_t errstr_size) {
-        pcf_ctx c = {out, errstr, errstr_size};
+        return gr_avro_pcf_write_flags(json, len, 0, out, errstr, errstr_size);
+}
+
+int gr_avro_pcf_write_flags(const char *json, size_t len, int flags,
+                            gr_buf *out, char *errstr, size_t errstr_size) {
+        pcf_ctx c = {out, flags, errstr, errstr_size};
         json_error_t jerr;
         json_t *root;
         int rc;
@@ -265,11 +278,19 @@ uint64_t gr_avro_crc64_compute(const void *p, size_t n) {
 
 int gr_avro_fingerprint_compute(const char *json, size_t len, uint64_t *fp,
                                 char *errstr, size_t errstr_size) {
+        return gr_avro_fingerprint_compute_flags(json, len, 0, fp, errstr,
+                                                 errstr_size);
+}
+
+int gr_avro_fingerprint_compute_flags(const char *json, size_t len, int flags,
+                                      uint64_t *fp, char *errstr,
+                                      size_t errstr_size) {
         gr_buf b;
         int rc;
 
         gr_buf_init(&b);
-        rc = gr_avro_pcf_write(json, len, &b, errstr, errstr_size);
+        rc = gr_avro_pcf_write_flags(json, len, flags, &b, errstr,
+                                     errstr_size);
         if (rc == 0)
                 *fp = gr_avro_crc64_compute(b.data, b.len);
         gr_buf_free(&b);
