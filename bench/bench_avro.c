@@ -1,0 +1,214 @@
+/*
+ * bench_avro: Avro codec cost per event (issue 4, Speed), side by side
+ * with JSON on the same events.
+ *
+ * The input (JSON lines, default tests/data/scenarios.jsonl) is decoded
+ * once; the valid events are then encoded once per wire format and the
+ * timed loops run over those messages, `reps` times:
+ *
+ *   avro decode      gr_codec_decode() of the Confluent message: bounds
+ *                    scan, avro-c read, setters, gr_event_validate()
+ *   avro encode      gr_codec_encode_event(GR_WIRE_AVRO_CONFLUENT)
+ *   json decode/encode the same through the JSON codec
+ *   pipeline         Avro decode + gr_engine_apply() + Avro encode of every
+ *                    decision the FSM emits (job ids made unique per rep
+ *                    so every event is applied, not a duplicate)
+ *
+ * Times are process CPU time divided by the events processed.
+ *
+ * usage: bench_avro [FILE [REPS]]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gr_codec.h"
+#include "gr_engine.h"
+
+#ifndef GR_BENCH_DATA
+#define GR_BENCH_DATA "tests/data/scenarios.jsonl"
+#endif
+
+static double now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct msg {
+        gr_buf avro, json;
+} msg;
+
+static gr_codec *codec;
+static gr_buf dec_out;
+static uint64_t ndecisions;
+
+static void on_decision(void *opaque, const gr_job *job, const gr_decision *d) {
+        (void)opaque;
+        (void)job;
+        gr_buf_reset(&dec_out);
+        if (gr_codec_encode_decision(codec, GR_WIRE_AVRO_CONFLUENT, d, NULL,
+                                     NULL, &dec_out) == 0)
+                ndecisions++;
+}
+
+int main(int argc, char **argv) {
+        const char *path = argc > 1 ? argv[1] : GR_BENCH_DATA;
+        long reps = argc > 2 ? atol(argv[2]) : 20000;
+        static char line[70000];
+        char errstr[256];
+        msg *m = NULL;
+        size_t n = 0, cap = 0, avro_bytes = 0, json_bytes = 0;
+        gr_event *ev = calloc(1, sizeof(*ev));
+        gr_err err;
+        gr_buf out;
+        FILE *f = fopen(path, "r");
+        double t0, t_ad, t_ae, t_jd, t_je, t_pipe;
+        long pipe_reps;
+        uint64_t checksum = 0;
+
+        if (!f || !ev) {
+                fprintf(stderr, "bench_avro: cannot read %s\n", path);
+                return 2;
+        }
+        if (!(codec = gr_codec_new(NULL, errstr, sizeof(errstr)))) {
+                fprintf(stderr, "bench_avro: %s\n", errstr);
+                return 1;
+        }
+        while (fgets(line, sizeof(line), f)) {
+                if (gr_codec_decode(codec, line, strlen(line), ev, &err))
+                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 64;
+                        m = realloc(m, cap * sizeof(*m));
+                }
+                gr_buf_init(&m[n].avro);
+                gr_buf_init(&m[n].json);
+                gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT, ev,
+                                      &m[n].avro);
+                gr_codec_encode_event(codec, GR_WIRE_JSON, ev, &m[n].json);
+                avro_bytes += m[n].avro.len;
+                json_bytes += m[n].json.len;
+                n++;
+        }
+        fclose(f);
+        if (!n) {
+                fprintf(stderr, "bench_avro: no valid events in %s\n", path);
+                return 2;
+        }
+        gr_buf_init(&out);
+
+        t0 = now();
+        for (long r = 0; r < reps; r++)
+                for (size_t i = 0; i < n; i++)
+                        checksum += (uint64_t)gr_codec_decode(
+                                        codec, m[i].avro.data, m[i].avro.len,
+                                        ev, &err) +
+                                    ev->present;
+        t_ad = now() - t0;
+
+        t0 = now();
+        for (long r = 0; r < reps; r++)
+                for (size_t i = 0; i < n; i++) {
+                        gr_codec_decode(codec, m[i].avro.data, m[i].avro.len,
+                                        ev, &err);
+                }
+        t_ad = (t_ad + (now() - t0)) / 2;
+
+        /* encode: decode once per message outside the timer */
+        t_ae = 0;
+        for (size_t i = 0; i < n; i++) {
+                gr_codec_decode(codec, m[i].avro.data, m[i].avro.len, ev,
+                                &err);
+                t0 = now();
+                for (long r = 0; r < reps; r++) {
+                        gr_buf_reset(&out);
+                        gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT,
+                                              ev, &out);
+                }
+                t_ae += now() - t0;
+                checksum += out.len;
+        }
+
+        t0 = now();
+        for (long r = 0; r < reps; r++)
+                for (size_t i = 0; i < n; i++)
+                        checksum += (uint64_t)gr_codec_decode(
+                            codec, m[i].json.data, m[i].json.len, ev, &err);
+        t_jd = now() - t0;
+
+        t_je = 0;
+        for (size_t i = 0; i < n; i++) {
+                gr_codec_decode(codec, m[i].json.data, m[i].json.len, ev,
+                                &err);
+                t0 = now();
+                for (long r = 0; r < reps; r++) {
+                        gr_buf_reset(&out);
+                        gr_codec_encode_event(codec, GR_WIRE_JSON, ev, &out);
+                }
+                t_je += now() - t0;
+                checksum += out.len;
+        }
+
+        /* pipeline: decode + FSM + decision encode, fresh jobs per rep */
+        {
+                gr_policy pol;
+                gr_fsm_sink sink = {NULL, NULL, on_decision, NULL};
+                gr_engine *eng;
+
+                gr_policy_default(&pol);
+                eng = gr_engine_new(&pol, &sink);
+                pipe_reps = reps / 10 > 0 ? reps / 10 : 1;
+                gr_buf_init(&dec_out);
+                t0 = now();
+                for (long r = 0; r < pipe_reps; r++)
+                        for (size_t i = 0; i < n; i++) {
+                                size_t l;
+                                if (gr_codec_decode(codec, m[i].avro.data,
+                                                    m[i].avro.len, ev, &err))
+                                        continue;
+                                /* make this rep's jobs and events new */
+                                l = strlen(ev->job_id);
+                                snprintf(ev->job_id + l, sizeof(ev->job_id) - l,
+                                         "#%ld", r);
+                                l = strlen(ev->event_id);
+                                snprintf(ev->event_id + l,
+                                         sizeof(ev->event_id) - l, "#%ld", r);
+                                gr_engine_apply(eng, ev);
+                        }
+                t_pipe = now() - t0;
+                gr_engine_destroy(eng);
+                gr_buf_free(&dec_out);
+        }
+
+        {
+                double k = 1e6 / ((double)reps * (double)n);
+                printf("events: %zu distinct, avg %.0f bytes Avro (Confluent) "
+                       "vs %.0f bytes JSON, %ld reps\n",
+                       n, (double)avro_bytes / (double)n,
+                       (double)json_bytes / (double)n, reps);
+                printf("%-34s %8s %8s\n", "per event (us, CPU)", "Avro",
+                       "JSON");
+                printf("%-34s %8.3f %8.3f\n", "decode + validate", t_ad * k,
+                       t_jd * k);
+                printf("%-34s %8.3f %8.3f\n", "encode", t_ae * k, t_je * k);
+                printf("%-34s %8.3f %8.3f\n", "decode + encode", (t_ad + t_ae) * k,
+                       (t_jd + t_je) * k);
+                printf("pipeline Avro decode + FSM + Avro decision encode: "
+                       "%.3f us/event (%ld events, %llu decisions)\n",
+                       t_pipe * 1e6 / ((double)pipe_reps * (double)n),
+                       (long)(pipe_reps * (long)n),
+                       (unsigned long long)ndecisions);
+        }
+        fprintf(stderr, "(checksum %llu)\n", (unsigned long long)checksum);
+        for (size_t i = 0; i < n; i++) {
+                gr_buf_free(&m[i].avro);
+                gr_buf_free(&m[i].json);
+        }
+        free(m);
+        free(ev);
+        gr_buf_free(&out);
+        gr_codec_destroy(codec);
+        return 0;
+}
