@@ -377,8 +377,8 @@ static void test_decision_encode(void **state) {
         avro_reader_t r;
         const char *str;
         size_t n;
-        int sym, disc;
-        int64_t l;
+        int sym = -1, disc = -1;
+        int64_t l = 0;
         (void)state;
 
         assert_non_null(text);
