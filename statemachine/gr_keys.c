@@ -223,7 +223,23 @@ int gr_keypair_from_json(gr_keypair *kp, const char *json, size_t len,
                          GR_SK_LEN);
                 goto err;
         }
-        crypto_sign_ed25519_sk_to_pk(derived, kp->sk);
+        /* The public half stored in secret_key must be the one its seed
+         * derives, or every signature made with it fails to verify. */
+        {
+                uint8_t seed[crypto_sign_SEEDBYTES], sk[GR_SK_LEN];
+                int bad;
+                crypto_sign_ed25519_sk_to_seed(seed, kp->sk);
+                bad = crypto_sign_seed_keypair(derived, sk, seed) != 0 ||
+                      sodium_memcmp(sk, kp->sk, GR_SK_LEN) != 0;
+                sodium_memzero(seed, sizeof(seed));
+                sodium_memzero(sk, sizeof(sk));
+                if (bad) {
+                        snprintf(errstr, errstr_size,
+                                 "key file: secret_key is not a seed || "
+                                 "public key pair");
+                        goto err;
+                }
+        }
         if ((s = jstr(root, "public_key", &n))) {
                 if (gr_b64_decode(s, n, pk, GR_PK_LEN) == -1 ||
                     sodium_memcmp(pk, derived, GR_PK_LEN) != 0) {

@@ -167,6 +167,19 @@ static void test_keys_secret_roundtrip(void **state) {
                                               sizeof(es)),
                          -1);
         gr_buf_free(&b);
+        /* a seed that does not derive the stored public half is refused
+         * (found by fuzz_keyring): signatures from it would never verify */
+        {
+                gr_keypair bad = k_verifier;
+                bad.sk[0] ^= 1;
+                gr_buf_init(&b);
+                gr_keypair_secret_to_json(&bad, &b);
+                assert_int_equal(gr_keypair_from_json(&kp, b.data, b.len, es,
+                                                      sizeof(es)),
+                                 -1);
+                gr_keypair_wipe(&bad);
+                gr_buf_wipe(&b);
+        }
         /* bad key ids never make it to a file name */
         assert_int_equal(gr_keypair_generate(&kp, GR_KROLE_SELLER, "../x",
                                              es, sizeof(es)),
