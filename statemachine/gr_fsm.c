@@ -372,6 +372,10 @@ static void reject(const gr_fsm_sink *sink, const gr_event *ev,
                 sink->reject(sink->opaque, ev, &err);
 }
 
+/* Canonical bytes of rows and receipts are rendered here to be hashed;
+ * one buffer per thread keeps that free of malloc on the hot path. */
+static _Thread_local gr_buf scratch;
+
 /* Apply an event whose gate is met: dry run, then commit and report.
  * @returns GR_APPLIED or GR_REJECTED. */
 static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
@@ -383,7 +387,7 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         gr_ledger_row row;
         gr_decision d;
         char line[GR_ID_MAX + 200];
-        gr_buf b;
+        gr_buf *b = &scratch;
 
         effect(&dry, ev, 0);
         v = gr_rules_decide(&dry, pol);
@@ -424,9 +428,9 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 row.decision = d.decision_id;
         }
 
-        gr_buf_init(&b);
-        gr_ledger_row_to_json(&row, 0, &b);
-        gr_sha256(b.data, b.len, j->chain);
+        gr_buf_reset(b);
+        gr_ledger_row_to_json(&row, 0, b);
+        gr_sha256(b->data, b->len, j->chain);
         gr_hex(j->chain, sizeof(j->chain), row.row_hash);
         j->seq = row.seq;
         if (sink && sink->ledger)
@@ -441,16 +445,17 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 d.reason = v.reason;
                 d.rule = v.rule;
                 d.line = gr_job_line(j, line, sizeof(line));
-                gr_buf_reset(&b);
-                gr_receipt_to_json(j, &b);
-                gr_sha256_hex(b.data, b.len, d.receipt_hash);
+                gr_buf_reset(b);
+                gr_receipt_to_json(j, b);
+                gr_sha256_hex(b->data, b->len, d.receipt_hash);
                 d.policy_hash = pol->hash;
                 d.decided_at = ev->occurred_at;
                 j->decisions++;
                 if (sink && sink->decision)
                         sink->decision(sink->opaque, j, &d);
         }
-        gr_buf_free(&b);
+        if (b->cap > 64 * 1024) /* one huge receipt: do not keep it */
+                gr_buf_free(b);
         return GR_APPLIED;
 }
 

@@ -12,7 +12,9 @@
 
 typedef struct gr_lines {
         FILE *fp;          /**< borrowed */
-        char *buf;         /**< owned, max + 1 bytes */
+        char *buf;         /**< owned */
+        size_t cap, pos, end; /**< buffer size, unread [pos, end) */
+        int eof;
         size_t max;
         unsigned long lineno;
 } gr_lines;
