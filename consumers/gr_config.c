@@ -5,8 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <sodium.h>
+
+#include "gr_keys.h"
 #include "gr_topics.h"
+#include "gr_verify_pool.h"
+
+/* Largest key registry / key file read (a registry of ~50k keys). */
+#define GR_KEYFILE_MAX (16 * 1024 * 1024)
 
 gr_config *gr_config_new(void) {
         gr_config *c = calloc(1, sizeof(*c));
@@ -23,6 +31,12 @@ gr_config *gr_config_new(void) {
         c->startup_timeout_ms = 10000;
         c->restore_timeout_ms = 60000;
         c->log_level = 1;
+        {
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                c->verify_threads =
+                    n < 1 ? 1 : n > GR_VERIFY_THREADS_MAX ?
+                                GR_VERIFY_THREADS_MAX : (int)n;
+        }
         return c;
 err:
         gr_config_destroy(c);
@@ -36,6 +50,13 @@ void gr_config_destroy(gr_config *c) {
         free(c->group_id);
         free(c->policy_file);
         free(c->schema_dir);
+        free(c->keys_registry);
+        gr_keyring_destroy(c->keyring);
+        free(c->processor_key);
+        if (c->processor_kp) {
+                gr_keypair_wipe(c->processor_kp);
+                free(c->processor_kp);
+        }
         for (size_t i = 0; i < c->nkv; i++) {
                 free(c->kv[i].key);
                 free(c->kv[i].value);
@@ -72,6 +93,113 @@ static int set_int(int *dst, const char *key, const char *v, long lo, long hi,
         }
         *dst = (int)n;
         return 0;
+}
+
+/* Read a whole file of at most GR_KEYFILE_MAX bytes; NUL-terminated,
+ * caller wipes and frees. */
+static char *file_read(const char *key, const char *path, size_t *len,
+                       char *errstr, size_t errstr_size) {
+        FILE *fp = fopen(path, "rb");
+        char *buf = NULL;
+        size_t n;
+
+        if (!fp) {
+                snprintf(errstr, errstr_size, "%s: %s: %s", key, path,
+                         strerror(errno));
+                return NULL;
+        }
+        if (!(buf = malloc(GR_KEYFILE_MAX + 1))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        n = fread(buf, 1, GR_KEYFILE_MAX + 1, fp);
+        if (ferror(fp) || n > GR_KEYFILE_MAX) {
+                snprintf(errstr, errstr_size,
+                         "%s: %s: unreadable or larger than %d bytes", key,
+                         path, GR_KEYFILE_MAX);
+                sodium_memzero(buf, n > GR_KEYFILE_MAX ? GR_KEYFILE_MAX : n);
+                free(buf);
+                buf = NULL;
+                goto out;
+        }
+        buf[n] = '\0';
+        *len = n;
+out:
+        fclose(fp);
+        return buf;
+}
+
+static int set_registry(gr_config *c, const char *key, const char *path,
+                        char *errstr, size_t errstr_size) {
+        char err[256], *text;
+        gr_keyring *kr;
+        size_t len = 0;
+
+        if (gr_crypto_init() == -1) {
+                snprintf(errstr, errstr_size, "%s: libsodium init failed",
+                         key);
+                return -1;
+        }
+        if (!(text = file_read(key, path, &len, errstr, errstr_size)))
+                return -1;
+        kr = gr_keyring_new(text, len, err, sizeof(err));
+        free(text);
+        if (!kr) {
+                snprintf(errstr, errstr_size, "%s: %s: %s", key, path, err);
+                return -1;
+        }
+        if (set_str(&c->keys_registry, path, errstr, errstr_size) == -1) {
+                gr_keyring_destroy(kr);
+                return -1;
+        }
+        gr_keyring_destroy(c->keyring);
+        c->keyring = kr;
+        return 0;
+}
+
+static int set_processor_key(gr_config *c, const char *key, const char *path,
+                             char *errstr, size_t errstr_size) {
+        char err[256], *text;
+        gr_keypair *kp = NULL;
+        size_t len = 0;
+        int rc;
+
+        if (gr_crypto_init() == -1) {
+                snprintf(errstr, errstr_size, "%s: libsodium init failed",
+                         key);
+                return -1;
+        }
+        if (!(kp = calloc(1, sizeof(*kp)))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        if (!(text = file_read(key, path, &len, errstr, errstr_size)))
+                goto err;
+        rc = gr_keypair_from_json(kp, text, len, err, sizeof(err));
+        sodium_memzero(text, len);
+        free(text);
+        if (rc == -1) {
+                snprintf(errstr, errstr_size, "%s: %s: %s", key, path, err);
+                goto err;
+        }
+        if (kp->role != GR_KROLE_PROCESSOR) {
+                snprintf(errstr, errstr_size,
+                         "%s: %s: key %s has role %s, not processor", key,
+                         path, kp->key_id, gr_key_role_t_name(kp->role));
+                goto err;
+        }
+        if (set_str(&c->processor_key, path, errstr, errstr_size) == -1)
+                goto err;
+        if (c->processor_kp) {
+                gr_keypair_wipe(c->processor_kp);
+                free(c->processor_kp);
+        }
+        c->processor_kp = kp;
+        return 0;
+err:
+        gr_keypair_wipe(kp);
+        free(kp);
+        return -1;
 }
 
 int gr_config_set(gr_config *c, const char *key, const char *value,
@@ -131,6 +259,13 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
         if (!strcmp(key, "log.level"))
                 return set_int(&c->log_level, key, value, 0, 2, errstr,
                                errstr_size);
+        if (!strcmp(key, "keys.registry"))
+                return set_registry(c, key, value, errstr, errstr_size);
+        if (!strcmp(key, "processor.key"))
+                return set_processor_key(c, key, value, errstr, errstr_size);
+        if (!strcmp(key, "verify.threads"))
+                return set_int(&c->verify_threads, key, value, 1,
+                               GR_VERIFY_THREADS_MAX, errstr, errstr_size);
 
         if (!strncmp(key, "consumer.", 9)) {
                 scope = GR_SCOPE_CONSUMER;

@@ -18,6 +18,23 @@
  *   restore.timeout.ms    [60000]         bounded wait to restore one partition
  *   log.level             [1]             0 quiet, 1 info, 2 debug
  *
+ * Evidence keys (issue 5; gr_keys.h, gr_sign.h).  Files are read and
+ * checked when the key is set, so a bad file fails like any bad value:
+ *   keys.registry         [none]          key registry JSON (who may sign
+ *                                         what); events the policy requires
+ *                                         signatures on are verified against
+ *                                         it; without it they fail unknown_key
+ *   processor.key         [none]          receiptd's secret key file
+ *                                         `<id>.key.json`, role `processor`:
+ *                                         decisions are signed with it and a
+ *                                         signed Merkle tree head per
+ *                                         partition and batch goes to
+ *                                         gpu.job.ledger.heads (that topic
+ *                                         must then exist)
+ *   verify.threads        [online CPUs]   threads verifying event signatures
+ *                                         (1..256); unused when the policy
+ *                                         requires no signatures
+ *
  * A key may be scoped to one client with `consumer.` or `producer.`
  * (e.g. `producer.linger.ms=5`); unscoped librdkafka keys go to both.
  * Lines starting with `#` and blank lines are ignored.
@@ -28,6 +45,8 @@
 #include <stddef.h>
 
 #include <librdkafka/rdkafka.h>
+
+#include "gr_keys.h"
 
 typedef enum {
         GR_GUARANTEE_EXACTLY_ONCE,
@@ -57,6 +76,11 @@ typedef struct gr_config {
         int startup_timeout_ms;
         int restore_timeout_ms;
         int log_level;
+        char *keys_registry;      /**< owned path; NULL = none */
+        gr_keyring *keyring;      /**< owned, parsed from keys_registry */
+        char *processor_key;      /**< owned path; NULL = none */
+        gr_keypair *processor_kp; /**< owned (wiped on destroy), or NULL */
+        int verify_threads;       /**< default: online CPUs */
         gr_config_kv *kv; /**< librdkafka pass-through, in order given */
         size_t nkv;
 } gr_config;

@@ -8,16 +8,21 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
+#include <sodium.h>
 
 #include "gr_buf.h"
 #include "gr_codec.h"
 #include "gr_engine.h"
 #include "gr_json_event.h"
+#include "gr_keys.h"
+#include "gr_merkle.h"
 #include "gr_output.h"
 #include "gr_produce.h"
 #include "gr_restore.h"
+#include "gr_sign.h"
 #include "gr_state_json.h"
 #include "gr_topics.h"
+#include "gr_verify_pool.h"
 
 /* Bound for every blocking call on the transactional producer; a batch
  * that cannot commit in this time is aborted and redone. */
@@ -26,6 +31,9 @@
 #define GR_PRODUCE_TIMEOUT_MS 10000
 #define GR_POLICY_MAX (1024 * 1024)
 #define GR_PROGRESS_MS 60000
+/* Records decoded (and verified by the pool) together before they are
+ * applied in order; ~8 KiB of gr_event each. */
+#define GR_PEND_MAX 1024
 
 /* One assigned input partition: its engine (the jobs whose events live on
  * this partition number) and what the batch in hand did to it. */
@@ -42,6 +50,15 @@ typedef struct gr_part {
         char **evicted; /* job_ids to tombstone in the state topic */
         size_t nevicted, capevicted;
         const rd_kafka_message_t *cur; /* record being applied */
+        /* The partition's Merkle log over its ledger rows (issue 5): the
+         * frontier after every row produced so far, committed with the
+         * checkpoint; head_size = tree_size of the last head published
+         * (or restored); head_time = that head's timestamp; batch_latest =
+         * latest occurred_at among this batch's rows. */
+        gr_merkle_frontier merkle;
+        uint64_t head_size;
+        int64_t head_time;
+        int64_t batch_latest;
 } gr_part;
 
 struct gr_receiptd {
@@ -61,7 +78,18 @@ struct gr_receiptd {
         rd_kafka_resp_err_t last_consume_err;
         int fatal;
         gr_codec *codec; /* JSON or Avro, by each record's framing */
-        gr_event *ev;
+        gr_event *ev;    /* the event in hand: points into evs */
+        /* Records polled but not yet applied (owned), with their decoded
+         * events and decode/verify results, [cappend] each. */
+        rd_kafka_message_t **pend;
+        gr_event *evs;
+        gr_event **pevs; /* events the pool verifies (NULL: skip) */
+        int *prc;
+        gr_err *perr;
+        size_t npend, cappend;
+        int need_auth;             /* the policy requires some signature */
+        gr_verify_pool *vpool;     /* NULL when need_auth is 0 */
+        const gr_keypair *kp;      /* processor key (cfg's), or NULL */
         gr_buf buf;
         gr_receiptd_stats st;
 };
@@ -153,12 +181,20 @@ static void sink_ledger(void *opaque, const gr_job *job,
         gr_part *p = opaque;
         gr_receiptd *r = p->r;
 
+        uint8_t leaf[GR_HASH_LEN];
+
         gr_buf_reset(&r->buf);
         gr_ledger_row_to_json(row, 1, &r->buf);
         if (r->buf.oom) {
                 r->produce_failed = 1;
                 return;
         }
+        /* The leaf is the row exactly as published (gr_merkle.h). */
+        gr_merkle_leaf_hash(r->buf.data, r->buf.len, leaf);
+        if (gr_merkle_frontier_append(&p->merkle, leaf) == -1)
+                r->produce_failed = 1;
+        if (row->occurred_at > p->batch_latest)
+                p->batch_latest = row->occurred_at;
         out_produce(r, GR_TOPIC_LEDGER, p->partition, row->job_id,
                     strlen(row->job_id), r->buf.data, r->buf.len, NULL);
         r->st.ledger_rows++;
@@ -171,7 +207,12 @@ static void sink_decision(void *opaque, const gr_job *job,
         gr_receiptd *r = p->r;
 
         gr_buf_reset(&r->buf);
-        gr_decision_to_json(d, NULL, NULL, &r->buf);
+        if (r->kp) {
+                if (gr_decision_sign(r->kp, d, &r->buf) == -1)
+                        r->buf.oom = 1;
+        } else {
+                gr_decision_to_json(d, NULL, NULL, &r->buf);
+        }
         if (r->buf.oom) {
                 r->produce_failed = 1;
                 return;
@@ -253,6 +294,8 @@ static gr_part *part_new(gr_receiptd *r, int32_t partition) {
         p->sink.ledger = sink_ledger;
         p->sink.decision = sink_decision;
         p->sink.reject = sink_reject;
+        p->head_time = INT64_MIN;
+        p->batch_latest = INT64_MIN;
         return p;
 }
 
@@ -263,6 +306,7 @@ static void part_batch_clear(gr_part *p) {
         p->touched = 0;
         p->ndirty = 0;
         p->cur = NULL;
+        p->batch_latest = INT64_MIN;
 }
 
 static void part_destroy(gr_part *p) {
@@ -273,6 +317,43 @@ static void part_destroy(gr_part *p) {
         free(p->evicted);
         free(p->dirty);
         free(p);
+}
+
+static void merkle_rebuild_row(void *opaque, const rd_kafka_message_t *m) {
+        gr_part *p = opaque;
+        uint8_t leaf[GR_HASH_LEN];
+
+        gr_merkle_leaf_hash(m->payload ? m->payload : "", m->len, leaf);
+        gr_merkle_frontier_append(&p->merkle, leaf);
+}
+
+/* The partition's Merkle frontier: from the checkpoint, or — for a
+ * checkpoint written before issue 5, or none — rebuilt by reading the
+ * ledger partition, so the next head covers every row already there. */
+static int part_merkle_restore(gr_receiptd *r, gr_part *p,
+                               const gr_restore_result *res) {
+        char err[512];
+
+        gr_merkle_frontier_init(&p->merkle);
+        if (res->has_frontier) {
+                p->merkle = res->frontier;
+        } else if (gr_partition_scan(r->restorer,
+                                     r->topics.name[GR_TOPIC_LEDGER],
+                                     p->partition, r->cfg->restore_timeout_ms,
+                                     merkle_rebuild_row, p, err,
+                                     sizeof(err)) == -1) {
+                rlog(r, 0, "partition %d: rebuilding the Merkle log: %s",
+                     (int)p->partition, err);
+                return -1;
+        } else if (p->merkle.size) {
+                rlog(r, 1,
+                     "partition %d: Merkle log rebuilt from %llu ledger rows "
+                     "(no frontier in the checkpoint)",
+                     (int)p->partition, (unsigned long long)p->merkle.size);
+        }
+        p->head_size = p->merkle.size;
+        p->head_time = INT64_MIN;
+        return 0;
 }
 
 /* Rebuild the partition's engine from the state topic and find where its
@@ -297,6 +378,8 @@ static int part_restore(gr_receiptd *r, gr_part *p, int64_t *start) {
                      (int)p->partition, err);
                 return -1;
         }
+        if (part_merkle_restore(r, p, &res) == -1)
+                return -1;
         r->st.restored_jobs += res.jobs;
         r->st.restored_records += res.records;
         r->st.restore_ms += res.ms;
@@ -484,6 +567,37 @@ static int cmp_ptr(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+/* One signed tree head over every ledger row of the partition so far, in
+ * the batch's transaction (issue 5): one signature per batch, not per row.
+ * Its timestamp is event time (the batch's latest row), never a clock. */
+static void part_write_head(gr_receiptd *r, gr_part *p) {
+        gr_tree_head th;
+        char key[16];
+
+        memset(&th, 0, sizeof(th));
+        th.partition = p->partition;
+        th.tree_size = p->merkle.size;
+        gr_merkle_frontier_root(&p->merkle, th.root_hash);
+        th.timestamp = p->batch_latest > p->head_time ? p->batch_latest :
+                                                         p->head_time;
+        if (gr_tree_head_sign(&th, r->kp) == -1) {
+                r->produce_failed = 1;
+                return;
+        }
+        gr_buf_reset(&r->buf);
+        gr_tree_head_to_json(&th, &r->buf);
+        if (r->buf.oom) {
+                r->produce_failed = 1;
+                return;
+        }
+        snprintf(key, sizeof(key), "%d", (int)p->partition);
+        out_produce(r, GR_TOPIC_LEDGER_HEADS, p->partition, key, strlen(key),
+                    r->buf.data, r->buf.len, NULL);
+        p->head_size = th.tree_size;
+        p->head_time = th.timestamp;
+        r->st.heads++;
+}
+
 static void part_write_state(gr_receiptd *r, gr_part *p) {
         char key[64];
 
@@ -508,15 +622,150 @@ static void part_write_state(gr_receiptd *r, gr_part *p) {
                             strlen(p->evicted[i]), NULL, 0, NULL);
                 r->st.state_records++;
         }
+        if (r->kp && p->merkle.size > p->head_size)
+                part_write_head(r, p);
         gr_checkpoint_key(p->partition, key, sizeof(key));
         gr_buf_reset(&r->buf);
-        gr_checkpoint_encode(r->topics.name[GR_TOPIC_EVENTS], p->partition,
-                             p->next_offset, &r->buf);
+        gr_checkpoint_frontier_encode(r->topics.name[GR_TOPIC_EVENTS],
+                                      p->partition, p->next_offset,
+                                      &p->merkle, &r->buf);
+        if (r->buf.oom) {
+                r->produce_failed = 1;
+                return;
+        }
         out_produce(r, GR_TOPIC_STATE, p->partition, key, strlen(key),
                     r->buf.data, r->buf.len, NULL);
 }
 
+/* ------------------------------------------------------------------ */
+/* Input: records are held, decoded together, verified by the pool and */
+/* then applied in their original order                                */
+
+static void pend_drop(gr_receiptd *r) {
+        for (size_t i = 0; i < r->npend; i++)
+                rd_kafka_message_destroy(r->pend[i]);
+        r->npend = 0;
+}
+
+/* Decode record i into r->evs[i]: prc[i] = 0, or -1 with perr[i] set. */
+static void pend_decode(gr_receiptd *r, size_t i) {
+        const rd_kafka_message_t *m = r->pend[i];
+        gr_event *ev = &r->evs[i];
+        gr_err *err = &r->perr[i];
+
+        gr_event_reset(ev);
+        r->pevs[i] = NULL;
+        r->prc[i] = -1;
+        if (!m->payload || m->len == 0) {
+                gr_err_set(err, GR_REJ_INVALID_JSON, "empty record value");
+        } else if (gr_codec_decode(r->codec, m->payload, m->len, ev, err) ==
+                   -1) {
+                /* reason set by the codec */
+        } else if (!m->key || m->key_len != strlen(ev->job_id) ||
+                   memcmp(m->key, ev->job_id, m->key_len)) {
+                /* A job's events must share one partition (SPEC §2): an
+                 * event keyed otherwise would split the job's state. */
+                gr_err_set(err, GR_REJ_SCHEMA,
+                           "record key is not the job_id (%s)",
+                           m->key ? "key differs" : "no key");
+        } else {
+                r->prc[i] = 0;
+                if (r->need_auth)
+                        r->pevs[i] = ev;
+        }
+}
+
+/* Apply record i (decoded and verified) to its partition's engine. */
+static void pend_apply(gr_receiptd *r, size_t i) {
+        const rd_kafka_message_t *m = r->pend[i];
+        gr_part *p = NULL;
+        gr_job *job;
+
+        if (m->partition >= 0 && m->partition < r->nparts)
+                p = r->parts[m->partition];
+        if (!p || !p->eng)
+                return; /* revoked while in flight */
+        if (p->next_offset >= 0 && m->offset < p->next_offset)
+                return; /* before the resume point: already applied */
+        p->cur = m;
+        r->ev = &r->evs[i];
+        if (r->prc[i] == -1) {
+                gr_engine_reject(p->eng, r->ev, &r->perr[i]);
+                r->st.rejected++;
+        } else {
+                switch (gr_engine_apply(p->eng, r->ev)) {
+                case GR_APPLIED:
+                        r->st.applied++;
+                        break;
+                case GR_PARKED:
+                        r->st.parked++;
+                        /* Parking changes state without a ledger row. */
+                        job = gr_jobtab_get(gr_engine_jobs(p->eng),
+                                            r->ev->job_id, 0);
+                        if (job)
+                                part_dirty(p, job);
+                        break;
+                case GR_DUPLICATE:
+                        r->st.duplicates++;
+                        break;
+                case GR_REJECTED:
+                        r->st.rejected++;
+                        break;
+                }
+        }
+        p->cur = NULL;
+        p->next_offset = m->offset + 1;
+        p->touched = 1;
+        r->st.records++;
+}
+
+/* Decode every held record, verify the signatures the policy requires on
+ * the pool (skipped entirely when it requires none), then apply them in
+ * the order they were polled, which keeps each partition's order. */
+static void pend_flush(gr_receiptd *r) {
+        size_t n = r->npend;
+
+        if (!n)
+                return;
+        for (size_t i = 0; i < n; i++)
+                pend_decode(r, i);
+        if (r->need_auth) {
+                gr_verify_pool_run(r->vpool, r->pevs, r->prc, r->perr, n);
+                for (size_t i = 0; i < n; i++)
+                        if (r->pevs[i] && r->prc[i] == -1)
+                                r->st.auth_rejected++;
+        }
+        for (size_t i = 0; i < n; i++)
+                pend_apply(r, i);
+        r->ev = NULL;
+        pend_drop(r);
+}
+
+/* Take a polled record into the batch.  @returns m when it is not kept
+ * (the caller destroys it), NULL when the batch owns it now. */
+static rd_kafka_message_t *pend_add(gr_receiptd *r, rd_kafka_message_t *m) {
+        gr_part *p = NULL;
+
+        if (m->partition >= 0 && m->partition < r->nparts)
+                p = r->parts[m->partition];
+        if (!p || !p->eng)
+                return m; /* revoked while in flight */
+        if (p->next_offset >= 0 && m->offset < p->next_offset)
+                return m; /* before the resume point: already applied */
+        if (txn_begin(r) == -1)
+                return m;
+        /* Touched from now on: a failed batch rewinds this partition even
+         * when the record was never applied. */
+        p->touched = 1;
+        r->pend[r->npend++] = m;
+        r->batch_records++;
+        if (r->npend == r->cappend)
+                pend_flush(r);
+        return NULL;
+}
+
 static void batch_reset(gr_receiptd *r) {
+        pend_drop(r);
         for (int32_t i = 0; i < r->nparts; i++)
                 if (r->parts[i])
                         part_batch_clear(r->parts[i]);
@@ -548,6 +797,7 @@ static int batch_commit(gr_receiptd *r) {
                 batch_fail(r);
                 return -1;
         }
+        pend_flush(r);
         r->st.batches++;
         if (outputs_wait(r, "outputs") == -1) {
                 batch_fail(r);
@@ -591,67 +841,6 @@ out:
 
 /* ------------------------------------------------------------------ */
 /* Input                                                               */
-
-static void process_record(gr_receiptd *r, const rd_kafka_message_t *m) {
-        gr_part *p = NULL;
-        gr_err err;
-
-        if (m->partition >= 0 && m->partition < r->nparts)
-                p = r->parts[m->partition];
-        if (!p || !p->eng)
-                return; /* revoked while in flight */
-        if (p->next_offset >= 0 && m->offset < p->next_offset)
-                return; /* before the resume point: already applied */
-        if (txn_begin(r) == -1)
-                return;
-
-        p->cur = m;
-        gr_event_reset(r->ev);
-        if (!m->payload || m->len == 0) {
-                gr_err_set(&err, GR_REJ_INVALID_JSON, "empty record value");
-                gr_engine_reject(p->eng, r->ev, &err);
-                r->st.rejected++;
-        } else if (gr_codec_decode(r->codec, m->payload, m->len, r->ev,
-                                   &err) == -1) {
-                gr_engine_reject(p->eng, r->ev, &err);
-                r->st.rejected++;
-        } else if (!m->key || m->key_len != strlen(r->ev->job_id) ||
-                   memcmp(m->key, r->ev->job_id, m->key_len)) {
-                /* A job's events must share one partition (SPEC §2): an
-                 * event keyed otherwise would split the job's state. */
-                gr_err_set(&err, GR_REJ_SCHEMA,
-                           "record key is not the job_id (%s)",
-                           m->key ? "key differs" : "no key");
-                gr_engine_reject(p->eng, r->ev, &err);
-                r->st.rejected++;
-        } else {
-                gr_job *job;
-                switch (gr_engine_apply(p->eng, r->ev)) {
-                case GR_APPLIED:
-                        r->st.applied++;
-                        break;
-                case GR_PARKED:
-                        r->st.parked++;
-                        /* Parking changes state without a ledger row. */
-                        job = gr_jobtab_get(gr_engine_jobs(p->eng),
-                                            r->ev->job_id, 0);
-                        if (job)
-                                part_dirty(p, job);
-                        break;
-                case GR_DUPLICATE:
-                        r->st.duplicates++;
-                        break;
-                case GR_REJECTED:
-                        r->st.rejected++;
-                        break;
-                }
-        }
-        p->cur = NULL;
-        p->next_offset = m->offset + 1;
-        p->touched = 1;
-        r->batch_records++;
-        r->st.records++;
-}
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *tps, void *opaque) {
@@ -871,7 +1060,56 @@ err:
         return NULL;
 }
 
-/* The cluster is reachable and the five topics exist, co-partitioned. */
+/* Keys, the verification pool and the batch's record arrays (issue 5). */
+static int evidence_init(gr_receiptd *r, char *errstr, size_t errstr_size) {
+        const gr_config *cfg = r->cfg;
+        size_t cap = cfg->batch_size < GR_PEND_MAX ? (size_t)cfg->batch_size :
+                                                     GR_PEND_MAX;
+
+        if (gr_crypto_init() == -1) {
+                snprintf(errstr, errstr_size, "libsodium init failed");
+                return -1;
+        }
+        r->kp = cfg->processor_kp;
+        r->need_auth = r->policy.require_sig_roles != 0 ||
+                       r->policy.require_sig_types != 0;
+        if (r->need_auth && !cfg->keyring) {
+                snprintf(errstr, errstr_size,
+                         "the policy requires signatures but keys.registry "
+                         "is not set: every signed event would be rejected");
+                return -1;
+        }
+        if (r->kp && cfg->keyring) {
+                const gr_key_entry *e =
+                    gr_keyring_find(cfg->keyring, r->kp->key_id);
+                if (e && (e->role != GR_KROLE_PROCESSOR ||
+                          sodium_memcmp(e->pk, r->kp->pk, GR_PK_LEN))) {
+                        snprintf(errstr, errstr_size,
+                                 "processor.key %s does not match the entry "
+                                 "of that key_id in keys.registry",
+                                 r->kp->key_id);
+                        return -1;
+                }
+        }
+        if (r->need_auth &&
+            !(r->vpool = gr_verify_pool_new(cfg->verify_threads, &r->policy,
+                                            cfg->keyring, errstr,
+                                            errstr_size)))
+                return -1;
+        r->cappend = cap;
+        if (!(r->pend = calloc(cap, sizeof(*r->pend))) ||
+            !(r->evs = calloc(cap, sizeof(*r->evs))) ||
+            !(r->pevs = calloc(cap, sizeof(*r->pevs))) ||
+            !(r->prc = calloc(cap, sizeof(*r->prc))) ||
+            !(r->perr = calloc(cap, sizeof(*r->perr)))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        return 0;
+}
+
+/* The cluster is reachable and the topics exist, co-partitioned (the
+ * tree-head topic only when there is a processor key to sign heads). */
 static int check_topics(gr_receiptd *r, char *errstr, size_t errstr_size) {
         const struct rd_kafka_metadata *md = NULL;
         const char *bs = gr_config_rdkafka_get(r->cfg, GR_SCOPE_CONSUMER,
@@ -891,16 +1129,24 @@ static int check_topics(gr_receiptd *r, char *errstr, size_t errstr_size) {
         }
         for (int t = 0; t < GR_TOPIC__CNT; t++) {
                 cnt[t] = -1;
+                if (t == GR_TOPIC_LEDGER_HEADS && !r->kp) {
+                        cnt[t] = cnt[0];
+                        continue;
+                }
                 for (int i = 0; i < md->topic_cnt; i++)
                         if (!strcmp(md->topics[i].topic, r->topics.name[t]) &&
                             !md->topics[i].err)
                                 cnt[t] = md->topics[i].partition_cnt;
                 if (cnt[t] <= 0) {
                         snprintf(errstr, errstr_size,
-                                 "topic %s does not exist: create the five "
+                                 "topic %s does not exist: create the "
                                  "topics of prefix \"%s\" with equal "
-                                 "partition counts",
-                                 r->topics.name[t], r->cfg->topic_prefix);
+                                 "partition counts%s",
+                                 r->topics.name[t], r->cfg->topic_prefix,
+                                 t == GR_TOPIC_LEDGER_HEADS ?
+                                     " (the tree-head topic is needed "
+                                     "because processor.key is set)" :
+                                     "");
                         goto err;
                 }
                 if (cnt[t] != cnt[0]) {
@@ -949,10 +1195,8 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
         if (!(r->codec = gr_codec_new(cfg->schema_dir, errstr,
                                       errstr_size)))
                 goto err;
-        if (!(r->ev = malloc(sizeof(*r->ev)))) {
-                snprintf(errstr, errstr_size, "out of memory");
+        if (evidence_init(r, errstr, errstr_size) == -1)
                 goto err;
-        }
         if (!(r->consumer = client_new(r, RD_KAFKA_CONSUMER, 0, errstr,
                                        errstr_size)))
                 goto err;
@@ -992,6 +1236,16 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
              cfg->group_id, r->eos ? "exactly_once" : "at_least_once",
              r->topics.name[GR_TOPIC_EVENTS], (int)r->nparts, cfg->batch_size,
              cfg->batch_ms, r->policy.hash);
+        if (r->need_auth)
+                rlog(r, 1, "event signatures: required by the policy, "
+                           "verified on %d thread(s) against %zu registry "
+                           "key(s)",
+                     gr_verify_pool_threads(r->vpool),
+                     gr_keyring_count(cfg->keyring));
+        if (r->kp)
+                rlog(r, 1, "decisions and tree heads signed with %s; heads "
+                           "to %s",
+                     r->kp->key_id, r->topics.name[GR_TOPIC_LEDGER_HEADS]);
         return r;
 err:
         gr_receiptd_destroy(r);
@@ -1057,9 +1311,10 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
                         r->last_consume_err = 0;
                         if (!r->batch_records)
                                 batch_deadline = now_ms() + r->cfg->batch_ms;
-                        process_record(r, m);
+                        m = pend_add(r, m);
                 }
-                rd_kafka_message_destroy(m);
+                if (m)
+                        rd_kafka_message_destroy(m);
         }
 
         /* Finish (or, after a fatal error, abort) the batch in flight, then
@@ -1099,7 +1354,14 @@ void gr_receiptd_destroy(gr_receiptd *r) {
         if (r->producer)
                 rd_kafka_destroy(r->producer);
         gr_codec_destroy(r->codec);
-        free(r->ev);
+        if (r->pend)
+                pend_drop(r);
+        gr_verify_pool_destroy(r->vpool);
+        free(r->pend);
+        free(r->evs);
+        free(r->pevs);
+        free(r->prc);
+        free(r->perr);
         gr_buf_free(&r->buf);
         free(r);
 }

@@ -10,12 +10,19 @@
  * thread; `receiptd` itself is a small main() around it.
  *
  * Per batch (up to batch.size records or batch.ms):
- *   1. decode each record, apply it to its partition's engine; ledger rows,
- *      decisions and rejects are produced as the engine reports them, to
- *      the record's partition number;
+ *   1. decode the records (up to 1024 at a time), verify the signatures
+ *      the policy requires on a pool of verify.threads threads (skipped
+ *      when it requires none; a failure is a DLQ reject), then apply them
+ *      in the order polled to their partitions' engines; ledger rows,
+ *      decisions (signed when processor.key is set) and rejects are
+ *      produced as the engine reports them, to the record's partition
+ *      number; each ledger row is appended to the partition's Merkle log;
  *   2. wait until those are acknowledged;
- *   3. produce the state of every job the batch touched and one checkpoint
- *      record per partition (next input offset);
+ *   3. produce the state of every job the batch touched, with
+ *      processor.key a signed tree head per partition that got new ledger
+ *      rows (to gpu.job.ledger.heads, key = partition number), and one
+ *      checkpoint record per partition (next input offset and the Merkle
+ *      frontier, so heads continue across restarts and moves);
  *   4. exactly_once: send the input offsets to the transaction and commit
  *      it; at_least_once: wait for the state and commit the offsets.
  * Writing state only after the outputs are acknowledged means that even
@@ -42,6 +49,8 @@ typedef struct gr_receiptd_stats {
         uint64_t batches, commits, aborts, rewinds;
         uint64_t restored_jobs, restored_records;
         double restore_ms;
+        uint64_t auth_rejected; /**< events whose signature check failed */
+        uint64_t heads;         /**< signed tree heads published */
 } gr_receiptd_stats;
 
 /**

@@ -1,6 +1,7 @@
 #include "gr_restore.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,6 +108,52 @@ int64_t gr_checkpoint_decode(const void *buf, size_t len) {
         return off;
 }
 
+void gr_checkpoint_frontier_encode(const char *topic, int32_t partition,
+                                   int64_t next_offset,
+                                   const gr_merkle_frontier *f, gr_buf *out) {
+        gr_buf fb;
+        gr_jw w;
+
+        gr_buf_init(&fb);
+        gr_merkle_frontier_to_json(f, &fb);
+        gr_jw_init(&w, out);
+        gr_jw_obj_begin(&w);
+        gr_jw_kstr(&w, "topic", topic);
+        gr_jw_kint(&w, "partition", partition);
+        gr_jw_kint(&w, "next_offset", next_offset);
+        gr_jw_key(&w, "merkle");
+        if (fb.oom)
+                out->oom = 1;
+        else
+                gr_jw_raw(&w, fb.data, fb.len);
+        gr_jw_obj_end(&w);
+        gr_buf_free(&fb);
+}
+
+int gr_checkpoint_frontier_decode(const void *buf, size_t len,
+                                  gr_merkle_frontier *f) {
+        json_t *root = json_loadb(buf, len, 0, NULL), *v;
+        char *text = NULL, err[128];
+        int rc = -1;
+
+        if (!root)
+                return -1;
+        v = json_object_get(root, "merkle");
+        if (!v) {
+                rc = 1;
+                goto out;
+        }
+        if (!json_is_object(v) ||
+            !(text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
+                goto out;
+        rc = gr_merkle_frontier_from_json(f, text, strlen(text), err,
+                                          sizeof(err));
+out:
+        free(text);
+        json_decref(root);
+        return rc;
+}
+
 struct restore_ctx {
         gr_jobtab *jobs;
         gr_restore_result *res;
@@ -126,10 +173,14 @@ static void restore_record(void *opaque, const rd_kafka_message_t *m) {
         if (m->key_len == c->ckeylen && !memcmp(m->key, c->ckey, c->ckeylen)) {
                 int64_t off =
                     m->payload ? gr_checkpoint_decode(m->payload, m->len) : -1;
-                if (off >= 0)
+                if (off >= 0) {
                         c->res->checkpoint = off;
-                else
+                        c->res->has_frontier =
+                            gr_checkpoint_frontier_decode(
+                                m->payload, m->len, &c->res->frontier) == 0;
+                } else {
                         c->res->bad++;
+                }
                 return;
         }
         if (m->key_len >= sizeof(GR_CHECKPOINT_KEY_PREFIX) - 1 &&

@@ -10,7 +10,13 @@
  *   key = job_id                 value = gr_state_encode() document,
  *                                        or null (tombstone: job gone)
  *   key = "__checkpoint__.<p>"   value = {"topic":T,"partition":p,
- *                                         "next_offset":N}
+ *                                         "next_offset":N,
+ *                                         "merkle":{"size":S,"nodes":[..]}}
+ *
+ * `merkle` is the Merkle frontier of partition p of the ledger after the
+ * rows committed with this checkpoint (gr_merkle.h), so tree heads go on
+ * from where the last instance left them; absent in checkpoints written
+ * before issue 5.
  */
 #ifndef GR_RESTORE_H
 #define GR_RESTORE_H
@@ -22,6 +28,7 @@
 
 #include "gr_buf.h"
 #include "gr_jobtab.h"
+#include "gr_merkle.h"
 
 /** Called for each record of a scanned partition; message borrowed. */
 typedef void(gr_scan_cb)(void *opaque, const rd_kafka_message_t *m);
@@ -43,6 +50,8 @@ typedef struct gr_restore_result {
         uint64_t tombstones;
         uint64_t bad;        /**< records that did not decode (logged) */
         int64_t checkpoint;  /**< next input offset, -1 when none found */
+        int has_frontier;    /**< the checkpoint carried a valid `merkle` */
+        gr_merkle_frontier frontier; /**< ledger frontier when has_frontier */
         double ms;           /**< wall time of the restore */
 } gr_restore_result;
 
@@ -66,5 +75,17 @@ void gr_checkpoint_encode(const char *topic, int32_t partition,
 
 /** @returns next_offset from a checkpoint value, or -1 when malformed. */
 int64_t gr_checkpoint_decode(const void *buf, size_t len);
+
+/** Value of a checkpoint record with the ledger's Merkle frontier f
+ *  (borrowed) into out (appended). */
+void gr_checkpoint_frontier_encode(const char *topic, int32_t partition,
+                                   int64_t next_offset,
+                                   const gr_merkle_frontier *f, gr_buf *out);
+
+/** The `merkle` member of a checkpoint value into *f.
+ *  @returns 0, 1 when the checkpoint has none, -1 when it is malformed
+ *           (*f unchanged unless 0). */
+int gr_checkpoint_frontier_decode(const void *buf, size_t len,
+                                  gr_merkle_frontier *f);
 
 #endif

@@ -23,7 +23,9 @@ static void usage(FILE *fp) {
         fprintf(fp, "usage: receiptd [--config FILE] [-X key=value ...]\n"
                     "  keys: topic.prefix group.id policy.file "
                     "processing.guarantee batch.size batch.ms\n"
-                    "        startup.timeout.ms restore.timeout.ms log.level, "
+                    "        startup.timeout.ms restore.timeout.ms log.level "
+                    "schema.dir\n"
+                    "        keys.registry processor.key verify.threads, "
                     "and any librdkafka property\n"
                     "        (consumer.<prop> / producer.<prop> for one "
                     "client only)\n");

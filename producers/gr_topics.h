@@ -2,7 +2,9 @@
  * @file gr_topics.h
  * @brief The five topics of SPEC §2 behind one configurable prefix, and the
  *        partitioning rule that keeps a job on one partition number in all
- *        of them.
+ *        of them; plus `gpu.job.ledger.heads`, the signed Merkle tree heads
+ *        of the ledger (issue 5), needed only when receiptd has a
+ *        processor.key.
  */
 #ifndef GR_TOPICS_H
 #define GR_TOPICS_H
@@ -19,7 +21,8 @@
         X(STATE, "job.state")                                                  \
         X(LEDGER, "job.ledger")                                                \
         X(DECISIONS, "settlement.decisions")                                   \
-        X(DLQ, "job.events.dlq")
+        X(DLQ, "job.events.dlq")                                               \
+        X(LEDGER_HEADS, "job.ledger.heads")
 
 #define GR__ENUM_TOPIC(N, S) GR_TOPIC_##N,
 typedef enum { GR_TOPIC_MAP(GR__ENUM_TOPIC) GR_TOPIC__CNT } gr_topic_t;
