@@ -7,8 +7,15 @@
 
 #define TOMB ((gr_job *)(uintptr_t)1)
 
+/* The hash sits beside the pointer so a probe rarely has to follow the
+ * pointer and strcmp a job_id that is not the one wanted. */
+typedef struct slot {
+        uint64_t h;
+        gr_job *j;
+} slot;
+
 struct gr_jobtab {
-        gr_job **slots;
+        slot *slots;
         size_t cap;   /* power of two */
         size_t count; /* live jobs */
         size_t used;  /* live + tombstones */
@@ -39,25 +46,24 @@ void gr_jobtab_destroy(gr_jobtab *t) {
         if (!t)
                 return;
         for (size_t i = 0; i < t->cap; i++)
-                if (t->slots[i] && t->slots[i] != TOMB)
-                        gr_job_destroy(t->slots[i]);
+                if (t->slots[i].j && t->slots[i].j != TOMB)
+                        gr_job_destroy(t->slots[i].j);
         free(t->slots);
         free(t);
 }
 
 static int rehash(gr_jobtab *t, size_t ncap) {
-        gr_job **n = calloc(ncap, sizeof(*n));
+        slot *n = calloc(ncap, sizeof(*n));
         if (!n)
                 return -1;
         for (size_t i = 0; i < t->cap; i++) {
-                gr_job *j = t->slots[i];
+                slot sl = t->slots[i];
                 size_t s;
-                if (!j || j == TOMB)
+                if (!sl.j || sl.j == TOMB)
                         continue;
-                for (s = hash_str(j->job_id) & (ncap - 1); n[s];
-                     s = (s + 1) & (ncap - 1))
+                for (s = sl.h & (ncap - 1); n[s].j; s = (s + 1) & (ncap - 1))
                         ;
-                n[s] = j;
+                n[s] = sl;
         }
         free(t->slots);
         t->slots = n;
@@ -67,11 +73,12 @@ static int rehash(gr_jobtab *t, size_t ncap) {
 }
 
 /* Slot holding job_id, or (when absent) the slot to insert into. */
-static size_t find(const gr_jobtab *t, const char *job_id, int *found) {
-        size_t s = hash_str(job_id) & (t->cap - 1);
+static size_t find(const gr_jobtab *t, const char *job_id, uint64_t h,
+                   int *found) {
+        size_t s = h & (t->cap - 1);
         size_t tomb = SIZE_MAX;
         for (;; s = (s + 1) & (t->cap - 1)) {
-                gr_job *j = t->slots[s];
+                gr_job *j = t->slots[s].j;
                 if (!j) {
                         *found = 0;
                         return tomb != SIZE_MAX ? tomb : s;
@@ -79,7 +86,7 @@ static size_t find(const gr_jobtab *t, const char *job_id, int *found) {
                 if (j == TOMB) {
                         if (tomb == SIZE_MAX)
                                 tomb = s;
-                } else if (!strcmp(j->job_id, job_id)) {
+                } else if (t->slots[s].h == h && !strcmp(j->job_id, job_id)) {
                         *found = 1;
                         return s;
                 }
@@ -93,50 +100,52 @@ static int reserve(gr_jobtab *t) {
 }
 
 gr_job *gr_jobtab_get(gr_jobtab *t, const char *job_id, int create) {
+        uint64_t h = hash_str(job_id);
         int found;
-        size_t s = find(t, job_id, &found);
+        size_t s = find(t, job_id, h, &found);
         gr_job *j;
 
         if (found)
-                return t->slots[s];
+                return t->slots[s].j;
         if (!create || reserve(t) == -1)
                 return NULL;
-        s = find(t, job_id, &found);
+        s = find(t, job_id, h, &found);
         if (!(j = gr_job_new(job_id)))
                 return NULL;
-        if (t->slots[s] != TOMB)
+        if (t->slots[s].j != TOMB)
                 t->used++;
-        t->slots[s] = j;
+        t->slots[s] = (slot){h, j};
         t->count++;
         return j;
 }
 
 int gr_jobtab_put(gr_jobtab *t, gr_job *job) {
+        uint64_t h = hash_str(job->job_id);
         int found;
         size_t s;
 
         if (reserve(t) == -1)
                 return -1;
-        s = find(t, job->job_id, &found);
+        s = find(t, job->job_id, h, &found);
         if (found) {
-                gr_job_destroy(t->slots[s]);
-                t->slots[s] = job;
+                gr_job_destroy(t->slots[s].j);
+                t->slots[s].j = job;
                 return 0;
         }
-        if (t->slots[s] != TOMB)
+        if (t->slots[s].j != TOMB)
                 t->used++;
-        t->slots[s] = job;
+        t->slots[s] = (slot){h, job};
         t->count++;
         return 0;
 }
 
 int gr_jobtab_remove(gr_jobtab *t, const char *job_id) {
         int found;
-        size_t s = find(t, job_id, &found);
+        size_t s = find(t, job_id, hash_str(job_id), &found);
         if (!found)
                 return 0;
-        gr_job_destroy(t->slots[s]);
-        t->slots[s] = TOMB;
+        gr_job_destroy(t->slots[s].j);
+        t->slots[s].j = TOMB;
         t->count--;
         return 1;
 }
@@ -147,7 +156,7 @@ size_t gr_jobtab_count(const gr_jobtab *t) {
 
 gr_job *gr_jobtab_next(const gr_jobtab *t, size_t *iter) {
         for (; *iter < t->cap; (*iter)++) {
-                gr_job *j = t->slots[*iter];
+                gr_job *j = t->slots[*iter].j;
                 if (j && j != TOMB) {
                         (*iter)++;
                         return j;
@@ -169,8 +178,8 @@ gr_job **gr_jobtab_sorted(const gr_jobtab *t, size_t *n) {
         if (!t->count || !(v = malloc(t->count * sizeof(*v))))
                 return NULL;
         for (size_t i = 0; i < t->cap; i++)
-                if (t->slots[i] && t->slots[i] != TOMB)
-                        v[k++] = t->slots[i];
+                if (t->slots[i].j && t->slots[i].j != TOMB)
+                        v[k++] = t->slots[i].j;
         qsort(v, k, sizeof(*v), cmp_job);
         *n = k;
         return v;
