@@ -18,6 +18,8 @@
  * Given --key, only heads with a valid signature are used.
  *
  *   receiptctl ledger seal --key SECRETKEYFILE [--batch N] [FILE|-]
+ *   receiptctl ledger export --bootstrap B [--prefix P] [-X k=v] > FILE
+ *       (cmd_ledger_export.c: what receiptd published, as an audit file)
  *
  * seal re-emits a ledger export with a signed tree head after every N rows
  * of each partition and after the last one: what receiptd does per
@@ -46,7 +48,9 @@ static int usage(void) {
                 "       receiptctl ledger prove JOB_ID [--key PUBKEYFILE] "
                 "[FILE|-]\n"
                 "       receiptctl ledger seal --key SECRETKEYFILE [--batch N] "
-                "[FILE|-]\n");
+                "[FILE|-]\n"
+                "       receiptctl ledger export --bootstrap B [--prefix P] "
+                "[-X k=v] > FILE\n");
         return 2;
 }
 
@@ -247,6 +251,8 @@ int cmd_ledger(int argc, char **argv) {
         if (argc < 2)
                 return usage();
         sub = argv[1];
+        if (!strcmp(sub, "export"))
+                return cmd_ledger_export(argc - 1, argv + 1);
         if (!strcmp(sub, "seal")) {
                 unsigned long batch = 1000;
                 for (int i = 2; i < argc; i++) {

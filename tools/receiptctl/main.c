@@ -28,7 +28,8 @@ static const struct {
     {"ledger", cmd_ledger,
      "ledger verify --key PUBKEYFILE|--keys REGISTRY [FILE|-]\n"
      "  ledger prove JOB_ID [--key PUBKEYFILE] [FILE|-]\n"
-     "  ledger seal --key SECRETKEYFILE [--batch N] [FILE|-]"},
+     "  ledger seal --key SECRETKEYFILE [--batch N] [FILE|-]\n"
+     "  ledger export --bootstrap B [--prefix P] [-X k=v] > FILE"},
 };
 
 static void usage(FILE *fp) {
