@@ -91,7 +91,7 @@ rd_kafka_mock_cluster_t *gr_broker_cluster(gr_broker *b) {
 
 int gr_broker_control(gr_broker *b, const char *line, char *reply,
                       size_t reply_size) {
-        char cmd[32], name[GR_TOPIC_NAME_MAX];
+        char cmd[32], kind[32], name[GR_TOPIC_NAME_MAX];
         long a = 0, c = 0, d = 1;
         rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
         int n;
@@ -122,6 +122,14 @@ int gr_broker_control(gr_broker *b, const char *line, char *reply,
         } else if (!strcmp(cmd, "clear") &&
                    sscanf(line, "%*s %ld", &a) == 1) {
                 rd_kafka_mock_clear_request_errors(b->mc, (int16_t)a);
+        } else if (!strcmp(cmd, "leader") &&
+                   sscanf(line, "%*s %255s %ld %ld", name, &a, &c) == 3) {
+                e = rd_kafka_mock_partition_set_leader(b->mc, name,
+                                                       (int32_t)a, (int32_t)c);
+        } else if (!strcmp(cmd, "coordinator") &&
+                   sscanf(line, "%*s %31s %255s %ld", kind, name, &a) == 3) {
+                e = rd_kafka_mock_coordinator_set(b->mc, kind, name,
+                                                  (int32_t)a);
         } else if (!strcmp(cmd, "topic") &&
                    sscanf(line, "%*s %255s %ld", name, &a) == 2) {
                 e = rd_kafka_mock_topic_create(b->mc, name, (int)a, 1);

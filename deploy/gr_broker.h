@@ -41,6 +41,10 @@ rd_kafka_mock_cluster_t *gr_broker_cluster(gr_broker *b);
  *   - `errors API_KEY ERR [COUNT]`        push COUNT (default 1) copies of
  *                                         error code ERR for ApiKey
  *   - `clear API_KEY`                     drop pending injected errors
+ *   - `leader TOPIC PARTITION BROKER_ID`  rd_kafka_mock_partition_set_leader
+ *                                         (-1: leader-less)
+ *   - `coordinator transaction|group KEY BROKER_ID`
+ *                                         rd_kafka_mock_coordinator_set
  *   - `topic NAME PARTITIONS`             create a topic
  * @returns 0, or -1 with a message in reply.
  */
