@@ -25,7 +25,7 @@ void gr_buf_reset(gr_buf *b) {
 }
 
 /* Slow path of making room for `need` more bytes plus the NUL. */
-static int grow_slow(gr_buf *b, size_t need) {
+int gr_buf_grow(gr_buf *b, size_t need) {
         size_t cap;
         char *p;
 
@@ -51,27 +51,13 @@ static int grow_slow(gr_buf *b, size_t need) {
 static inline int grow(gr_buf *b, size_t need) {
         if (b->len + need + 1 <= b->cap)
                 return 0;
-        return grow_slow(b, need);
-}
-
-void gr_buf_append(gr_buf *b, const void *p, size_t n) {
-        if (grow(b, n) == -1)
-                return;
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = '\0';
+        return gr_buf_grow(b, need);
 }
 
 void gr_buf_puts(gr_buf *b, const char *s) {
         gr_buf_append(b, s, strlen(s));
 }
 
-void gr_buf_putc(gr_buf *b, char c) {
-        if (grow(b, 1) == -1)
-                return;
-        b->data[b->len++] = c;
-        b->data[b->len] = '\0';
-}
 
 void gr_buf_printf(gr_buf *b, const char *fmt, ...) {
         va_list ap;
@@ -144,9 +130,8 @@ static void sep(gr_jw *w) {
         w->first[w->depth] = 0;
 }
 
-void gr_jw_key(gr_jw *w, const char *key) {
+void gr_jw_key_n(gr_jw *w, const char *key, size_t n) {
         /* Keys are literals of this code base, never input: no escaping. */
-        size_t n = strlen(key);
         sep(w);
         gr_buf_putc(w->b, '"');
         gr_buf_append(w->b, key, n);
@@ -233,12 +218,6 @@ void gr_jw_raw(gr_jw *w, const char *json, size_t n) {
         sep(w);
         gr_buf_append(w->b, json, n);
 }
-
-void gr_jw_kstr(gr_jw *w, const char *k, const char *s) { gr_jw_key(w, k); gr_jw_str(w, s); }
-void gr_jw_kint(gr_jw *w, const char *k, int64_t v) { gr_jw_key(w, k); gr_jw_int(w, v); }
-void gr_jw_knum(gr_jw *w, const char *k, double v) { gr_jw_key(w, k); gr_jw_num(w, v); }
-void gr_jw_kbool(gr_jw *w, const char *k, int v) { gr_jw_key(w, k); gr_jw_bool(w, v); }
-void gr_jw_ktime(gr_jw *w, const char *k, int64_t ms) { gr_jw_key(w, k); gr_jw_time(w, ms); }
 
 char *gr_hex(const uint8_t *p, size_t n, char *out) {
         static const char hex[] = "0123456789abcdef";

@@ -26,9 +26,26 @@ void gr_buf_init(gr_buf *b);
 void gr_buf_free(gr_buf *b);
 /** Empties the buffer, keeping its storage. */
 void gr_buf_reset(gr_buf *b);
-void gr_buf_append(gr_buf *b, const void *p, size_t n);
+/** Slow path of making room: grows storage or sets oom. @returns 0/-1. */
+int gr_buf_grow(gr_buf *b, size_t need);
+
+/* Appends are inline: outputs are built from many small pieces. */
+static inline void gr_buf_append(gr_buf *b, const void *p, size_t n) {
+        if (b->len + n + 1 > b->cap && gr_buf_grow(b, n) == -1)
+                return;
+        __builtin_memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+static inline void gr_buf_putc(gr_buf *b, char c) {
+        if (b->len + 2 > b->cap && gr_buf_grow(b, 1) == -1)
+                return;
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+}
+
 void gr_buf_puts(gr_buf *b, const char *s);
-void gr_buf_putc(gr_buf *b, char c);
 void gr_buf_printf(gr_buf *b, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 /** Appends s (n bytes) as a quoted JSON string with RFC 8259 escapes. */
@@ -49,7 +66,10 @@ void gr_jw_obj_end(gr_jw *w);
 void gr_jw_arr_begin(gr_jw *w);
 void gr_jw_arr_end(gr_jw *w);
 /** Key inside an object; the next value call writes its value. */
-void gr_jw_key(gr_jw *w, const char *key);
+void gr_jw_key_n(gr_jw *w, const char *key, size_t n);
+static inline void gr_jw_key(gr_jw *w, const char *key) {
+        gr_jw_key_n(w, key, __builtin_strlen(key));
+}
 void gr_jw_str(gr_jw *w, const char *s); /**< NULL writes null */
 void gr_jw_int(gr_jw *w, int64_t v);
 void gr_jw_num(gr_jw *w, double v); /**< %.17g, integers without ".0" */
@@ -60,12 +80,27 @@ void gr_jw_time(gr_jw *w, int64_t ms);
 /** Pre-encoded JSON value, inserted verbatim. */
 void gr_jw_raw(gr_jw *w, const char *json, size_t n);
 
-/* key + value shorthands */
-void gr_jw_kstr(gr_jw *w, const char *key, const char *s);
-void gr_jw_kint(gr_jw *w, const char *key, int64_t v);
-void gr_jw_knum(gr_jw *w, const char *key, double v);
-void gr_jw_kbool(gr_jw *w, const char *key, int v);
-void gr_jw_ktime(gr_jw *w, const char *key, int64_t ms);
+/* key + value shorthands (inline, so literal keys cost no strlen) */
+static inline void gr_jw_kstr(gr_jw *w, const char *k, const char *s) {
+        gr_jw_key(w, k);
+        gr_jw_str(w, s);
+}
+static inline void gr_jw_kint(gr_jw *w, const char *k, int64_t v) {
+        gr_jw_key(w, k);
+        gr_jw_int(w, v);
+}
+static inline void gr_jw_knum(gr_jw *w, const char *k, double v) {
+        gr_jw_key(w, k);
+        gr_jw_num(w, v);
+}
+static inline void gr_jw_kbool(gr_jw *w, const char *k, int v) {
+        gr_jw_key(w, k);
+        gr_jw_bool(w, v);
+}
+static inline void gr_jw_ktime(gr_jw *w, const char *k, int64_t ms) {
+        gr_jw_key(w, k);
+        gr_jw_time(w, ms);
+}
 
 /** Lower-case hex of n bytes into out (2n+1 bytes). @returns out. */
 char *gr_hex(const uint8_t *p, size_t n, char *out);

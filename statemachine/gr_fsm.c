@@ -379,7 +379,7 @@ static _Thread_local gr_buf scratch;
 /* Apply an event whose gate is met: dry run, then commit and report.
  * @returns GR_APPLIED or GR_REJECTED. */
 static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
-                           const gr_fsm_sink *sink) {
+                           const gr_fsm_sink *sink, uint64_t idh) {
         gr_job dry = *j; /* shallow: effect(..., 0) touches scalars only */
         gr_verdict v;
         const char *broken;
@@ -406,7 +406,8 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         j->rule = v.rule;
         if (gr_settlement_is_final(v.settlement))
                 j->posture_locked = 1;
-        gr_job_seen_add_hash(j, gr_event_id_hash(ev->event_id));
+        if (idh) /* 0: recorded when it was parked */
+                gr_job_seen_add_hash(j, idh);
 
         memset(&row, 0, sizeof(row));
         row.job_id = j->job_id;
@@ -486,7 +487,7 @@ static void drain_parked(const gr_policy *pol, gr_job *j,
                                 reject(sink, p, GR_REJ_IMPOSSIBLE_TRANSITION,
                                        "%s (attempt %u): %s", why);
                         else
-                                commit(pol, j, p, sink);
+                                commit(pol, j, p, sink, 0);
                         free(p);
                         moved = 1;
                         break;
@@ -526,8 +527,9 @@ gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *j, const gr_event *ev,
                           const gr_fsm_sink *sink) {
         const char *why = "";
         gr_event *copy, **np;
+        const uint64_t idh = gr_event_id_hash(ev->event_id);
 
-        if (gr_job_seen(j, ev->event_id))
+        if (gr_job_seen_hash(j, idh))
                 return GR_DUPLICATE;
 
         switch (gate(j, ev, &why)) {
@@ -552,12 +554,12 @@ gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 *copy = *ev;
                 j->parked = np;
                 j->parked[j->nparked++] = copy;
-                gr_job_seen_add_hash(j, gr_event_id_hash(ev->event_id));
+                gr_job_seen_add_hash(j, idh);
                 return GR_PARKED;
         case PRE_MET:
                 break;
         }
-        if (commit(pol, j, ev, sink) == GR_REJECTED)
+        if (commit(pol, j, ev, sink, idh) == GR_REJECTED)
                 return GR_REJECTED;
         drain_parked(pol, j, sink);
         return GR_APPLIED;

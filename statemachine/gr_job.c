@@ -142,10 +142,12 @@ int gr_job_seen_add_hash(gr_job *job, uint64_t h) {
 }
 
 int gr_job_seen(const gr_job *job, const char *event_id) {
-        uint64_t h;
+        return gr_job_seen_hash(job, gr_event_id_hash(event_id));
+}
+
+int gr_job_seen_hash(const gr_job *job, uint64_t h) {
         if (!job->seen_cap)
                 return 0;
-        h = gr_event_id_hash(event_id);
         for (size_t s = slot_of(h, job->seen_cap); job->seen[s];
              s = (s + 1) & (job->seen_cap - 1))
                 if (job->seen[s] == h)
