@@ -12,6 +12,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "gr_codec.h"
+
 typedef struct gr_emit_result {
         uint64_t lines;     /**< non-blank lines read */
         uint64_t unkeyed;   /**< lines without a job_id (sent without key) */
@@ -37,5 +39,16 @@ rd_kafka_t *gr_emit_producer_new(const char *bootstrap, char **kv, int n,
  */
 int gr_emit_lines(rd_kafka_t *rk, const char *topic, FILE *fp, int timeout_ms,
                   gr_emit_result *res);
+
+/**
+ * @brief As gr_emit_lines(), but each line is decoded (and validated) as a
+ *        JSON event and re-encoded with `codec` in `wire` framing before it
+ *        is produced.  A line that does not decode is not sent: it counts
+ *        as failed and is reported on stderr with its line number.
+ * @param codec borrowed; NULL (or GR_WIRE_JSON) sends lines unchanged.
+ */
+int gr_emit_lines_as(rd_kafka_t *rk, const char *topic, FILE *fp,
+                     int timeout_ms, gr_codec *codec, gr_wire_t wire,
+                     gr_emit_result *res);
 
 #endif

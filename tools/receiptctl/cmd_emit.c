@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "gr_codec.h"
 #include "gr_emit.h"
 #include "gr_topics.h"
 
@@ -19,15 +20,18 @@ int cmd_emit(int argc, char **argv) {
             {"topic", required_argument, NULL, 't'},
             {"prefix", required_argument, NULL, 'P'},
             {"timeout-ms", required_argument, NULL, 'T'},
+            {"format", required_argument, NULL, 'f'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
         gr_topics topics;
+        gr_wire_t wire = GR_WIRE_JSON;
+        gr_codec *codec = NULL;
         gr_emit_result res;
         rd_kafka_t *rk;
         FILE *fp;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "b:t:P:T:X:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "b:t:P:T:X:f:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'b':
                         bootstrap = optarg;
@@ -41,6 +45,13 @@ int cmd_emit(int argc, char **argv) {
                 case 'T':
                         timeout_ms = atoi(optarg);
                         break;
+                case 'f':
+                        if (gr_wire_parse(optarg, &wire) == -1) {
+                                fprintf(stderr, "emit: --format json|avro|"
+                                                "avro-confluent|avro-single\n");
+                                return 2;
+                        }
+                        break;
                 case 'X':
                         if (nkv == 64) {
                                 fprintf(stderr, "emit: too many -X\n");
@@ -50,7 +61,8 @@ int cmd_emit(int argc, char **argv) {
                         break;
                 case 'h':
                         printf("usage: receiptctl emit [--bootstrap B] "
-                               "[--topic T | --prefix P] [-X k=v] "
+                               "[--topic T | --prefix P] [--format "
+                               "json|avro|avro-single] [-X k=v] "
                                "[FILE|-]\n");
                         return 0;
                 default:
@@ -81,7 +93,17 @@ int cmd_emit(int argc, char **argv) {
                 rc = 2;
                 goto out;
         }
-        rc = gr_emit_lines(rk, topic, fp, timeout_ms, &res) == 0 ? 0 : 1;
+        if (wire != GR_WIRE_JSON &&
+            !(codec = gr_codec_new(NULL, errstr, sizeof(errstr)))) {
+                fprintf(stderr, "emit: %s\n", errstr);
+                rd_kafka_destroy(rk);
+                rc = 2;
+                goto out;
+        }
+        rc = gr_emit_lines_as(rk, topic, fp, timeout_ms, codec, wire, &res) == 0
+                 ? 0
+                 : 1;
+        gr_codec_destroy(codec);
         fprintf(stderr,
                 "emit: %llu of %llu lines delivered to %s (%llu without a "
                 "job_id key)%s\n",

@@ -16,7 +16,8 @@ static const struct {
     {"broker", cmd_broker,
      "broker [--partitions N] [--brokers N] [--prefix P]"},
     {"emit", cmd_emit,
-     "emit [--bootstrap B] [--topic T | --prefix P] [-X k=v] [FILE|-]"},
+     "emit [--bootstrap B] [--topic T | --prefix P] [--format json|avro|"
+     "avro-single] [-X k=v] [FILE|-]"},
     {"receipt", cmd_receipt,
      "receipt JOB_ID --bootstrap B [--prefix P] [--all] [-X k=v]"},
     {"demo", cmd_demo,
