@@ -53,7 +53,7 @@ static void test_bad_listen(void **state) {
         const char *bad[] = {"",          "nonsense",       "127.0.0.1",
                              "1.2.3.4:",  "127.0.0.1:99999", "::1:80",
                              "[::1:80",   "127.0.0.1:8x",   "256.1.1.1:80"};
-        char err[256];
+        char err[256], addr[64];
         gr_metrics *a, *b;
         (void)state;
 
@@ -65,8 +65,9 @@ static void test_bad_listen(void **state) {
         }
         /* A port already in use is an error, not a second listener. */
         a = start();
-        snprintf(err, sizeof(err), "127.0.0.1:%d", gr_metrics_port(a));
-        b = gr_metrics_new(err, err, sizeof(err));
+        /* (its own buffer: the address must not alias errstr) */
+        snprintf(addr, sizeof(addr), "127.0.0.1:%d", gr_metrics_port(a));
+        b = gr_metrics_new(addr, err, sizeof(err));
         assert_null(b);
         assert_non_null(strstr(err, "could not listen"));
         gr_metrics_destroy(a);
