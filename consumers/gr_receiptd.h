@@ -50,7 +50,10 @@ typedef struct gr_receiptd_stats {
         uint64_t restored_jobs, restored_records;
         double restore_ms;
         uint64_t auth_rejected; /**< events whose signature check failed */
+        uint64_t verified;      /**< events through the verification pool */
+        double verify_ms;       /**< wall time the pool took for them */
         uint64_t heads;         /**< signed tree heads published */
+        double heads_ms;        /**< wall time building + signing heads */
 } gr_receiptd_stats;
 
 /**
