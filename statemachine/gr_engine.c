@@ -83,7 +83,13 @@ int64_t gr_engine_watermark(const gr_engine *e) {
 }
 
 static int evictable(const gr_engine *e, const gr_job *j) {
-        return j->posture_locked && j->nparked == 0 && j->time != GR_TIME_NONE &&
+        if (j->nparked)
+                return 0;
+        /* A job of only given-up parked events (say a late duplicate that
+         * arrived after its job left) holds nothing worth keeping. */
+        if (j->seq == 0)
+                return 1;
+        return j->posture_locked && j->time != GR_TIME_NONE &&
                j->time < e->watermark - e->pol->retention_ms;
 }
 
@@ -94,6 +100,11 @@ static void sweep(gr_engine *e) {
 
         e->last_sweep = e->watermark;
         while ((j = gr_jobtab_next(e->jobs, &it))) {
+                if (j->nparked) {
+                        int before = j->nparked;
+                        gr_fsm_expire(e->pol, j, e->watermark, &e->sink);
+                        e->stats.parked_now -= (uint64_t)(before - j->nparked);
+                }
                 if (!evictable(e, j))
                         continue;
                 if (n == cap) {

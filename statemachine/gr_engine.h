@@ -57,9 +57,13 @@ void gr_engine_reject(gr_engine *e, const gr_event *ev, const gr_err *err);
  * memory.  `evict` (may be NULL) is called just before, so receiptd can
  * write a tombstone to the state topic.  Sweeps run from gr_engine_apply()
  * whenever the watermark has moved 1/16 of the retention, so the cost is
- * amortised and the moments depend on event time only.  An event that
- * arrives for an evicted job later starts a new job: keep the retention
- * well above the latest lateness you expect.
+ * amortised and the moments depend on event time only.  Each sweep also
+ * gives up parked events whose park timeout has passed at the watermark
+ * (jobs that see no events of their own would otherwise hold them
+ * forever), and removes jobs left with nothing applied and nothing parked.
+ * An event that arrives for an evicted job later starts a new job: keep the
+ * retention well above the latest lateness you expect.  Jobs that never
+ * reach a final posture (hold awaiting a retry, escalate) stay.
  */
 void gr_engine_set_evict(gr_engine *e, gr_evict_fn evict, void *opaque);
 

@@ -460,6 +460,9 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         return GR_APPLIED;
 }
 
+static void expire_parked(const gr_policy *pol, gr_job *j, int64_t now,
+                          const gr_fsm_sink *sink);
+
 static void unpark(gr_job *j, int i) {
         free(j->parked[i]);
         memmove(&j->parked[i], &j->parked[i + 1],
@@ -493,34 +496,45 @@ static void drain_parked(const gr_policy *pol, gr_job *j,
                         break;
                 }
         }
-        /* Waiting events of a settled attempt, or older than the park
-         * timeout in event time, will not be waited for any longer. */
+        expire_parked(pol, j, j->time, sink);
+}
+
+/* Waiting events of a settled attempt, or older than the park timeout at
+ * event time `now`, will not be waited for any longer. */
+static void expire_parked(const gr_policy *pol, gr_job *j, int64_t now,
+                          const gr_fsm_sink *sink) {
+        const char *why = "";
+
         for (int i = 0; i < j->nparked;) {
                 gr_event *p = j->parked[i];
                 const char *reason = NULL;
+                gr_err err;
+
                 if (j->posture_locked && (uint32_t)p->attempt <= j->attempt)
                         reason = "job settled";
-                else if (j->time != GR_TIME_NONE &&
-                         j->time - p->occurred_at > pol->park_timeout_ms)
+                else if (now != GR_TIME_NONE &&
+                         now - p->occurred_at > pol->park_timeout_ms)
                         reason = "park timeout passed in event time";
                 if (!reason) {
                         i++;
                         continue;
                 }
                 gate(j, p, &why);
-                {
-                        gr_err err;
-                        gr_err_set(&err, GR_REJ_PRECONDITION_TIMEOUT,
-                                   "%s (attempt %u) %s: %s", 
-                                   gr_event_type_t_name(p->type),
-                                   (unsigned)p->attempt, why, reason);
-                        if (sink && sink->reject)
-                                sink->reject(sink->opaque, p, &err);
-                }
+                gr_err_set(&err, GR_REJ_PRECONDITION_TIMEOUT,
+                           "%s (attempt %u) %s: %s",
+                           gr_event_type_t_name(p->type), (unsigned)p->attempt,
+                           why, reason);
+                if (sink && sink->reject)
+                        sink->reject(sink->opaque, p, &err);
                 j->parked[i] = NULL;
                 unpark(j, i);
                 free(p);
         }
+}
+
+void gr_fsm_expire(const gr_policy *pol, gr_job *j, int64_t now,
+                   const gr_fsm_sink *sink) {
+        expire_parked(pol, j, now, sink);
 }
 
 gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *j, const gr_event *ev,

@@ -82,6 +82,14 @@ typedef struct gr_fsm_sink {
 gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *job,
                           const gr_event *ev, const gr_fsm_sink *sink);
 
+/**
+ * @brief Give up parked events whose park timeout has passed at event time
+ *        `now` (the engine's watermark), for jobs that see no new events of
+ *        their own.  Each is reported to `reject` (precondition_timeout).
+ */
+void gr_fsm_expire(const gr_policy *pol, gr_job *job, int64_t now,
+                   const gr_fsm_sink *sink);
+
 /** SPEC §6 summary line of the job's current state into buf. @returns buf. */
 char *gr_job_line(const gr_job *job, char *buf, size_t size);
 

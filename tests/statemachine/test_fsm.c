@@ -411,7 +411,8 @@ static void test_retention_evicts_settled_jobs(void **state) {
         int evicted = 0, na, nb;
         (void)state;
 
-        load_policy(&pol, "{\"retention_seconds\":600}");
+        load_policy(&pol, "{\"retention_seconds\":600,"
+                          "\"park_timeout_seconds\":3600}");
         na = fsm_script_parse("Q C+ S D O", a, 8);          /* j: release */
         nb = fsm_script_parse("T:08:02 Q C+ T:08:20 S T:08:40 RA", b, 8);
         assert_int_equal(na, 5);
@@ -431,8 +432,36 @@ static void test_retention_evicts_settled_jobs(void **state) {
         assert_int_equal(gr_engine_stats(e)->evicted, 1);
         assert_null(gr_jobtab_get(gr_engine_jobs(e), "j", 0));
         assert_non_null(gr_jobtab_get(gr_engine_jobs(e), "k", 0));
+        /* A late event for the evicted job starts an orphan holding only a
+         * parked event; once the park timeout passes at the watermark the
+         * sweep gives the event up and the orphan leaves too. */
+        {
+                static gr_event late[2], more[4];
+                const gr_stats *st;
+                assert_int_equal(fsm_script_parse("T:08:42 O", late, 2), 1);
+                snprintf(late[0].event_id, sizeof(late[0].event_id), "late");
+                assert_int_equal(gr_engine_apply(e, &late[0]), GR_PARKED);
+                assert_non_null(gr_jobtab_get(gr_engine_jobs(e), "j", 0));
+                assert_int_equal(fsm_script_parse("T:09:50 RA T:10:30 RA",
+                                                  more, 4),
+                                 2);
+                for (int i = 0; i < 2; i++) {
+                        snprintf(more[i].job_id, sizeof(more[i].job_id), "k");
+                        snprintf(more[i].event_id, sizeof(more[i].event_id),
+                                 "km%d", i);
+                        assert_int_equal(gr_engine_apply(e, &more[i]),
+                                         GR_APPLIED);
+                }
+                assert_null(gr_jobtab_get(gr_engine_jobs(e), "j", 0));
+                st = gr_engine_stats(e);
+                assert_int_equal(st->parked_now, 0);
+                assert_int_equal(st->rejected_by[GR_REJ_PRECONDITION_TIMEOUT],
+                                 1);
+                assert_int_equal(st->events_in, st->applied + st->duplicates +
+                                                    st->rejected +
+                                                    st->parked_now);
+        }
         gr_engine_destroy(e);
-
         /* keep_all (replay) keeps it */
         evicted = 0;
         e = gr_engine_new(&pol, NULL);
