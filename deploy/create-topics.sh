@@ -1,5 +1,5 @@
 #!/bin/sh
-# Creates the five gpu-receipts topics (SPEC §2) with equal partition
+# Creates the six gpu-receipts topics (SPEC §2) with equal partition
 # counts.  Used by deploy/compose.yaml and, verbatim, by the Kubernetes
 # topic Job (deploy/k8s/topics-job.yaml embeds this file; deploy_validate
 # checks they match).  Idempotent: existing topics are left alone.
@@ -43,9 +43,13 @@ create settlement.decisions \
 # Rejected input with reasons in headers: 30 days.
 create job.events.dlq \
         --config cleanup.policy=delete --config retention.ms=2592000000
+# Signed Merkle tree heads over the ledger (issue 5): kept as long as
+# the ledger they cover.
+create job.ledger.heads \
+        --config cleanup.policy=delete --config retention.ms=-1
 
 # receiptd refuses to start when the partition counts differ; say so here.
-for t in job.events job.state job.ledger settlement.decisions job.events.dlq; do
+for t in job.events job.state job.ledger job.ledger.heads settlement.decisions job.events.dlq; do
         n=$("$KT" --bootstrap-server "$BOOTSTRAP" --describe \
                 --topic "$PREFIX$t" | grep -c 'Partition: ')
         echo "$PREFIX$t: $n partitions"

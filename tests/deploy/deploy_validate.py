@@ -23,7 +23,7 @@ import yaml
 SRC, RECEIPTD, RECEIPTCTL = sys.argv[1:4]
 DEPLOY = os.path.join(SRC, "deploy")
 TOPICS = ["job.events", "job.state", "job.ledger", "settlement.decisions",
-          "job.events.dlq"]
+          "job.events.dlq", "job.ledger.heads"]
 NS = "gpu-receipts"
 
 results = {"passed": 0, "failed": 0, "skipped": 0}
@@ -130,7 +130,7 @@ with tempfile.TemporaryDirectory() as tmp:
             continue
         m = re.search(r"--topic (\S+)", c)
         creates[m.group(1)] = c
-    check("topics: exactly the five SPEC §2 topics",
+    check("topics: exactly the five SPEC §2 topics and the tree-head topic",
           sorted(creates) == sorted("gpu." + t for t in TOPICS),
           str(sorted(creates)))
     parts = {t: re.search(r"--partitions (\d+)", c).group(1)
