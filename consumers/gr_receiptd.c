@@ -31,9 +31,17 @@
 #define GR_PRODUCE_TIMEOUT_MS 10000
 #define GR_POLICY_MAX (1024 * 1024)
 #define GR_PROGRESS_MS 60000
+#define GR_JOIN_FINISH_MS 5000
 /* Records decoded (and verified by the pool) together before they are
  * applied in order; ~8 KiB of gr_event each. */
 #define GR_PEND_MAX 1024
+/* What of a rejected record the DLQ copies: key, value and original
+ * headers beyond these sizes are cut (the value cap is the largest event
+ * the decoder accepts), so a DLQ record always fits a topic's default
+ * max.message.bytes and a poison message cannot fail its batch forever. */
+#define GR_DLQ_KEY_MAX 1024
+#define GR_DLQ_VALUE_MAX GR_EVENT_WIRE_MAX
+#define GR_DLQ_HEADERS_MAX (16 * 1024)
 
 /* One assigned input partition: its engine (the jobs whose events live on
  * this partition number) and what the batch in hand did to it. */
@@ -68,6 +76,8 @@ struct gr_receiptd {
         rd_kafka_t *consumer, *producer, *restorer;
         int eos;
         int closed;
+        int assigned_once; /* a rebalance has assigned partitions */
+        int join_unfinished; /* see join_unfinished() */
         int32_t nparts;
         gr_part **parts; /* [nparts], NULL when not assigned */
         int in_txn;
@@ -229,6 +239,18 @@ static void sink_decision(void *opaque, const gr_job *job,
         part_dirty(p, job);
 }
 
+/* Bytes of a record's headers (names and values); 0 for NULL. */
+static size_t headers_size(const rd_kafka_headers_t *h) {
+        const char *name;
+        const void *val;
+        size_t n = 0, sz;
+
+        for (size_t i = 0;
+             h && !rd_kafka_header_get_all(h, i, &name, &val, &sz); i++)
+                n += strlen(name) + sz;
+        return n;
+}
+
 static int same_event(const gr_event *a, const gr_event *b) {
         return a == b ||
                (gr_event_has(a, GR_F_event_id) &&
@@ -247,16 +269,36 @@ static void sink_reject(void *opaque, const gr_event *ev, const gr_err *err) {
 
         r->st.dlq++;
         if (m && (!ev || same_event(ev, r->ev))) {
-                if (rd_kafka_message_headers(m, &orig))
+                size_t klen = m->key_len, vlen = m->len;
+                int cut = klen > GR_DLQ_KEY_MAX || vlen > GR_DLQ_VALUE_MAX;
+
+                if (rd_kafka_message_headers(m, &orig) ||
+                    headers_size(orig) > GR_DLQ_HEADERS_MAX) {
+                        cut |= orig != NULL;
                         orig = NULL;
+                }
                 h = gr_dlq_headers_new(orig, err, r->topics.name[GR_TOPIC_EVENTS],
                                        m->partition, m->offset);
                 if (!h) {
                         r->produce_failed = 1;
                         return;
                 }
-                out_produce(r, GR_TOPIC_DLQ, p->partition, m->key, m->key_len,
-                            m->payload, m->len, h);
+                if (cut) {
+                        /* A DLQ record must always be writable, or the
+                         * poison message would fail its batch forever. */
+                        char num[32];
+                        snprintf(num, sizeof(num), "%zu", vlen);
+                        rd_kafka_header_add(h, GR_HDR_ORIGINAL, -1,
+                                            "truncated", -1);
+                        rd_kafka_header_add(h, GR_HDR_ORIGINAL_SIZE, -1, num,
+                                            -1);
+                        if (klen > GR_DLQ_KEY_MAX)
+                                klen = GR_DLQ_KEY_MAX;
+                        if (vlen > GR_DLQ_VALUE_MAX)
+                                vlen = GR_DLQ_VALUE_MAX;
+                }
+                out_produce(r, GR_TOPIC_DLQ, p->partition, m->key, klen,
+                            m->payload, vlen, h);
                 return;
         }
         gr_buf_reset(&r->buf);
@@ -872,6 +914,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
         switch (err) {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+                r->assigned_once = 1;
                 rlog(r, 1, "assigned partition(s) [%s] of %s", list,
                      r->topics.name[GR_TOPIC_EVENTS]);
                 for (int i = 0; i < tps->cnt; i++) {
@@ -1276,7 +1319,8 @@ static void log_progress(gr_receiptd *r, const char *when) {
         rlog(r, 1,
              "%s: %llu records (%llu applied, %llu parked, %llu duplicates, "
              "%llu rejected), %llu decisions, %llu ledger rows, %llu state "
-             "records, %llu batches committed, %llu aborted, %llu rewinds",
+             "records, %llu batches committed, %llu aborted, %llu rewinds, "
+             "%llu DLQ records",
              when, (unsigned long long)r->st.records,
              (unsigned long long)r->st.applied,
              (unsigned long long)r->st.parked,
@@ -1287,7 +1331,8 @@ static void log_progress(gr_receiptd *r, const char *when) {
              (unsigned long long)r->st.state_records,
              (unsigned long long)r->st.commits,
              (unsigned long long)r->st.aborts,
-             (unsigned long long)r->st.rewinds);
+             (unsigned long long)r->st.rewinds,
+             (unsigned long long)r->st.dlq);
         if (r->need_auth)
                 rlog(r, 1,
                      "%s: %llu events through the verification pool (%d "
@@ -1298,6 +1343,46 @@ static void log_progress(gr_receiptd *r, const char *when) {
         if (r->kp)
                 rlog(r, 1, "%s: %llu tree heads signed in %.1f ms", when,
                      (unsigned long long)r->st.heads, r->st.heads_ms);
+}
+
+/* librdkafka before 2.3.0 asserts when a cooperative-sticky consumer is
+ * destroyed after its JoinGroup but before its first assignment
+ * (confluentinc/librdkafka#4312, rdkafka_sticky_assignor.c): a SIGTERM in
+ * that window would abort the process.  So when stopping in the middle of
+ * the first join (a member id but no assignment yet) the join gets a
+ * moment to finish (records it brings are not processed: the rebalance
+ * on close hands them on untouched); if it still has not, destroy leaves
+ * the consumer handle alone (the process is about to exit). */
+static int join_unfinished(gr_receiptd *r) {
+        char *member;
+        int joined;
+
+        if (r->assigned_once || rd_kafka_version() >= 0x020300ff)
+                return 0;
+        member = rd_kafka_memberid(r->consumer);
+        joined = member && *member;
+        if (member)
+                rd_kafka_mem_free(r->consumer, member);
+        return joined;
+}
+
+static void join_finish(gr_receiptd *r) {
+        int64_t deadline = now_ms() + GR_JOIN_FINISH_MS;
+
+        if (!join_unfinished(r))
+                return;
+        rlog(r, 1, "stopping during the first group join: letting it finish "
+                   "(up to %d ms)", GR_JOIN_FINISH_MS);
+        while (!r->assigned_once && !r->fatal && now_ms() < deadline) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(r->consumer,
+                                                               100);
+                if (m)
+                        rd_kafka_message_destroy(m);
+        }
+        if ((r->join_unfinished = join_unfinished(r)))
+                rlog(r, 1, "the first group join did not finish: the "
+                           "consumer handle is not destroyed "
+                           "(librdkafka#4312)");
 }
 
 int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
@@ -1353,6 +1438,7 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
                 batch_fail(r);
         else
                 batch_commit(r);
+        join_finish(r);
         if ((e = rd_kafka_consumer_close(r->consumer)))
                 rlog(r, 1, "consumer close: %s", rd_kafka_err2str(e));
         r->closed = 1;
@@ -1372,8 +1458,11 @@ void gr_receiptd_destroy(gr_receiptd *r) {
                 return;
         if (r->consumer) {
                 if (!r->closed)
+                        r->join_unfinished = join_unfinished(r);
+                if (!r->closed)
                         rd_kafka_consumer_close(r->consumer);
-                rd_kafka_destroy(r->consumer);
+                if (!r->join_unfinished)
+                        rd_kafka_destroy(r->consumer);
         }
         if (r->parts)
                 for (int32_t i = 0; i < r->nparts; i++)

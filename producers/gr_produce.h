@@ -22,9 +22,12 @@
 #define GR_HDR_TOPIC "gr.error.topic"
 #define GR_HDR_PARTITION "gr.error.partition"
 #define GR_HDR_OFFSET "gr.error.offset"
-/** Present (value "reencoded") when the value is not the original bytes:
- *  a parked event given up later, whose original record is long gone. */
+/** Present when the value is not the original bytes: "reencoded" for a
+ *  parked event given up later, whose original record is long gone;
+ *  "truncated" when the original key, value or headers were too large to
+ *  copy whole (then GR_HDR_ORIGINAL_SIZE holds the value's full length). */
 #define GR_HDR_ORIGINAL "gr.error.original"
+#define GR_HDR_ORIGINAL_SIZE "gr.error.original.size"
 
 /**
  * @brief Produce one record (key and value are copied).  When the local
