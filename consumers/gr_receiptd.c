@@ -774,6 +774,7 @@ static void pend_apply(gr_receiptd *r, size_t i) {
  * the order they were polled, which keeps each partition's order. */
 static void pend_flush(gr_receiptd *r) {
         size_t n = r->npend;
+        double tf = now_ms_f();
 
         if (!n)
                 return;
@@ -795,6 +796,7 @@ static void pend_flush(gr_receiptd *r) {
                 pend_apply(r, i);
         r->ev = NULL;
         pend_drop(r);
+        r->st.apply_ms += now_ms_f() - tf;
 }
 
 /* Take a polled record into the batch.  @returns m when it is not kept
@@ -845,6 +847,7 @@ static void batch_fail(gr_receiptd *r) {
 /* Steps 2-4 of a batch (see gr_receiptd.h).  Returns 0 when committed. */
 static int batch_commit(gr_receiptd *r) {
         rd_kafka_topic_partition_list_t *offs;
+        double t0, t1;
         int rc = -1;
 
         if (!r->batch_records)
@@ -855,10 +858,13 @@ static int batch_commit(gr_receiptd *r) {
         }
         pend_flush(r);
         r->st.batches++;
+        t1 = now_ms_f();
         if (outputs_wait(r, "outputs") == -1) {
                 batch_fail(r);
                 return -1;
         }
+        t0 = now_ms_f();
+        r->st.ack_ms += t0 - t1;
         offs = rd_kafka_topic_partition_list_new(4);
         for (int32_t i = 0; i < r->nparts; i++) {
                 gr_part *p = r->parts[i];
@@ -869,9 +875,12 @@ static int batch_commit(gr_receiptd *r) {
                     offs, r->topics.name[GR_TOPIC_EVENTS], i)->offset =
                     p->next_offset;
         }
+        t1 = now_ms_f();
+        r->st.state_ms += t1 - t0;
         if (r->eos) {
                 if (r->produce_failed || txn_commit(r, offs) == -1)
                         goto fail;
+                r->st.commit_ms += now_ms_f() - t1;
         } else {
                 rd_kafka_resp_err_t e;
                 if (outputs_wait(r, "state and checkpoints") == -1)
@@ -1230,6 +1239,28 @@ err:
         return -1;
 }
 
+/* Give the producer the output topics' metadata now: a topic it first
+ * meets in a produce call waits for the next periodic topic scan (up to
+ * a second) before anything is sent, which would stall the first batch
+ * after every start.  A failure only costs that stall, so it is ignored. */
+static void producer_warm(gr_receiptd *r) {
+        for (int t = 0; t < GR_TOPIC__CNT; t++) {
+                const struct rd_kafka_metadata *md = NULL;
+                rd_kafka_topic_t *rkt;
+
+                if (t == GR_TOPIC_EVENTS ||
+                    (t == GR_TOPIC_LEDGER_HEADS && !r->kp))
+                        continue;
+                if (!(rkt = rd_kafka_topic_new(r->producer, r->topics.name[t],
+                                               NULL)))
+                        continue;
+                if (!rd_kafka_metadata(r->producer, 0, rkt, &md,
+                                       r->cfg->startup_timeout_ms))
+                        rd_kafka_metadata_destroy(md);
+                rd_kafka_topic_destroy(rkt);
+        }
+}
+
 gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
                              size_t errstr_size) {
         gr_receiptd *r = calloc(1, sizeof(*r));
@@ -1271,6 +1302,7 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
                 goto err;
         if (check_topics(r, errstr, errstr_size) == -1)
                 goto err;
+        producer_warm(r);
         if (!(r->parts = calloc((size_t)r->nparts, sizeof(*r->parts)))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto err;
@@ -1333,6 +1365,16 @@ static void log_progress(gr_receiptd *r, const char *when) {
              (unsigned long long)r->st.aborts,
              (unsigned long long)r->st.rewinds,
              (unsigned long long)r->st.dlq);
+        if (r->st.batches)
+                rlog(r, 1,
+                     "%s: per batch (%llu): %.2f ms decode and apply, %.2f "
+                     "ms waiting for the outputs' acks, %.2f ms writing "
+                     "state, %.2f ms committing",
+                     when, (unsigned long long)r->st.batches,
+                     r->st.apply_ms / (double)r->st.batches,
+                     r->st.ack_ms / (double)r->st.batches,
+                     r->st.state_ms / (double)r->st.batches,
+                     r->st.commit_ms / (double)r->st.batches);
         if (r->need_auth)
                 rlog(r, 1,
                      "%s: %llu events through the verification pool (%d "
@@ -1407,9 +1449,12 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
                         next_progress = t + GR_PROGRESS_MS;
                 }
                 m = rd_kafka_consumer_poll(r->consumer, timeout);
-                rd_kafka_poll(r->producer, 0);
-                if (!m)
+                if (!m) {
+                        /* Delivery reports are served by each batch's
+                         * flush; between batches only when idle. */
+                        rd_kafka_poll(r->producer, 0);
                         continue;
+                }
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                         /* not an error */
                 } else if (m->err) {

@@ -54,6 +54,10 @@ typedef struct gr_receiptd_stats {
         double verify_ms;       /**< wall time the pool took for them */
         uint64_t heads;         /**< signed tree heads published */
         double heads_ms;        /**< wall time building + signing heads */
+        /** Wall time of the batch phases (gr_receiptd_run steps 1-4):
+         *  decode+verify+apply, waiting for the outputs' acknowledgements,
+         *  producing state/heads/checkpoints, committing. */
+        double apply_ms, ack_ms, state_ms, commit_ms;
 } gr_receiptd_stats;
 
 /**

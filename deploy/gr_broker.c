@@ -36,8 +36,15 @@ gr_broker *gr_broker_new(int nbrokers, int partitions, const char *prefix,
         /* The mock cluster lives inside a client handle; a producer with
          * no brokers of its own is the lightest one. */
         conf = rd_kafka_conf_new();
+        /* The mock brokers' accepted sockets take their options from this
+         * handle's configuration: without TCP_NODELAY a response written
+         * while an earlier one is unacknowledged waits for the client's
+         * delayed ACK (~40 ms), which a real broker (TCP_NODELAY) never
+         * does. */
         if (rd_kafka_conf_set(conf, "log_level", "3", errstr, errstr_size) !=
-            RD_KAFKA_CONF_OK)
+                RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "socket.nagle.disable", "true", errstr,
+                              errstr_size) != RD_KAFKA_CONF_OK)
                 goto err;
         b->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
         if (!b->rk)
