@@ -57,6 +57,7 @@ void gr_config_destroy(gr_config *c) {
                 gr_keypair_wipe(c->processor_kp);
                 free(c->processor_kp);
         }
+        free(c->metrics_listen);
         for (size_t i = 0; i < c->nkv; i++) {
                 free(c->kv[i].key);
                 free(c->kv[i].value);
@@ -229,6 +230,8 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
                 return set_str(&c->policy_file, value, errstr, errstr_size);
         if (!strcmp(key, "schema.dir"))
                 return set_str(&c->schema_dir, value, errstr, errstr_size);
+        if (!strcmp(key, "metrics.listen"))
+                return set_str(&c->metrics_listen, value, errstr, errstr_size);
         if (!strcmp(key, "processing.guarantee")) {
                 if (!strcmp(value, "exactly_once") ||
                     !strcmp(value, "exactly_once_v2"))

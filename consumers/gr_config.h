@@ -17,6 +17,8 @@
  *   startup.timeout.ms    [10000]         bounded wait for the cluster at start
  *   restore.timeout.ms    [60000]         bounded wait to restore one partition
  *   log.level             [1]             0 quiet, 1 info, 2 debug
+ *   metrics.listen        [off]           HOST:PORT of /metrics, /healthz,
+ *                                         /readyz, /jobs/ (gr_metrics.h)
  *
  * Evidence keys (issue 5; gr_keys.h, gr_sign.h).  Files are read and
  * checked when the key is set, so a bad file fails like any bad value:
@@ -81,6 +83,7 @@ typedef struct gr_config {
         char *processor_key;      /**< owned path; NULL = none */
         gr_keypair *processor_kp; /**< owned (wiped on destroy), or NULL */
         int verify_threads;       /**< default: online CPUs */
+        char *metrics_listen; /**< owned; NULL = no metrics server */
         gr_config_kv *kv; /**< librdkafka pass-through, in order given */
         size_t nkv;
 } gr_config;

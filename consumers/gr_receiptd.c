@@ -13,6 +13,8 @@
 #include "gr_buf.h"
 #include "gr_codec.h"
 #include "gr_engine.h"
+#include "gr_html.h"
+#include "gr_metrics.h"
 #include "gr_json_event.h"
 #include "gr_keys.h"
 #include "gr_merkle.h"
@@ -102,6 +104,7 @@ struct gr_receiptd {
         const gr_keypair *kp;      /* processor key (cfg's), or NULL */
         gr_buf buf;
         gr_receiptd_stats st;
+        gr_metrics *metrics; /* NULL when metrics.listen is unset */
 };
 
 static int64_t now_ms(void) {
@@ -236,6 +239,7 @@ static void sink_decision(void *opaque, const gr_job *job,
         out_produce(r, GR_TOPIC_DECISIONS, p->partition, d->job_id,
                     strlen(d->job_id), r->buf.data, r->buf.len, NULL);
         r->st.decisions++;
+        gr_metrics_decision_count(r->metrics, d->settlement, d->rule);
         part_dirty(p, job);
 }
 
@@ -360,6 +364,7 @@ static void part_batch_clear(gr_part *p) {
 static void part_destroy(gr_part *p) {
         if (!p)
                 return;
+        gr_metrics_partition_reset(p->r->metrics, p->partition);
         gr_engine_destroy(p->eng);
         part_batch_clear(p);
         free(p->evicted);
@@ -411,6 +416,7 @@ static int part_restore(gr_receiptd *r, gr_part *p, int64_t *start) {
         gr_restore_result res;
         char err[512], where[64];
 
+        gr_metrics_partition_reset(r->metrics, p->partition);
         gr_engine_destroy(p->eng);
         part_batch_clear(p);
         if (!(p->eng = gr_engine_new(&r->policy, &p->sink))) {
@@ -431,6 +437,8 @@ static int part_restore(gr_receiptd *r, gr_part *p, int64_t *start) {
         r->st.restored_jobs += res.jobs;
         r->st.restored_records += res.records;
         r->st.restore_ms += res.ms;
+        gr_metrics_restore_observe(r->metrics, p->partition, res.ms / 1000.0,
+                                   res.records, res.jobs);
         if (res.bad)
                 rlog(r, 1,
                      "partition %d: %llu state records did not decode "
@@ -763,6 +771,9 @@ static void pend_apply(gr_receiptd *r, size_t i) {
                         break;
                 }
         }
+        gr_metrics_event_in(r->metrics, gr_event_has(r->ev, GR_F_type)
+                                            ? (int)r->ev->type
+                                            : GR_METRICS_EVT_UNDECODABLE);
         p->cur = NULL;
         p->next_offset = m->offset + 1;
         p->touched = 1;
@@ -835,6 +846,7 @@ static void batch_reset(gr_receiptd *r) {
 /* Abandon the batch in hand: abort (exactly_once), rebuild the touched
  * partitions from the state topic and rewind their input. */
 static void batch_fail(gr_receiptd *r) {
+        gr_metrics_abort_count(r->metrics);
         if (r->eos)
                 txn_abort(r);
         else
@@ -844,11 +856,34 @@ static void batch_fail(gr_receiptd *r) {
         batch_reset(r);
 }
 
+/* Engine counters, open jobs and lag of the partitions this batch touched
+ * (lag from the cached high watermark: no broker round trip). */
+static void metrics_after_commit(gr_receiptd *r) {
+        if (!r->metrics)
+                return;
+        for (int32_t i = 0; i < r->nparts; i++) {
+                gr_part *p = r->parts[i];
+                int64_t lo, hi;
+                if (!p || !p->touched || !p->eng)
+                        continue;
+                gr_metrics_partition_stats_set(
+                    r->metrics, i, gr_engine_stats(p->eng),
+                    gr_jobtab_count(gr_engine_jobs(p->eng)));
+                if (!rd_kafka_get_watermark_offsets(
+                        r->consumer, r->topics.name[GR_TOPIC_EVENTS], i, &lo,
+                        &hi) &&
+                    hi >= 0 && p->next_offset >= 0)
+                        gr_metrics_lag_set(r->metrics, i,
+                                           hi - p->next_offset);
+        }
+}
+
 /* Steps 2-4 of a batch (see gr_receiptd.h).  Returns 0 when committed. */
 static int batch_commit(gr_receiptd *r) {
         rd_kafka_topic_partition_list_t *offs;
         double t0, t1;
         int rc = -1;
+        const double tstart = now_ms_f();
 
         if (!r->batch_records)
                 return 0;
@@ -894,6 +929,8 @@ static int batch_commit(gr_receiptd *r) {
                              rd_kafka_err2str(e));
         }
         r->st.commits++;
+        gr_metrics_commit_observe(r->metrics, (now_ms_f() - tstart) / 1000.0);
+        metrics_after_commit(r);
         batch_reset(r);
         rc = 0;
         goto out;
@@ -924,6 +961,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         switch (err) {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
                 r->assigned_once = 1;
+                gr_metrics_set_ready(r->metrics, 0);
                 rlog(r, 1, "assigned partition(s) [%s] of %s", list,
                      r->topics.name[GR_TOPIC_EVENTS]);
                 for (int i = 0; i < tps->cnt; i++) {
@@ -947,6 +985,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         e = rd_kafka_incremental_assign(rk, tps);
                 else
                         rd_kafka_assign(rk, tps);
+                gr_metrics_set_ready(r->metrics, !r->fatal);
                 break;
 
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
@@ -1261,6 +1300,23 @@ static void producer_warm(gr_receiptd *r) {
         }
 }
 
+/* /jobs/JOB_ID: runs on the daemon thread (gr_metrics_dispatch), so the
+ * partitions' job tables are read without a lock. */
+static int metrics_job_cb(void *opaque, const char *job_id, gr_buf *out) {
+        gr_receiptd *r = opaque;
+        for (int32_t i = 0; i < r->nparts; i++) {
+                gr_job *j;
+                if (!r->parts[i] || !r->parts[i]->eng)
+                        continue;
+                if ((j = gr_jobtab_get(gr_engine_jobs(r->parts[i]->eng),
+                                       job_id, 0))) {
+                        gr_receipt_to_html(j, out);
+                        return out->oom ? -1 : 0;
+                }
+        }
+        return 1;
+}
+
 gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
                              size_t errstr_size) {
         gr_receiptd *r = calloc(1, sizeof(*r));
@@ -1281,6 +1337,12 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
         }
         if (load_policy(r, errstr, errstr_size) == -1)
                 goto err;
+        if (cfg->metrics_listen) {
+                if (!(r->metrics = gr_metrics_new(cfg->metrics_listen, errstr,
+                                                  errstr_size)))
+                        goto err;
+                gr_metrics_job_handler_set(r->metrics, metrics_job_cb, r);
+        }
         if (!gr_config_rdkafka_get(cfg, GR_SCOPE_CONSUMER, "bootstrap.servers")) {
                 snprintf(errstr, errstr_size,
                          "bootstrap.servers is not set (config file or -X)");
@@ -1449,6 +1511,7 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
                         next_progress = t + GR_PROGRESS_MS;
                 }
                 m = rd_kafka_consumer_poll(r->consumer, timeout);
+                gr_metrics_dispatch(r->metrics); /* /jobs/ pages */
                 if (!m) {
                         /* Delivery reports are served by each batch's
                          * flush; between batches only when idle. */
@@ -1501,6 +1564,9 @@ const gr_receiptd_stats *gr_receiptd_stats_get(const gr_receiptd *r) {
 void gr_receiptd_destroy(gr_receiptd *r) {
         if (!r)
                 return;
+        /* First: the server's /jobs/ pages read the partitions. */
+        gr_metrics_destroy(r->metrics);
+        r->metrics = NULL;
         if (r->consumer) {
                 if (!r->closed)
                         r->join_unfinished = join_unfinished(r);

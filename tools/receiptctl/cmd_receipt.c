@@ -7,17 +7,19 @@
 #include <string.h>
 
 #include "commands.h"
+#include "gr_html.h"
 #include "gr_lookup.h"
 #include "gr_topics.h"
 
 int cmd_receipt(int argc, char **argv) {
         const char *bootstrap = getenv("GR_BOOTSTRAP"), *prefix = NULL;
         char *kv[64], errstr[512];
-        int nkv = 0, c, rc = 1, all = 0, timeout_ms = 30000;
+        int nkv = 0, c, rc = 1, all = 0, html = 0, timeout_ms = 30000;
         static const struct option opts[] = {
             {"bootstrap", required_argument, NULL, 'b'},
             {"prefix", required_argument, NULL, 'P'},
             {"all", no_argument, NULL, 'a'},
+            {"html", no_argument, NULL, 'H'},
             {"timeout-ms", required_argument, NULL, 'T'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
@@ -28,7 +30,7 @@ int cmd_receipt(int argc, char **argv) {
         int32_t nparts, part;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "b:P:aT:X:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "b:P:aHT:X:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'b':
                         bootstrap = optarg;
@@ -38,6 +40,9 @@ int cmd_receipt(int argc, char **argv) {
                         break;
                 case 'a':
                         all = 1;
+                        break;
+                case 'H':
+                        html = 1;
                         break;
                 case 'T':
                         timeout_ms = atoi(optarg);
@@ -85,7 +90,15 @@ int cmd_receipt(int argc, char **argv) {
                 fprintf(stderr, "receipt: %s\n", errstr);
                 goto out;
         }
-        rc = gr_receipt_print(job, stdout) == 0 ? 0 : 1;
+        if (html) {
+                gr_buf b;
+                gr_buf_init(&b);
+                gr_receipt_to_html(job, &b);
+                rc = !b.oom && fwrite(b.data, 1, b.len, stdout) == b.len ? 0 : 1;
+                gr_buf_free(&b);
+        } else {
+                rc = gr_receipt_print(job, stdout) == 0 ? 0 : 1;
+        }
         gr_job_destroy(job);
 out:
         rd_kafka_destroy(rk);
