@@ -1,4 +1,5 @@
 #include "gr_config.h"
+#include "gr_codec.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -230,6 +231,18 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
                 return set_str(&c->policy_file, value, errstr, errstr_size);
         if (!strcmp(key, "schema.dir"))
                 return set_str(&c->schema_dir, value, errstr, errstr_size);
+        if (!strcmp(key, "output.format")) {
+                gr_wire_t w;
+                if (gr_wire_parse(value, &w) == -1) {
+                        snprintf(errstr, errstr_size,
+                                 "output.format: expected json, avro, "
+                                 "avro-confluent or avro-single, not \"%s\"",
+                                 value);
+                        return -1;
+                }
+                c->output_wire = (int)w;
+                return 0;
+        }
         if (!strcmp(key, "metrics.listen"))
                 return set_str(&c->metrics_listen, value, errstr, errstr_size);
         if (!strcmp(key, "processing.guarantee")) {

@@ -17,6 +17,10 @@
  *   startup.timeout.ms    [10000]         bounded wait for the cluster at start
  *   restore.timeout.ms    [60000]         bounded wait to restore one partition
  *   log.level             [1]             0 quiet, 1 info, 2 debug
+ *   output.format         [json]          decisions as json, avro (Confluent
+ *                                         framing) or avro-single (single-
+ *                                         object encoding); input framing is
+ *                                         recognised per record either way
  *   metrics.listen        [off]           HOST:PORT of /metrics, /healthz,
  *                                         /readyz, /jobs/ (gr_metrics.h)
  *
@@ -84,6 +88,7 @@ typedef struct gr_config {
         gr_keypair *processor_kp; /**< owned (wiped on destroy), or NULL */
         int verify_threads;       /**< default: online CPUs */
         char *metrics_listen; /**< owned; NULL = no metrics server */
+        int output_wire;      /**< gr_wire_t of published decisions */
         gr_config_kv *kv; /**< librdkafka pass-through, in order given */
         size_t nkv;
 } gr_config;

@@ -226,7 +226,12 @@ static void sink_decision(void *opaque, const gr_job *job,
         gr_receiptd *r = p->r;
 
         gr_buf_reset(&r->buf);
-        if (r->kp) {
+        if (r->cfg->output_wire != GR_WIRE_JSON) {
+                if (gr_codec_encode_decision(r->codec,
+                                             (gr_wire_t)r->cfg->output_wire, d,
+                                             NULL, NULL, &r->buf) == -1)
+                        r->buf.oom = 1;
+        } else if (r->kp) {
                 if (gr_decision_sign(r->kp, d, &r->buf) == -1)
                         r->buf.oom = 1;
         } else {
@@ -1353,6 +1358,16 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
                 goto err;
         if (evidence_init(r, errstr, errstr_size) == -1)
                 goto err;
+        if (cfg->output_wire != GR_WIRE_JSON && r->kp) {
+                /* The Avro decision has sig/key_id fields, but the signed
+                 * bytes are the JSON rendering: not mixed until the Avro
+                 * form has a signing definition of its own. */
+                snprintf(errstr, errstr_size,
+                         "output.format %s with processor.key: signed "
+                         "decisions are published as JSON only",
+                         gr_wire_name((gr_wire_t)cfg->output_wire));
+                goto err;
+        }
         if (!(r->consumer = client_new(r, RD_KAFKA_CONSUMER, 0, errstr,
                                        errstr_size)))
                 goto err;
