@@ -38,9 +38,8 @@
         X(VERIFIER, "verifier")                                                \
         X(REVIEWER, "reviewer")
 
-/* SPEC §3 failure_class. NONE is "null = no failure claimed" in packets. */
-#define GR_FAILURE_MAP(X)                                                      \
-        X(NONE, "none")                                                        \
+/* SPEC §3 failure_class values; they double as R7/R8 decision reasons. */
+#define GR_FAILURE_CLASSES(X)                                                  \
         X(CONTAINER_OOM, "container_oom")                                      \
         X(DRIVER_MISMATCH, "driver_mismatch")                                  \
         X(CONFLICTING_PROCESS, "conflicting_process")                          \
@@ -50,6 +49,10 @@
         X(WORKER_LOST, "worker_lost")                                          \
         X(NONZERO_EXIT, "nonzero_exit")                                        \
         X(UNKNOWN, "unknown")
+
+/* failure_class as held in events and receipts: NONE is "null = no failure
+ * claimed" in packets. */
+#define GR_FAILURE_MAP(X) X(NONE, "none") GR_FAILURE_CLASSES(X)
 
 /* pass/fail as reported by capacity checks, evaluations and packets. */
 #define GR_RESULT_MAP(X)                                                       \
@@ -169,15 +172,8 @@ GR_DECLARE_ENUM(gr_rule_t, RULE, GR_RULE_MAP)
         X(EVALUATION_FAILED, "evaluation_failed")                              \
         X(DELIVERED, "delivered")                                              \
         X(OUTPUT_MISSING, "output_missing")                                    \
-        X(CONTAINER_OOM, "container_oom")                                      \
-        X(DRIVER_MISMATCH, "driver_mismatch")                                  \
-        X(CONFLICTING_PROCESS, "conflicting_process")                          \
-        X(IMAGE_PULL_FAILED, "image_pull_failed")                              \
-        X(RUNTIME_ERROR, "runtime_error")                                      \
-        X(TIMEOUT, "timeout")                                                  \
-        X(WORKER_LOST, "worker_lost")                                          \
-        X(NONZERO_EXIT, "nonzero_exit")                                        \
-        X(UNKNOWN, "unknown")
+        GR_FAILURE_CLASSES(X)
+
 #define GR__ENUM_REASON(N, S) GR_REASON_##N,
 GR_DECLARE_ENUM(gr_reason_t, REASON, GR_REASON_MAP)
 
