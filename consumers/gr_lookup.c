@@ -7,6 +7,7 @@
 
 #include "gr_buf.h"
 #include "gr_output.h"
+#include "gr_produce.h"
 #include "gr_restore.h"
 #include "gr_state_json.h"
 
@@ -105,19 +106,8 @@ rd_kafka_t *gr_scan_consumer_new(const char *bootstrap, char **kv, int n,
             rd_kafka_conf_set(conf, "group.id", "receiptctl-scan", errstr,
                               errstr_size))
                 goto err;
-        for (int i = 0; i < n; i++) {
-                char key[256];
-                const char *eq = strchr(kv[i], '=');
-                if (!eq || eq == kv[i] || (size_t)(eq - kv[i]) >= sizeof(key)) {
-                        snprintf(errstr, errstr_size,
-                                 "expected key=value, got \"%s\"", kv[i]);
-                        goto err;
-                }
-                memcpy(key, kv[i], (size_t)(eq - kv[i]));
-                key[eq - kv[i]] = '\0';
-                if (rd_kafka_conf_set(conf, key, eq + 1, errstr, errstr_size))
-                        goto err;
-        }
+        if (gr_conf_set_kvs(conf, kv, n, errstr, errstr_size) == -1)
+                goto err;
         if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size)))
                 goto err;
         return rk;

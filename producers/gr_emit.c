@@ -34,19 +34,8 @@ rd_kafka_t *gr_emit_producer_new(const char *bootstrap, char **kv, int n,
                               errstr_size) ||
             rd_kafka_conf_set(conf, "linger.ms", "5", errstr, errstr_size))
                 goto err;
-        for (int i = 0; i < n; i++) {
-                char key[256];
-                const char *eq = strchr(kv[i], '=');
-                if (!eq || eq == kv[i] || (size_t)(eq - kv[i]) >= sizeof(key)) {
-                        snprintf(errstr, errstr_size,
-                                 "expected key=value, got \"%s\"", kv[i]);
-                        goto err;
-                }
-                memcpy(key, kv[i], (size_t)(eq - kv[i]));
-                key[eq - kv[i]] = '\0';
-                if (rd_kafka_conf_set(conf, key, eq + 1, errstr, errstr_size))
-                        goto err;
-        }
+        if (gr_conf_set_kvs(conf, kv, n, errstr, errstr_size) == -1)
+                goto err;
         rd_kafka_conf_set_dr_msg_cb(conf, emit_dr_cb);
         if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size)))
                 goto err;

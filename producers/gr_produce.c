@@ -60,3 +60,21 @@ rd_kafka_headers_t *gr_dlq_headers_new(const rd_kafka_headers_t *orig,
         rd_kafka_header_add(h, GR_HDR_OFFSET, -1, num, -1);
         return h;
 }
+
+int gr_conf_set_kvs(rd_kafka_conf_t *conf, char **kv, int n, char *errstr,
+                    size_t errstr_size) {
+        for (int i = 0; i < n; i++) {
+                char key[256];
+                const char *eq = strchr(kv[i], '=');
+                if (!eq || eq == kv[i] || (size_t)(eq - kv[i]) >= sizeof(key)) {
+                        snprintf(errstr, errstr_size,
+                                 "expected key=value, got \"%s\"", kv[i]);
+                        return -1;
+                }
+                memcpy(key, kv[i], (size_t)(eq - kv[i]));
+                key[eq - kv[i]] = '\0';
+                if (rd_kafka_conf_set(conf, key, eq + 1, errstr, errstr_size))
+                        return -1;
+        }
+        return 0;
+}

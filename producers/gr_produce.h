@@ -54,4 +54,13 @@ rd_kafka_headers_t *gr_dlq_headers_new(const rd_kafka_headers_t *orig,
                                        const gr_err *err, const char *topic,
                                        int32_t partition, int64_t offset);
 
+/**
+ * @brief Apply `-X key=value` strings (borrowed) to a librdkafka config, as
+ *        receiptctl's Kafka commands accept them.
+ * @returns 0, or -1 with errstr filled (malformed pair or a key librdkafka
+ *          rejects).
+ */
+int gr_conf_set_kvs(rd_kafka_conf_t *conf, char **kv, int n, char *errstr,
+                    size_t errstr_size);
+
 #endif
