@@ -141,10 +141,6 @@ int gr_job_seen_add_hash(gr_job *job, uint64_t h) {
         return 0;
 }
 
-int gr_job_seen(const gr_job *job, const char *event_id) {
-        return gr_job_seen_hash(job, gr_event_id_hash(event_id));
-}
-
 int gr_job_seen_hash(const gr_job *job, uint64_t h) {
         if (!job->seen_cap)
                 return 0;

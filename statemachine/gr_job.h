@@ -133,9 +133,8 @@ int gr_str_set(char **dst, const char *src);
 /** Free the strings of an attempt and reset it to its initial statuses. */
 void gr_attempt_reset(gr_attempt *a);
 
-/** Duplicate set. @returns 1 when the id was already seen. */
-int gr_job_seen(const gr_job *job, const char *event_id);
-/** Same, given gr_event_id_hash(event_id). */
+/** Duplicate set: @returns 1 when gr_event_id_hash(event_id) == h was
+ *  already seen. */
 int gr_job_seen_hash(const gr_job *job, uint64_t h);
 /** @returns 0, or -1 on ENOMEM. Also used by state restore. */
 int gr_job_seen_add_hash(gr_job *job, uint64_t h);
