@@ -30,14 +30,6 @@ static void ktime(gr_jw *w, const char *k, int64_t t) {
                 gr_jw_int(w, t);
 }
 
-static void knum_opt(gr_jw *w, const char *k, int has, double v) {
-        gr_jw_key(w, k);
-        if (has)
-                gr_jw_num(w, v);
-        else
-                gr_jw_null(w);
-}
-
 static void kfail(gr_jw *w, const char *k, gr_failure_t f) {
         gr_jw_kstr(w, k, gr_failure_t_name(f));
 }
@@ -144,12 +136,12 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
 #define X(f) ktime(&w, #f, a->f);
         ATTEMPT_TIMES(X)
 #undef X
-        knum_opt(&w, "vram_declared_gb", a->has_vram_declared,
+        gr_jw_knum_opt(&w, "vram_declared_gb", a->has_vram_declared,
                  a->vram_declared_gb);
-        knum_opt(&w, "vram_observed_gb", a->has_vram_observed,
+        gr_jw_knum_opt(&w, "vram_observed_gb", a->has_vram_observed,
                  a->vram_observed_gb);
-        knum_opt(&w, "peak_vram_mb", a->has_peak_vram, (double)a->peak_vram_mb);
-        knum_opt(&w, "gpu_seconds", a->has_gpu_seconds, a->gpu_seconds);
+        gr_jw_knum_opt(&w, "peak_vram_mb", a->has_peak_vram, (double)a->peak_vram_mb);
+        gr_jw_knum_opt(&w, "gpu_seconds", a->has_gpu_seconds, a->gpu_seconds);
         kfail(&w, "failure_class", a->failure_class);
         gr_jw_kint(&w, "output_written", a->output_written);
         gr_jw_kbool(&w, "cancelled", a->cancelled);

@@ -93,6 +93,14 @@ static inline void gr_jw_knum(gr_jw *w, const char *k, double v) {
         gr_jw_key(w, k);
         gr_jw_num(w, v);
 }
+/** key + number, or null when !has (optional numeric fields). */
+static inline void gr_jw_knum_opt(gr_jw *w, const char *k, int has, double v) {
+        gr_jw_key(w, k);
+        if (has)
+                gr_jw_num(w, v);
+        else
+                gr_jw_null(w);
+}
 static inline void gr_jw_kbool(gr_jw *w, const char *k, int v) {
         gr_jw_key(w, k);
         gr_jw_bool(w, v);

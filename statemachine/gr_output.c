@@ -60,14 +60,6 @@ static void ktime_opt(gr_jw *w, const char *k, int64_t ms) {
                 gr_jw_ktime(w, k, ms);
 }
 
-static void knum_opt(gr_jw *w, const char *k, int has, double v) {
-        gr_jw_key(w, k);
-        if (has)
-                gr_jw_num(w, v);
-        else
-                gr_jw_null(w);
-}
-
 static void failure_opt(gr_jw *w, const char *k, gr_failure_t f) {
         gr_jw_kstr(w, k, f == GR_FAIL_NONE ? NULL : gr_failure_t_name(f));
 }
@@ -133,9 +125,9 @@ void gr_receipt_to_json(const gr_job *j, gr_buf *out) {
         gr_jw_kstr(&w, "status", gr_capacity_t_name(a->capacity));
         gr_jw_kstr(&w, "check", a->check);
         gr_jw_kstr(&w, "worker_status", a->worker_status);
-        knum_opt(&w, "vram_declared_gb", a->has_vram_declared,
+        gr_jw_knum_opt(&w, "vram_declared_gb", a->has_vram_declared,
                  a->vram_declared_gb);
-        knum_opt(&w, "vram_observed_gb", a->has_vram_observed,
+        gr_jw_knum_opt(&w, "vram_observed_gb", a->has_vram_observed,
                  a->vram_observed_gb);
         gr_jw_kstr(&w, "detail", a->capacity_detail);
         ktime_opt(&w, "checked_at", a->capacity_at);
@@ -161,8 +153,8 @@ void gr_receipt_to_json(const gr_job *j, gr_buf *out) {
                 gr_jw_bool(&w, a->output_written);
         gr_jw_key(&w, "resources");
         gr_jw_obj_begin(&w);
-        knum_opt(&w, "peak_vram_mb", a->has_peak_vram, (double)a->peak_vram_mb);
-        knum_opt(&w, "gpu_seconds", a->has_gpu_seconds, a->gpu_seconds);
+        gr_jw_knum_opt(&w, "peak_vram_mb", a->has_peak_vram, (double)a->peak_vram_mb);
+        gr_jw_knum_opt(&w, "gpu_seconds", a->has_gpu_seconds, a->gpu_seconds);
         gr_jw_obj_end(&w);
         gr_jw_obj_end(&w);
 
