@@ -1265,6 +1265,7 @@ int gr_avro_event_encode(gr_avro_event_codec *c, const gr_event *ev,
         X(receipt_hash)                                                        \
         X(policy_hash)                                                         \
         X(decided_at)                                                          \
+        X(amounts)                                                             \
         X(key_id)                                                              \
         X(sig)
 
@@ -1439,6 +1440,52 @@ static int put_long(avro_value_t *v, int64_t x) {
         return -1;
 }
 
+/* amounts: ["null", Amounts] (or a bare Amounts record, which cannot say
+ * null).  Record fields are matched by name. */
+static int put_amounts(avro_value_t *v, const gr_amounts *m,
+                       const char *currency) {
+        avro_value_t b, f;
+        size_t n;
+
+        if (avro_value_get_type(v) == AVRO_UNION) {
+                avro_schema_t u = avro_value_get_schema(v);
+                for (size_t i = 0; i < avro_schema_union_size(u); i++) {
+                        avro_schema_t bs = avro_schema_union_branch(u, (int)i);
+                        if (m->present ? !is_avro_record(bs) : !is_avro_null(bs))
+                                continue;
+                        if (avro_value_set_branch(v, (int)i, &b))
+                                return -1;
+                        return m->present ? put_amounts(&b, m, currency)
+                                          : avro_value_set_null(&b);
+                }
+                return -1;
+        }
+        if (avro_value_get_type(v) != AVRO_RECORD || !m->present ||
+            avro_value_get_size(v, &n))
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                const char *name;
+                int rc;
+                if (avro_value_get_by_index(v, i, &f, &name))
+                        return -1;
+                if (!strcmp(name, "currency"))
+                        rc = put_str(&f, currency ? currency : "");
+                else if (!strcmp(name, "price_minor"))
+                        rc = put_long(&f, m->price_minor);
+                else if (!strcmp(name, "charge_minor"))
+                        rc = put_long(&f, m->charge_minor);
+                else if (!strcmp(name, "refund_minor"))
+                        rc = put_long(&f, m->refund_minor);
+                else if (!strcmp(name, "held_minor"))
+                        rc = put_long(&f, m->held_minor);
+                else
+                        rc = -1; /* a field this build cannot fill */
+                if (rc)
+                        return -1;
+        }
+        return 0;
+}
+
 int gr_avro_decision_encode(gr_avro_decision_codec *c, const gr_decision *d,
                             const char *sig_b64, const char *key_id,
                             gr_buf *out, gr_err *err) {
@@ -1481,6 +1528,9 @@ int gr_avro_decision_encode(gr_avro_decision_codec *c, const gr_decision *d,
                         rc = put_str(&f, d->policy_hash ? d->policy_hash : "");
                         break;
                 case DF_decided_at: rc = put_long(&f, d->decided_at); break;
+                case DF_amounts:
+                        rc = put_amounts(&f, &d->amounts, d->currency);
+                        break;
                 case DF_sig: rc = put_str(&f, sig_b64); break;
                 case DF_key_id: rc = put_str(&f, key_id); break;
                 case DF__CNT: break;

@@ -1,14 +1,18 @@
 /*
  * Job state <-> JSON for the state changelog topic.
  *
- * Document (version 1), all keys always present:
- *   {"v":1, "job_id", "attempt", "time", "seq", "chain", "free_retries_used",
- *    "settlement", "retry", "reason", "rule", "posture_locked", "decisions",
+ * Document (version 2), all keys always present:
+ *   {"v":2, "job_id", "attempt", "time", "seq", "chain", "free_retries_used",
+ *    "settlement", "retry", "reason", "rule", "posture_locked", "amounts",
+ *    "decisions",
  *    "quote":{..}|null, "seller":{..}|null, "buyer":{..}|null,
  *    "cur":{..}, "history":[..], "seen":["<16 hex>",...], "parked":[event..]}
  * Times are integer ms since the epoch (null = none); enums use their SPEC
  * spellings; "seen" is sorted so equal states encode to equal bytes;
  * parked events use the canonical event JSON of gr_json_event.h.
+ * Version 1 (before amounts, cancel and review times) is still read: the
+ * missing members take their initial values and the amounts are derived
+ * from the posture.
  */
 #include "gr_state_json.h"
 
@@ -18,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gr_amounts.h"
 #include "gr_json_event.h"
+#include "gr_output.h"
 
 /* ---- encode ------------------------------------------------------------ */
 
@@ -47,7 +53,7 @@ static int cmp_u64(const void *a, const void *b) {
         X(review_note)
 #define ATTEMPT_TIMES(X)                                                       \
         X(capacity_at) X(started_at) X(failed_at) X(completed_at)              \
-        X(delivered_at) X(evaluated_at)
+        X(delivered_at) X(evaluated_at) X(cancelled_at) X(reviewed_at)
 #define BUYER_STRINGS(X)                                                       \
         X(packet_hash) X(container_image) X(command) X(model_hash)             \
         X(input_manifest_hash) X(expected_output_path) X(evaluation_rule)
@@ -59,7 +65,7 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
 
         gr_jw_init(&w, out);
         gr_jw_obj_begin(&w);
-        gr_jw_kint(&w, "v", 1);
+        gr_jw_kint(&w, "v", 2);
         gr_jw_kstr(&w, "job_id", j->job_id);
         gr_jw_kint(&w, "attempt", j->attempt);
         ktime(&w, "time", j->time);
@@ -71,6 +77,7 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
         gr_jw_kstr(&w, "reason", gr_reason_t_name(j->reason));
         gr_jw_kstr(&w, "rule", gr_rule_t_name(j->rule));
         gr_jw_kbool(&w, "posture_locked", j->posture_locked);
+        gr_jw_kamounts(&w, "amounts", &j->amounts, j->quote.price_currency);
         gr_jw_kint(&w, "decisions", (int64_t)j->decisions);
 
         gr_jw_key(&w, "quote");
@@ -145,6 +152,7 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
         kfail(&w, "failure_class", a->failure_class);
         gr_jw_kint(&w, "output_written", a->output_written);
         gr_jw_kbool(&w, "cancelled", a->cancelled);
+        gr_jw_kstr(&w, "cancelled_exec", gr_exec_t_name(a->cancelled_exec));
         gr_jw_kbool(&w, "expired", a->expired);
         gr_jw_kbool(&w, "reviewed", a->reviewed);
         gr_jw_kstr(&w, "review_settlement",
@@ -167,6 +175,8 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                 gr_jw_kstr(&w, "retry", gr_retry_t_name(s->retry));
                 gr_jw_kstr(&w, "reason", gr_reason_t_name(s->reason));
                 gr_jw_kstr(&w, "rule", gr_rule_t_name(s->rule));
+                gr_jw_kamounts(&w, "amounts", &s->amounts,
+                               j->quote.price_currency);
                 gr_jw_obj_end(&w);
         }
         gr_jw_arr_end(&w);
@@ -283,6 +293,32 @@ static void get_str(rd *r, json_t *o, const char *k, char **dst) {
                         fail(r, k);                                            \
         } while (0)
 
+/* Members added in version 2: required there, absent from version 1. */
+#define V2(ver, o, k, expr, dflt)                                              \
+        ((ver) >= 2 || json_object_get(o, k) ? (expr) : (dflt))
+
+static void get_amounts(rd *r, json_t *o, const char *k, gr_amounts *m) {
+        json_t *v = need(r, o, k);
+
+        memset(m, 0, sizeof(*m));
+        if (!v || json_is_null(v))
+                return;
+        if (!json_is_object(v)) {
+                fail(r, k);
+                return;
+        }
+        m->present = 1;
+        m->price_minor = get_int(r, v, "price_minor");
+        m->charge_minor = get_int(r, v, "charge_minor");
+        m->refund_minor = get_int(r, v, "refund_minor");
+        m->held_minor = get_int(r, v, "held_minor");
+        if (m->price_minor < 0 || m->charge_minor < 0 || m->refund_minor < 0 ||
+            m->held_minor < 0 ||
+            m->charge_minor > m->price_minor ||
+            m->refund_minor != m->price_minor - m->charge_minor - m->held_minor)
+                fail(r, k);
+}
+
 static int unhex(const char *s, uint8_t *out, size_t n) {
         if (strlen(s) != 2 * n)
                 return -1;
@@ -302,6 +338,7 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
         json_t *root, *o, *v;
         gr_job *j = NULL;
         gr_attempt *a;
+        int64_t ver;
         gr_json_decoder *dec = NULL;
         size_t i;
 
@@ -309,8 +346,9 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 snprintf(errstr, errstr_size, "state: %s", jerr.text);
                 return NULL;
         }
-        if (!json_is_object(root) || get_int(&r, root, "v") != 1) {
-                fail(&r, "v (version 1)");
+        if (!json_is_object(root) ||
+            ((ver = get_int(&r, root, "v")) != 1 && ver != 2)) {
+                fail(&r, "v (version 1 or 2)");
                 goto err;
         }
         v = need(&r, root, "job_id");
@@ -332,6 +370,8 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
         GET_ENUM(&r, root, "reason", gr_reason_t, &j->reason);
         GET_ENUM(&r, root, "rule", gr_rule_t, &j->rule);
         j->posture_locked = get_bool(&r, root, "posture_locked");
+        if (ver >= 2)
+                get_amounts(&r, root, "amounts", &j->amounts);
         j->decisions = (uint64_t)get_int(&r, root, "decisions");
 
         if ((o = need(&r, root, "quote")) && json_is_object(o)) {
@@ -384,7 +424,7 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
 #define X(f) get_str(&r, o, #f, &a->f);
                 ATTEMPT_STRINGS(X)
 #undef X
-#define X(f) a->f = get_time(&r, o, #f);
+#define X(f) a->f = V2(ver, o, #f, get_time(&r, o, #f), GR_TIME_NONE);
                 ATTEMPT_TIMES(X)
 #undef X
                 a->vram_declared_gb =
@@ -399,6 +439,11 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                          &a->failure_class);
                 a->output_written = (int)get_int(&r, o, "output_written");
                 a->cancelled = get_bool(&r, o, "cancelled");
+                if (ver >= 2 || json_object_get(o, "cancelled_exec"))
+                        GET_ENUM(&r, o, "cancelled_exec", gr_exec_t,
+                                 &a->cancelled_exec);
+                else /* version 1 knew only R2: a cancel before start */
+                        a->cancelled_exec = GR_EXEC_NOT_STARTED;
                 a->expired = get_bool(&r, o, "expired");
                 a->reviewed = get_bool(&r, o, "reviewed");
                 GET_ENUM(&r, o, "review_settlement", gr_settlement_t,
@@ -425,6 +470,8 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                         GET_ENUM(&r, v, "retry", gr_retry_t, &s->retry);
                         GET_ENUM(&r, v, "reason", gr_reason_t, &s->reason);
                         GET_ENUM(&r, v, "rule", gr_rule_t, &s->rule);
+                        if (ver >= 2)
+                                get_amounts(&r, v, "amounts", &s->amounts);
                         j->nhistory++;
                 }
         }
@@ -471,6 +518,10 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
         }
         if (r.bad)
                 goto err;
+        if (ver == 1) { /* derive what version 1 did not keep */
+                gr_verdict v1 = {j->settlement, j->retry, j->reason, j->rule};
+                j->amounts = gr_amounts_of(j, &v1, j->time);
+        }
         gr_json_decoder_destroy(dec);
         json_decref(root);
         return j;

@@ -308,6 +308,17 @@ int gr_event_validate(gr_event *ev, gr_err *err) {
                 if (ev->vram_gb <= 0)
                         return gr_err_set(err, GR_REJ_SCHEMA,
                                           "vram_gb must be positive");
+                /* A price is money: both halves, never negative. */
+                if (gr_event_has(ev, GR_F_price_amount_minor) !=
+                    gr_event_has(ev, GR_F_price_currency))
+                        return gr_err_set(err, GR_REJ_MISSING_FIELD,
+                                          "body.price needs amount_minor "
+                                          "and currency");
+                if (gr_event_has(ev, GR_F_price_amount_minor) &&
+                    ev->price_amount_minor < 0)
+                        return gr_err_set(err, GR_REJ_SCHEMA,
+                                          "price.amount_minor must not be "
+                                          "negative");
                 break;
         case GR_EVT_EXECUTION_FAILED:
                 /* A failure report that names no failure says nothing. */

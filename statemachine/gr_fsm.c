@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gr_amounts.h"
 #include "gr_output.h"
 #include "gr_rules.h"
 
@@ -155,7 +156,8 @@ static void begin_attempt(gr_job *j, uint32_t attempt, int strings) {
                             j->cur.execution,   j->cur.output,
                             j->cur.evaluation,  j->cur.failure_class,
                             j->settlement,      j->retry,
-                            j->reason,          j->rule};
+                            j->reason,          j->rule,
+                            j->amounts};
                         j->history = h;
                         j->nhistory++;
                 }
@@ -163,9 +165,12 @@ static void begin_attempt(gr_job *j, uint32_t attempt, int strings) {
         } else {
                 attempt_init(&j->cur);
         }
-        /* SPEC §5: the free retry is consumed when attempt n+1 begins. */
+        /* The free retry is consumed when attempt n+1 begins after a `free`
+         * posture; a reassignment consumes nothing. */
         if (j->retry == GR_RETRY_FREE)
                 j->free_retries_used++;
+        /* I5 holds per attempt: n+1 begins `pending`, its own to decide. */
+        j->posture_locked = 0;
         j->attempt = attempt;
 }
 
@@ -296,13 +301,19 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 STR(j->buyer.evaluation_rule, evaluation_rule);
                 break;
         case GR_EVT_JOB_CANCELLED:
+                /* The first cancel of an attempt stands (R2 vs R12). */
+                if (a->cancelled)
+                        break;
                 a->cancelled = 1;
+                a->cancelled_at = ev->occurred_at;
+                a->cancelled_exec = a->execution;
                 break;
         case GR_EVT_RESERVATION_EXPIRED:
                 a->expired = 1;
                 break;
         case GR_EVT_REVIEW_DECIDED:
                 a->reviewed = 1;
+                a->reviewed_at = ev->occurred_at;
                 a->review_settlement = ev->settlement;
                 STR(a->review_note, note);
                 break;
@@ -386,6 +397,7 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         int changed;
         gr_ledger_row row;
         gr_decision d;
+        gr_amounts amounts;
         char line[GR_ID_MAX + 200];
         gr_buf *b = &scratch;
 
@@ -398,8 +410,16 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         }
 
         effect(j, ev, 1);
+        /* While I5 keeps a posture its amounts stay as decided; a review
+         * decides them anew. */
+        if (j->posture_locked && ev->type != GR_EVT_REVIEW_DECIDED)
+                amounts = j->amounts;
+        else
+                amounts = gr_amounts_of(j, &v, ev->occurred_at);
         changed = v.settlement != j->settlement || v.retry != j->retry ||
-                  v.reason != j->reason;
+                  v.reason != j->reason ||
+                  !gr_amounts_equal(&amounts, &j->amounts);
+        j->amounts = amounts;
         j->settlement = v.settlement;
         j->retry = v.retry;
         j->reason = v.reason;
@@ -451,6 +471,8 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 gr_sha256_hex(b->data, b->len, d.receipt_hash);
                 d.policy_hash = pol->hash;
                 d.decided_at = ev->occurred_at;
+                d.amounts = j->amounts;
+                d.currency = j->quote.price_currency;
                 j->decisions++;
                 if (sink && sink->decision)
                         sink->decision(sink->opaque, j, &d);

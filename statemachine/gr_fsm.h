@@ -54,6 +54,8 @@ typedef struct gr_decision {
         char receipt_hash[65];
         const char *policy_hash;
         int64_t decided_at;   /**< occurred_at of the triggering event */
+        gr_amounts amounts;   /**< present = 0: null (no quoted price) */
+        const char *currency; /**< the quote's currency, or NULL */
 } gr_decision;
 
 /** Outcome of one input event. */

@@ -270,6 +270,26 @@ static void marker(gr_buf *out, const char *what) {
         gr_buf_puts(out, "</strong></p>");
 }
 
+/* Amounts of the posture (docs/SPEC.md §6): charge, refund and held in
+ * the quote's minor units; nothing without a quoted price. */
+static void money_rows(gr_buf *out, const gr_amounts *m, const char *cur) {
+        static const char *const label[] = {"price", "charged to the buyer",
+                                            "refunded to the buyer", "held"};
+        const int64_t v[] = {m->price_minor, m->charge_minor, m->refund_minor,
+                             m->held_minor};
+
+        if (!m->present) {
+                row_str(out, "amounts", "no quoted price");
+                return;
+        }
+        for (size_t i = 0; i < 4; i++) {
+                gr_buf_printf(out, "<dt>%s</dt><dd class=\"amount\">%lld ",
+                              label[i], (long long)v[i]);
+                esc(out, cur ? cur : "");
+                gr_buf_puts(out, " (minor units)</dd>");
+        }
+}
+
 static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
         const gr_attempt *a = &j->cur;
         const gr_quote *q = &j->quote;
@@ -376,9 +396,10 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                 else
                         gr_buf_printf(out,
                                       "rule <strong class=\"rule\">%s"
-                                      "</strong> (SPEC &sect;5)",
+                                      "</strong> (docs/SPEC.md &sect;5)",
                                       gr_rule_t_name(j->rule));
                 gr_buf_puts(out, "</dd>");
+                money_rows(out, &j->amounts, j->quote.price_currency);
                 gr_buf_printf(out, "<dt>free retries used</dt><dd>%d</dd>",
                               j->free_retries_used);
                 if (a->reviewed)
@@ -523,7 +544,7 @@ void gr_receipt_to_html(const gr_job *j, gr_buf *out) {
                     j->attempt,    a->capacity,   a->execution,
                     a->output,     a->evaluation, a->failure_class,
                     j->settlement, j->retry,      j->reason,
-                    j->rule};
+                    j->rule,       j->amounts};
                 attempt_row(out, &now);
         }
         gr_buf_puts(out, "</tbody></table></section>\n");

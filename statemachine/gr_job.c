@@ -36,7 +36,8 @@ void gr_attempt_reset(gr_attempt *a) {
         a->output = GR_OUT_NONE;
         a->evaluation = GR_EVAL_NOT_STARTED;
         a->capacity_at = a->started_at = a->failed_at = a->completed_at =
-            a->delivered_at = a->evaluated_at = GR_TIME_NONE;
+            a->delivered_at = a->evaluated_at = a->cancelled_at =
+                a->reviewed_at = GR_TIME_NONE;
         a->failure_class = GR_FAIL_NONE;
         a->output_written = -1;
         a->review_settlement = GR_SETTLE_PENDING;

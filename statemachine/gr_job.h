@@ -71,9 +71,17 @@ typedef struct gr_attempt {
         int64_t delivered_at, evaluated_at;
         /* flags read by the rules */
         int cancelled, expired, reviewed;
+        gr_exec_t cancelled_exec; /**< execution when the cancel came (R2, R12) */
+        int64_t cancelled_at, reviewed_at;
         gr_settlement_t review_settlement;
         char *review_note;
 } gr_attempt;
+
+/** What a posture means for the attempt's money (SPEC §6 amounts). */
+typedef struct gr_amounts {
+        int present; /**< 0: the attempt's quote has no price (null) */
+        int64_t price_minor, charge_minor, refund_minor, held_minor;
+} gr_amounts;
 
 /** What is kept of a finished attempt (receipt `attempts[]`). */
 typedef struct gr_attempt_summary {
@@ -87,6 +95,7 @@ typedef struct gr_attempt_summary {
         gr_retry_t retry;
         gr_reason_t reason;
         gr_rule_t rule;
+        gr_amounts amounts;
 } gr_attempt_summary;
 
 typedef struct gr_job {
@@ -103,7 +112,9 @@ typedef struct gr_job {
         gr_retry_t retry;
         gr_reason_t reason;
         gr_rule_t rule;
-        int posture_locked; /**< I5: refund/release/partial_refund decided */
+        int posture_locked; /**< I5: refund/release/partial_refund decided
+                                 in the current attempt */
+        gr_amounts amounts; /**< of the current posture; kept while locked */
         uint64_t decisions; /**< decisions published so far */
 
         gr_quote quote;           /**< inherited by later attempts */

@@ -1,7 +1,8 @@
 /*
- * SPEC §5, rule by rule.  Each row below mirrors one line of the SPEC
- * table: the condition on the current attempt, then settlement, retry and
- * reason.  The first enabled row that matches decides.
+ * docs/SPEC.md §5, rule by rule.  Each row below mirrors one line of the
+ * SPEC table, in the order they are evaluated: the condition on the current
+ * attempt, then settlement, retry and reason.  The first enabled row that
+ * matches decides.  Ids are stable names, not positions (R12 sits after R2).
  */
 #include "gr_rules.h"
 
@@ -16,7 +17,14 @@ static int r1_review(const gr_job *j, const gr_policy *p) {
 
 static int r2_cancel_before_start(const gr_job *j, const gr_policy *p) {
         (void)p;
-        return j->cur.cancelled && j->cur.execution == GR_EXEC_NOT_STARTED;
+        return j->cur.cancelled && j->cur.cancelled_exec == GR_EXEC_NOT_STARTED;
+}
+
+/* R2 and R12 read the execution status when the (first) cancel came, so
+ * what happens after it (the kill, a late start) does not undo them. */
+static int r12_cancel_while_running(const gr_job *j, const gr_policy *p) {
+        (void)p;
+        return j->cur.cancelled && j->cur.cancelled_exec == GR_EXEC_RUNNING;
 }
 
 static int r3_capacity_fail(const gr_job *j, const gr_policy *p) {
@@ -46,7 +54,9 @@ static int r5_budget_over_quote(const gr_job *j, const gr_policy *p) {
 
 static int r6_logs_disagree(const gr_job *j, const gr_policy *p) {
         (void)p;
-        return j->cur.execution == GR_EXEC_FAIL && gr_packets_disagree(j);
+        return (j->cur.execution == GR_EXEC_FAIL ||
+                j->cur.execution == GR_EXEC_PASS) &&
+               gr_packets_disagree(j);
 }
 
 static int r7_free_retry_left(const gr_job *j, const gr_policy *p) {
@@ -87,6 +97,8 @@ static const struct {
     {GR_RULE_R1, r1_review, FROM_REVIEW, GR_RETRY_NONE, GR_REASON_MANUAL_REVIEW},
     {GR_RULE_R2, r2_cancel_before_start, GR_SETTLE_REFUND, GR_RETRY_NONE,
      GR_REASON_BUYER_CANCELLED},
+    {GR_RULE_R12, r12_cancel_while_running, GR_SETTLE_PARTIAL_REFUND,
+     GR_RETRY_NONE, GR_REASON_BUYER_CANCELLED},
     {GR_RULE_R3, r3_capacity_fail, GR_SETTLE_REFUND, GR_RETRY_REASSIGN,
      GR_REASON_CAPACITY_FAIL},
     {GR_RULE_R4, r4_no_show, GR_SETTLE_REFUND, GR_RETRY_REASSIGN,
@@ -143,8 +155,9 @@ gr_verdict gr_rules_decide(const gr_job *j, const gr_policy *p) {
                                : rules[i].reason;
                 break;
         }
-        /* I5: once refund, release or partial_refund is decided only a
-         * review moves the posture; retry and reason still follow. */
+        /* I5: once refund, release or partial_refund is decided for the
+         * attempt, only a review moves its posture; retry and reason still
+         * follow.  The lock is per attempt (lifted when n+1 begins). */
         if (j->posture_locked && v.rule != GR_RULE_R1)
                 v.settlement = j->settlement;
         return v;

@@ -1,6 +1,6 @@
 /**
  * @file gr_rules.h
- * @brief SPEC §5 settlement rules R1–R11 and the packet-disagreement test.
+ * @brief docs/SPEC.md §5 settlement rules R1–R12 and the packet-disagreement test.
  *        The table in gr_rules.c is the one place these rules live.
  */
 #ifndef GR_RULES_H

@@ -266,7 +266,7 @@ int gr_decision_verify_json(const gr_keyring *kr, const char *json,
             "decision_id", "job_id",       "attempt",     "seq",
             "settlement",  "retry",        "reason",      "rule",
             "line",        "receipt_hash", "policy_hash", "decided_at",
-            "key_id",      "sig"};
+            "amounts",     "key_id",       "sig"};
         gr_decision d;
         const gr_key_entry *e;
         json_error_t jerr;
@@ -374,6 +374,35 @@ int gr_decision_verify_json(const gr_keyring *kr, const char *json,
                 goto err;
         }
 
+        v = json_object_get(o, "amounts");
+        if (v && !json_is_null(v)) {
+                static const char *const num[] = {
+                    "price_minor", "charge_minor", "refund_minor", "held_minor"};
+                int64_t *dst[] = {&d.amounts.price_minor,
+                                  &d.amounts.charge_minor,
+                                  &d.amounts.refund_minor,
+                                  &d.amounts.held_minor};
+                json_t *c = json_object_get(v, "currency");
+                if (!json_is_object(v) || json_object_size(v) != 5 ||
+                    !(json_is_null(c) || json_is_string(c))) {
+                        gr_err_set(err, GR_REJ_SCHEMA,
+                                   "amounts must be null or an object of "
+                                   "currency and four integers");
+                        goto err;
+                }
+                for (size_t i = 0; i < 4; i++) {
+                        json_t *x = json_object_get(v, num[i]);
+                        if (!json_is_integer(x)) {
+                                gr_err_set(err, GR_REJ_SCHEMA,
+                                           "amounts.%s must be an integer",
+                                           num[i]);
+                                goto err;
+                        }
+                        *dst[i] = json_integer_value(x);
+                }
+                d.amounts.present = 1;
+                d.currency = json_is_string(c) ? json_string_value(c) : NULL;
+        }
         if (!(e = gr_keyring_find(kr, key_id))) {
                 gr_err_set(err, GR_REJ_UNKNOWN_KEY,
                            "key \"%.100s\" is not in the registry", key_id);

@@ -142,7 +142,9 @@ GR_DECLARE_ENUM(gr_settlement_t, SETTLE, GR_SETTLEMENT_MAP)
 GR_DECLARE_ENUM(gr_retry_t, RETRY, GR_RETRY_MAP)
 GR_DECLARE_ENUM(gr_reject_t, REJ, GR_REJECT_MAP)
 
-/* Settlement rule that decided (SPEC §5); GR_RULE_NONE is "otherwise". */
+/* Settlement rule that decided (SPEC §5); GR_RULE_NONE is "otherwise".
+ * Ids are stable names: a rule added later takes the next free id, however
+ * early it is evaluated (the order lives in the table of gr_rules.c). */
 #define GR_RULE_MAP(X)                                                         \
         X(NONE, "none")                                                        \
         X(R1, "R1")                                                            \
@@ -155,7 +157,8 @@ GR_DECLARE_ENUM(gr_reject_t, REJ, GR_REJECT_MAP)
         X(R8, "R8")                                                            \
         X(R9, "R9")                                                            \
         X(R10, "R10")                                                          \
-        X(R11, "R11")
+        X(R11, "R11")                                                          \
+        X(R12, "R12")
 #define GR__ENUM_RULE(N, S) GR_RULE_##N,
 GR_DECLARE_ENUM(gr_rule_t, RULE, GR_RULE_MAP)
 

@@ -11,7 +11,11 @@ Avro interop between the C codec and the Apache reference implementation
      files (both framings, its own fingerprint); the C codec decodes each
      to the identical canonical JSON;
   4. decisions: the C engine's decisions, Avro-encoded by the C codec, are
-     read back by python-avro and match their JSON form.
+     read back by python-avro and match their JSON form;
+  5. decision schema evolution, both ways: a reader of the previous
+     decision schema (decision_v1.avsc, no `amounts`) reads the C codec's
+     new records (amounts skipped), and python-avro records written with
+     the previous schema are read with the current one (amounts = null).
 
 usage: avro_interop.py TOOL SCHEMAS_DIR EVENTS.jsonl...
 """
@@ -26,7 +30,7 @@ import avro.schema
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 TIME_KEYS = {"occurred_at", "window_start", "window_end", "decided_at"}
-EVENT_ID, DECISION_ID = 1, 2
+EVENT_ID, DECISION_ID = 1, 6
 
 
 def crc64_avro(data):
@@ -246,6 +250,46 @@ def main():
         except Exception as e:  # noqa: BLE001
             print("FAIL decision %s: %s" % (want.get("decision_id"), e))
             failures += 1
+
+    # 5. decision schema evolution, both directions
+    old_schema = avro.schema.parse(open("%s/decision_v1.avsc" % schemas_dir).read())
+    old_rules = set(old_schema.fields_dict["rule"].type.schemas[1].symbols)
+    with_amounts = evolved = 0
+    for row in decisions:
+        js, hx = row.split("\t")
+        want = json.loads(js)
+        if want.get("rule") not in old_rules | {None}:
+            continue  # a rule the old enum cannot spell (R12)
+        body = bytes.fromhex(hx)[5:]
+        try:
+            # new writer, old reader: amounts is skipped
+            got = avro.io.DatumReader(dec_schema, old_schema).read(
+                avro.io.BinaryDecoder(io.BytesIO(body)))
+            assert "amounts" not in got, "old reader saw amounts"
+            old_view = dict(want)
+            old_view.pop("amounts", None)
+            if norm(got) != norm(old_view):
+                raise ValueError("old reader read %s" % norm(got))
+            with_amounts += want.get("amounts") is not None
+            # old writer, new reader: amounts takes its default, null
+            rec = avro.io.DatumReader(dec_schema, dec_schema).read(
+                avro.io.BinaryDecoder(io.BytesIO(body)))
+            rec.pop("amounts")
+            buf = io.BytesIO()
+            avro.io.DatumWriter(old_schema).write(rec, avro.io.BinaryEncoder(buf))
+            back = avro.io.DatumReader(old_schema, dec_schema).read(
+                avro.io.BinaryDecoder(io.BytesIO(buf.getvalue())))
+            assert back["amounts"] is None, "amounts default"
+            if norm(back) != norm(old_view):
+                raise ValueError("new reader read %s" % norm(back))
+            evolved += 1
+        except Exception as e:  # noqa: BLE001
+            print("FAIL evolution %s: %s" % (want.get("decision_id"), e))
+            failures += 1
+    print("evolution: %d decisions both ways (%d with amounts)" % (evolved, with_amounts))
+    if evolved < 5 or with_amounts < 1:
+        print("FAIL: evolution exercised too little")
+        failures += 1
 
     print("interop: %d events C->python, %d messages python->C, %d decisions, "
           "%d fingerprints; %d failures" %

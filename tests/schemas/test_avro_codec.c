@@ -395,7 +395,7 @@ static void test_encode_headers_and_failure(void **state) {
         assert_int_equal(w, GR_WIRE_JSON);
         assert_int_equal(gr_wire_parse("xml", &w), -1);
         assert_int_equal(gr_codec_event_schema_id(codec), 1);
-        assert_int_equal(gr_codec_decision_schema_id(codec), 2);
+        assert_int_equal(gr_codec_decision_schema_id(codec), 6);
 }
 
 static void test_decision_framing(void **state) {
@@ -413,7 +413,7 @@ static void test_decision_framing(void **state) {
         assert_int_equal(gr_codec_encode_decision(codec, GR_WIRE_AVRO_CONFLUENT,
                                                   &d, NULL, NULL, &out),
                          0);
-        assert_memory_equal(out.data, "\0\0\0\0\2", 5);
+        assert_memory_equal(out.data, "\0\0\0\0\6", 5);
         gr_buf_reset(&out);
         assert_int_equal(gr_codec_encode_decision(codec, GR_WIRE_JSON, &d, NULL,
                                                   NULL, &out),

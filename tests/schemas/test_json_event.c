@@ -472,7 +472,7 @@ static void test_numbers(void **state) {
                 "\"q\",\"provider_id\":\"p\",\"gpu\":\"g\",\"vram_gb\":"
                 "79.599999999999994,\"window_start\":\"2026-05-25T08:00:00Z\","
                 "\"window_end\":\"2026-05-25T08:30:00Z\",\"price\":"
-                "{\"amount_minor\":9223372036854775807}}}";
+                "{\"amount_minor\":9223372036854775807,\"currency\":\"USD\"}}}";
         gr_json_decoder *d = gr_json_decoder_new();
         gr_err err;
         gr_buf b;

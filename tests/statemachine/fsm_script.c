@@ -29,8 +29,8 @@ static void failure(gr_event *ev, gr_field_t f, const char *v) {
 int fsm_script_parse(const char *script, gr_event *evs, int max) {
         char *copy = strdup(script), *save = NULL, *tok;
         int count = 0, attempt = 1, minute = 8 * 60 + 1;
-        const char *role_override = NULL;
-        char role_buf[32];
+        const char *role_override = NULL, *price = NULL;
+        char role_buf[32], price_buf[32];
 
         for (tok = strtok_r(copy, " ", &save); tok;
              tok = strtok_r(NULL, " ", &save)) {
@@ -45,6 +45,11 @@ int fsm_script_parse(const char *script, gr_event *evs, int max) {
                 }
                 if (!strncmp(tok, "T:", 2)) {
                         minute = atoi(tok + 2) * 60 + atoi(tok + 5);
+                        continue;
+                }
+                if (!strncmp(tok, "PRICE:", 6)) {
+                        snprintf(price_buf, sizeof(price_buf), "%s", tok + 6);
+                        price = price_buf;
                         continue;
                 }
                 if (!strncmp(tok, "ROLE:", 5)) {
@@ -81,6 +86,13 @@ int fsm_script_parse(const char *script, gr_event *evs, int max) {
                         n(ev, GR_F_vram_gb, tok[1] ? atof(tok + 2) : 80);
                         s(ev, GR_F_window_start, "2026-05-25T08:00:00Z");
                         s(ev, GR_F_window_end, "2026-05-25T08:30:00Z");
+                        if (price) {
+                                gr_event_set_int(ev, GR_F_price_amount_minor,
+                                                 strtoll(price, NULL, 10),
+                                                 &err);
+                                s(ev, GR_F_price_currency, "USD");
+                                price = NULL;
+                        }
                 } else if (!strcmp(tok, "C+") || !strcmp(tok, "C-")) {
                         type = "capacity_checked", role = "verifier";
                         s(ev, GR_F_check, "hourly_capacity_challenge");

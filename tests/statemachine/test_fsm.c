@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "fsm_script.h"
+#include "gr_amounts.h"
 #include "gr_engine.h"
 #include "gr_output.h"
 #include "gr_rules.h"
@@ -58,9 +59,32 @@ static const struct row {
      LINE("1", "unknown", "not_started", "none", "refund", "buyer_cancelled",
           "none"),
      "R2"},
-    {"R2 not after start", "Q C+ S X", NULL, "AAAA", "",
+    {"R2 not after start: R12 decides", "Q C+ S X", NULL, "AAAA", "",
+     LINE("1", "pass", "running", "none", "partial_refund", "buyer_cancelled",
+          "none"),
+     "R12"},
+
+    /* ---- R12 cancel while running ---- */
+    {"R12 the kill that follows does not undo it", "Q C+ S X F:container_oom",
+     NULL, "AAAAA", "",
+     LINE("1", "pass", "fail", "none", "partial_refund", "buyer_cancelled",
+          "none"),
+     "R12"},
+    {"R12 before R5 and R6", "Q:40 C+ S BP:timeout:80 X F:container_oom SP:null",
+     NULL, "AAAAAAA", "",
+     LINE("1", "pass", "fail", "none", "partial_refund", "buyer_cancelled",
+          "none"),
+     "R12"},
+    {"R12 switched off by policy", "Q C+ S X", "{\"rules\":{\"R12\":false}}",
+     "AAAA", "",
      LINE("1", "pass", "running", "none", "pending", "in_progress", "none"),
      NULL},
+    {"R12 not once execution ended", "Q C+ S D X", NULL, "AAAAA", "",
+     LINE("1", "pass", "pass", "none", "hold", "output_missing", "none"),
+     "R11"},
+    {"R12 the first cancel stands", "Q X C+ S X", NULL, "AAAAA", "",
+     LINE("1", "pass", "running", "none", "refund", "buyer_cancelled", "none"),
+     "R2"},
 
     /* ---- R3 capacity fail ---- */
     {"R3 capacity fail", "Q C-", NULL, "AA", "",
@@ -116,6 +140,20 @@ static const struct row {
     {"R6 not when packets agree", "Q C+ S F:timeout SP:timeout BP:timeout:40",
      NULL, "AAAAAA", "",
      LINE("1", "pass", "fail", "none", "hold", "timeout", "free"), "R7"},
+    {"R6 buyer reports a failure on a passed run: escalate before release",
+     "Q C+ S D BP:timeout:40 O", NULL, "AAAAAA", "",
+     LINE("1", "pass", "pass", "present", "escalate", "logs_disagree",
+          "manual_review"),
+     "R6"},
+    {"R6 after a release: posture stays, retry and reason follow",
+     "Q C+ S D O BP:container_oom:40", NULL, "AAAAAA", "",
+     LINE("1", "pass", "pass", "present", "release", "logs_disagree",
+          "manual_review"),
+     "R6"},
+    {"R6 not on a passed run when the buyer saw nothing",
+     "Q C+ S D BP:null:40 O", NULL, "AAAAAA", "",
+     LINE("1", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
     {"R6 not when only buyer saw nothing", "Q C+ S F:timeout BP:null:40", NULL,
      "AAAAA", "", LINE("1", "pass", "fail", "none", "hold", "timeout", "free"),
      "R7"},
@@ -243,8 +281,35 @@ static const struct row {
      "R6"},
     {"retry after capacity fail reassigns", "Q C- @2 C+ S D O", NULL, "AAAAAA",
      "",
-     LINE("2", "pass", "pass", "present", "refund", "delivered", "none"),
+     LINE("2", "pass", "pass", "present", "release", "delivered", "none"),
      "R10"},
+
+    /* ---- I5 per attempt (amended): n+1 begins pending ---- */
+    {"I5 per attempt: no-show, then the second provider delivers",
+     "Q C+ EXP @2 C+ S D O", NULL, "AAAAAAA", "",
+     LINE("2", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
+    {"I5 per attempt: attempt n+1 begins pending", "Q C- @2 C+", NULL, "AAA",
+     "",
+     LINE("2", "pass", "not_started", "none", "pending", "in_progress",
+          "none"),
+     NULL},
+    {"I5 per attempt: refund, then hold, then release",
+     "Q C+ EXP @2 C+ S F:timeout @3 C+ S D O", NULL, "AAAAAAAAAA", "",
+     LINE("3", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
+    {"a delivered attempt does not conclude: n+1 parks",
+     "Q C+ EXP @2 C+ S D O @3 C-", NULL, "AAAAAAAP", "",
+     LINE("2", "pass", "pass", "present", "release", "delivered", "none"),
+     "R10"},
+    {"reassignment consumes no free retry", "Q C- @2 C+ S F:timeout", NULL,
+     "AAAAA", "",
+     LINE("2", "pass", "fail", "none", "hold", "timeout", "free"), "R7"},
+    {"R1 review decides partial_refund on a failed run",
+     "Q C+ S F:timeout RV:partial_refund", NULL, "AAAAA", "",
+     LINE("1", "pass", "fail", "none", "partial_refund", "manual_review",
+          "none"),
+     "R1"},
 };
 
 /* ---- harness ----------------------------------------------------------- */
@@ -360,7 +425,7 @@ static void test_rows(void **state) {
                 run_row(&rows[i]);
 }
 
-/* Every rule R1..R11 is the decider of at least one row. */
+/* Every rule R1..R12 is the decider of at least one row. */
 static void test_every_rule_has_a_row(void **state) {
         int seen[GR_RULE__CNT] = {0};
         (void)state;
@@ -476,10 +541,163 @@ static void test_retention_evicts_settled_jobs(void **state) {
         gr_engine_destroy(e);
 }
 
+
+/* ---- amounts (docs/SPEC.md §6) ---------------------------------------- */
+
+#define AMT(p, c, r, h)                                                        \
+        "{\"currency\":\"USD\",\"price_minor\":" p ",\"charge_minor\":" c      \
+        ",\"refund_minor\":" r ",\"held_minor\":" h "}"
+#define I64MAX "9223372036854775807"
+
+/* Each row: a script and the amounts of its last decision (rendered), the
+ * window being 08:00-08:30 and events one minute apart from 08:01. */
+static const struct amount_row {
+        const char *name, *script, *amounts;
+} amount_rows[] = {
+    {"no price: null", "Q C+ S F:container_oom", "null"},
+    {"pending holds the price", "PRICE:1000 Q C+", AMT("1000", "0", "0", "1000")},
+    {"hold (R7)", "PRICE:1000 Q C+ S F:container_oom",
+     AMT("1000", "0", "0", "1000")},
+    {"refund (R3)", "PRICE:1000 Q C-", AMT("1000", "0", "1000", "0")},
+    {"release (R10)", "PRICE:1000 Q C+ S D O", AMT("1000", "1000", "0", "0")},
+    {"escalate (R6) holds", "PRICE:1000 Q C+ S F:timeout SP:null",
+     AMT("1000", "0", "0", "1000")},
+    /* S 08:03, F 08:05: 2 of 30 minutes, 1000*2/30 = 66.67 -> 66 */
+    {"partial refund R5 rounds down",
+     "PRICE:1000 Q:80 C+ S BP:container_oom:120 F:container_oom",
+     AMT("1000", "66", "934", "0")},
+    {"partial refund R12, half the window",
+     "PRICE:1000 Q C+ T:08:03 S T:08:18 X", AMT("1000", "500", "500", "0")},
+    {"R12 kept when the kill follows (I5)",
+     "PRICE:1000 Q C+ T:08:03 S T:08:18 X T:08:29 F:container_oom",
+     AMT("1000", "500", "500", "0")},
+    {"R12 rounds a small price down to 0",
+     "PRICE:7 Q C+ T:08:10 S T:08:11 X", AMT("7", "0", "7", "0")},
+    {"R12 used time clamped to the window",
+     "PRICE:1000 Q C+ T:08:05 S T:09:40 X", AMT("1000", "1000", "0", "0")},
+    {"R12 with the largest int64 price, exact",
+     "PRICE:" I64MAX " Q C+ T:08:03 S T:08:18 X",
+     AMT(I64MAX, "4611686018427387903", "4611686018427387904", "0")},
+    {"R12 largest price, 29 of 30 minutes",
+     "PRICE:" I64MAX " Q C+ T:08:00 S T:08:29 X",
+     AMT(I64MAX, "8915926302292949946", "307445734561825861", "0")},
+    {"review partial_refund while running: up to the review",
+     "PRICE:900 Q C+ T:08:10 S T:08:20 RV:partial_refund",
+     AMT("900", "300", "600", "0")},
+    {"review amounts kept when execution ends later (I5)",
+     "PRICE:900 Q C+ T:08:10 S T:08:20 RV:partial_refund T:08:25 F:timeout",
+     AMT("900", "300", "600", "0")},
+    {"review partial_refund after a failure: up to failed_at",
+     "PRICE:900 Q C+ T:08:10 S T:08:19 F:timeout T:08:25 RV:partial_refund",
+     AMT("900", "270", "630", "0")},
+    {"review partial_refund before any start charges 0",
+     "PRICE:900 Q C+ RV:partial_refund", AMT("900", "0", "900", "0")},
+    {"attempt 2 after a refund is released in full",
+     "PRICE:1000 Q C- @2 C+ S D O", AMT("1000", "1000", "0", "0")},
+    {"a late price is a decision of its own", "C+ PRICE:1000 Q",
+     AMT("1000", "0", "0", "1000")},
+};
+
+typedef struct amount_rec {
+        char last[512];
+        int decisions;
+} amount_rec;
+
+static void on_amount_decision(void *op, const gr_job *j, const gr_decision *d) {
+        amount_rec *c = op;
+        gr_buf b;
+        gr_jw w;
+        (void)j;
+        /* charge + refund + held = price, every decision */
+        if (d->amounts.present) {
+                assert_true(d->amounts.charge_minor >= 0 &&
+                            d->amounts.refund_minor >= 0 &&
+                            d->amounts.held_minor >= 0);
+                assert_true(d->amounts.price_minor - d->amounts.charge_minor -
+                                d->amounts.refund_minor ==
+                            d->amounts.held_minor);
+        }
+        gr_buf_init(&b);
+        gr_jw_init(&w, &b);
+        gr_jw_obj_begin(&w);
+        gr_jw_kamounts(&w, "a", &d->amounts, d->currency);
+        gr_jw_obj_end(&w);
+        /* strip {"a": ... } */
+        snprintf(c->last, sizeof(c->last), "%.*s", (int)b.len - 6, b.data + 5);
+        gr_buf_free(&b);
+        c->decisions++;
+}
+
+static void test_amounts(void **state) {
+        (void)state;
+        for (size_t i = 0; i < sizeof(amount_rows) / sizeof(amount_rows[0]);
+             i++) {
+                static gr_event evs[MAXEV];
+                const struct amount_row *r = &amount_rows[i];
+                amount_rec c;
+                gr_fsm_sink sink = {&c, NULL, on_amount_decision, NULL};
+                gr_policy pol;
+                gr_engine *e;
+                int n = fsm_script_parse(r->script, evs, MAXEV);
+
+                memset(&c, 0, sizeof(c));
+                assert_true(n > 0);
+                load_policy(&pol, NULL);
+                e = gr_engine_new(&pol, &sink);
+                for (int k = 0; k < n; k++) {
+                        gr_err err;
+                        assert_int_equal(gr_event_validate(&evs[k], &err), 0);
+                        assert_int_equal(gr_engine_apply(e, &evs[k]),
+                                         GR_APPLIED);
+                }
+                if (strcmp(c.last, r->amounts))
+                        print_message("amounts row \"%s\":\n  got  %s\n"
+                                      "  want %s\n",
+                                      r->name, c.last, r->amounts);
+                assert_true(c.decisions > 0);
+                assert_string_equal(c.last, r->amounts);
+                gr_engine_destroy(e);
+        }
+}
+
+/* floor(a*b/c) exactly, against 128-bit arithmetic where the compiler has
+ * it, and at the edges everywhere. */
+static void test_muldiv(void **state) {
+        (void)state;
+        assert_true(gr_muldiv_floor(INT64_MAX, 1, 2) == INT64_MAX / 2);
+        assert_true(gr_muldiv_floor(INT64_MAX, INT64_MAX - 1, INT64_MAX) ==
+                    INT64_MAX - 1);
+        assert_true(gr_muldiv_floor(INT64_MAX, 5, 5) == INT64_MAX);
+        assert_true(gr_muldiv_floor(INT64_MAX, 7, 5) == INT64_MAX); /* clamp */
+        assert_true(gr_muldiv_floor(1000, 0, 5) == 0);
+        assert_true(gr_muldiv_floor(1000, 3, 0) == 0); /* zero window */
+        assert_true(gr_muldiv_floor(0, 3, 5) == 0);
+        assert_true(gr_muldiv_floor(-5, 3, 5) == 0);
+        assert_true(gr_muldiv_floor(10, 1, 3) == 3);
+#ifdef __SIZEOF_INT128__
+        {
+                uint64_t x = 0x9e3779b97f4a7c15u;
+                for (int i = 0; i < 100000; i++) {
+                        int64_t a, b, c;
+                        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                        a = (int64_t)(x >> 1);
+                        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                        c = (int64_t)(x >> (1 + i % 62)) + 1;
+                        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                        b = (int64_t)(x % (uint64_t)c);
+                        assert_true(gr_muldiv_floor(a, b, c) ==
+                                    (int64_t)((unsigned __int128)a * b / c));
+                }
+        }
+#endif
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_rows),
             cmocka_unit_test(test_every_rule_has_a_row),
+            cmocka_unit_test(test_amounts),
+            cmocka_unit_test(test_muldiv),
             cmocka_unit_test(test_i6_unauthorized_role),
             cmocka_unit_test(test_retention_evicts_settled_jobs),
         };

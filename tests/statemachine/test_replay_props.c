@@ -356,7 +356,7 @@ static void test_policy_file(void **state) {
                                         sizeof(errstr)),
                          -1);
         assert_non_null(strstr(errstr, "frobnicate"));
-        assert_int_equal(gr_policy_load(&p, "{\"rules\":{\"R12\":true}}", 22,
+        assert_int_equal(gr_policy_load(&p, "{\"rules\":{\"R13\":true}}", 22,
                                         errstr, sizeof(errstr)),
                          -1);
         assert_int_equal(gr_policy_load(&p, "[", 1, errstr, sizeof(errstr)),
