@@ -32,6 +32,7 @@ gr_config *gr_config_new(void) {
         c->startup_timeout_ms = 10000;
         c->restore_timeout_ms = 60000;
         c->log_level = 1;
+        c->window_clock_interval_ms = 1000;
         {
                 long n = sysconf(_SC_NPROCESSORS_ONLN);
                 c->verify_threads =
@@ -272,6 +273,9 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
         if (!strcmp(key, "restore.timeout.ms"))
                 return set_int(&c->restore_timeout_ms, key, value, 100,
                                3600000, errstr, errstr_size);
+        if (!strcmp(key, "window.clock.interval.ms"))
+                return set_int(&c->window_clock_interval_ms, key, value, 10,
+                               3600000, errstr, errstr_size);
         if (!strcmp(key, "log.level"))
                 return set_int(&c->log_level, key, value, 0, 2, errstr,
                                errstr_size);
@@ -407,8 +411,17 @@ const char *gr_config_rdkafka_get(const gr_config *c, gr_scope_t scope,
 int gr_config_rdkafka_apply(const gr_config *c, gr_scope_t scope,
                             rd_kafka_conf_t *conf, char *errstr,
                             size_t errstr_size) {
+        return gr_config_rdkafka_apply_except(c, scope, NULL, conf, errstr,
+                                              errstr_size);
+}
+
+int gr_config_rdkafka_apply_except(const gr_config *c, gr_scope_t scope,
+                                   const char *skip, rd_kafka_conf_t *conf,
+                                   char *errstr, size_t errstr_size) {
         for (size_t i = 0; i < c->nkv; i++) {
                 if (c->kv[i].scope != GR_SCOPE_BOTH && c->kv[i].scope != scope)
+                        continue;
+                if (skip && !strcmp(c->kv[i].key, skip))
                         continue;
                 if (rd_kafka_conf_set(conf, c->kv[i].key, c->kv[i].value,
                                       errstr, errstr_size) != RD_KAFKA_CONF_OK)

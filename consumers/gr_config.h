@@ -23,6 +23,10 @@
  *                                         recognised per record either way
  *   metrics.listen        [off]           HOST:PORT of /metrics, /healthz,
  *                                         /readyz, /jobs/ (gr_metrics.h)
+ *   window.clock.interval.ms [1000]       how often owned jobs are checked
+ *                                         for windows passed on the wall
+ *                                         clock, when the policy turns
+ *                                         window_clock on (gr_window_clock.h)
  *
  * Evidence keys (issue 5; gr_keys.h, gr_sign.h).  Files are read and
  * checked when the key is set, so a bad file fails like any bad value:
@@ -82,6 +86,7 @@ typedef struct gr_config {
         int startup_timeout_ms;
         int restore_timeout_ms;
         int log_level;
+        int window_clock_interval_ms; /**< how often the window clock looks */
         char *keys_registry;      /**< owned path; NULL = none */
         gr_keyring *keyring;      /**< owned, parsed from keys_registry */
         char *processor_key;      /**< owned path; NULL = none */
@@ -129,5 +134,11 @@ const char *gr_config_rdkafka_get(const gr_config *c, gr_scope_t scope,
 int gr_config_rdkafka_apply(const gr_config *c, gr_scope_t scope,
                             rd_kafka_conf_t *conf, char *errstr,
                             size_t errstr_size);
+
+/** The same, leaving out the key `skip` (e.g. transactional.id for a
+ *  second producer that must not share it). */
+int gr_config_rdkafka_apply_except(const gr_config *c, gr_scope_t scope,
+                                   const char *skip, rd_kafka_conf_t *conf,
+                                   char *errstr, size_t errstr_size);
 
 #endif

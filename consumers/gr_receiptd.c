@@ -24,7 +24,9 @@
 #include "gr_sign.h"
 #include "gr_state_json.h"
 #include "gr_topics.h"
+#include "gr_rules.h"
 #include "gr_verify_pool.h"
+#include "gr_window_clock.h"
 
 /* Bound for every blocking call on the transactional producer; a batch
  * that cannot commit in this time is aborted and redone. */
@@ -105,6 +107,7 @@ struct gr_receiptd {
         gr_buf buf;
         gr_receiptd_stats st;
         gr_metrics *metrics; /* NULL when metrics.listen is unset */
+        gr_window_clock *wclock; /* NULL unless the policy's window_clock */
 };
 
 static int64_t now_ms(void) {
@@ -946,6 +949,44 @@ out:
         return rc;
 }
 
+/* The policy's window_clock: reservation_expired for the owned jobs
+ * whose window passed on the wall clock (gr_window_clock.h). */
+static void window_clock_tick(gr_receiptd *r) {
+        struct timespec ts;
+        int64_t wall;
+        char err[256];
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        gr_window_clock_sweep_begin(r->wclock);
+        for (int32_t i = 0; i < r->nparts; i++) {
+                gr_part *p = r->parts[i];
+                gr_jobtab *jobs;
+                gr_job *job;
+                size_t it = 0;
+
+                if (!p || p->revoking)
+                        continue;
+                jobs = gr_engine_jobs(p->eng);
+                while ((job = gr_jobtab_next(jobs, &it))) {
+                        if (!gr_window_clock_due(job, wall))
+                                continue;
+                        switch (gr_window_clock_publish(r->wclock, job,
+                                                        p->partition, wall,
+                                                        err, sizeof(err))) {
+                        case 1:
+                                rlog(r, 2, "window clock: %s attempt %u "
+                                           "expired", job->job_id,
+                                     (unsigned)job->attempt);
+                                break;
+                        case -1: rlog(r, 1, "%s", err); break;
+                        default: break;
+                        }
+                }
+        }
+        r->st.window_clock_events = gr_window_clock_sweep_end(r->wclock);
+}
+
 /* ------------------------------------------------------------------ */
 /* Input                                                               */
 
@@ -1379,6 +1420,22 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
                 goto err;
         if (check_topics(r, errstr, errstr_size) == -1)
                 goto err;
+        if (r->policy.window_clock) {
+                rd_kafka_conf_t *conf = rd_kafka_conf_new();
+                if (gr_config_rdkafka_apply_except(cfg, GR_SCOPE_PRODUCER,
+                                                   "transactional.id", conf,
+                                                   errstr, errstr_size)) {
+                        rd_kafka_conf_destroy(conf);
+                        goto err;
+                }
+                if (!(r->wclock = gr_window_clock_new(
+                          conf, r->topics.name[GR_TOPIC_EVENTS], errstr,
+                          errstr_size)))
+                        goto err;
+                rlog(r, 1, "window clock: reservation_expired for windows "
+                           "passed on the wall clock, checked every %d ms",
+                     cfg->window_clock_interval_ms);
+        }
         producer_warm(r);
         if (!(r->parts = calloc((size_t)r->nparts, sizeof(*r->parts)))) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -1506,6 +1563,7 @@ static void join_finish(gr_receiptd *r) {
 
 int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
         int64_t batch_deadline = 0, next_progress = now_ms() + GR_PROGRESS_MS;
+        int64_t next_clock = 0;
         rd_kafka_resp_err_t e;
 
         while (!*stop && !r->fatal) {
@@ -1524,6 +1582,10 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
                 if (t >= next_progress) {
                         log_progress(r, "progress");
                         next_progress = t + GR_PROGRESS_MS;
+                }
+                if (r->wclock && t >= next_clock) {
+                        window_clock_tick(r);
+                        next_clock = t + r->cfg->window_clock_interval_ms;
                 }
                 m = rd_kafka_consumer_poll(r->consumer, timeout);
                 gr_metrics_dispatch(r->metrics); /* /jobs/ pages */
@@ -1581,6 +1643,7 @@ void gr_receiptd_destroy(gr_receiptd *r) {
                 return;
         /* First: the server's /jobs/ pages read the partitions. */
         gr_metrics_destroy(r->metrics);
+        gr_window_clock_destroy(r->wclock);
         r->metrics = NULL;
         if (r->consumer) {
                 if (!r->closed)

@@ -58,6 +58,7 @@ typedef struct gr_receiptd_stats {
          *  decode+verify+apply, waiting for the outputs' acknowledgements,
          *  producing state/heads/checkpoints, committing. */
         double apply_ms, ack_ms, state_ms, commit_ms;
+        uint64_t window_clock_events; /**< reservation_expired published */
 } gr_receiptd_stats;
 
 /**

@@ -32,13 +32,22 @@ static int r3_capacity_fail(const gr_job *j, const gr_policy *p) {
         return j->cur.capacity == GR_CAP_FAIL;
 }
 
+int gr_window_over(const gr_job *j, int64_t t) {
+        return j->quote.present && t != GR_TIME_NONE && t > j->quote.window_end;
+}
+
 static int r4_no_show(const gr_job *j, const gr_policy *p) {
         (void)p;
         if (j->cur.execution != GR_EXEC_NOT_STARTED)
                 return 0;
-        return j->cur.expired ||
-               (j->quote.present && j->time != GR_TIME_NONE &&
-                j->time > j->quote.window_end);
+        return j->cur.expired || gr_window_over(j, j->time);
+}
+
+int gr_window_clock_due(const gr_job *j, int64_t now) {
+        const gr_attempt *a = &j->cur;
+        return a->execution == GR_EXEC_NOT_STARTED && !a->expired &&
+               !a->cancelled && a->capacity != GR_CAP_FAIL &&
+               !j->posture_locked && gr_window_over(j, now);
 }
 
 static int failed_without_output(const gr_job *j) {

@@ -27,6 +27,18 @@ gr_verdict gr_rules_decide(const gr_job *job, const gr_policy *pol);
 /** @returns 1 when the seller and buyer packets disagree (SPEC §5). */
 int gr_packets_disagree(const gr_job *job);
 
+/** @returns 1 when the job's quote window has passed at time t (R4). */
+int gr_window_over(const gr_job *job, int64_t t);
+
+/**
+ * @brief The policy's window_clock (docs/SPEC.md §5): 1 when the current
+ *        attempt is owed a `reservation_expired` at wall time `now` — its
+ *        window has passed, execution never started, and nothing has
+ *        decided the attempt yet.  The caller supplies the clock; the core
+ *        never reads one.
+ */
+int gr_window_clock_due(const gr_job *job, int64_t now);
+
 /** @returns 1 when the posture is final under I5. */
 int gr_settlement_is_final(gr_settlement_t s);
 

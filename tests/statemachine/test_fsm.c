@@ -692,12 +692,60 @@ static void test_muldiv(void **state) {
 #endif
 }
 
+/* The window clock's test (docs/SPEC.md §5): due once the window passed on
+ * the caller's clock, only while nothing has decided the attempt. */
+static void test_window_clock_due(void **state) {
+        static const struct {
+                const char *script;
+                const char *now;
+                int due;
+        } cases[] = {
+            {"Q C+", "2026-05-25T08:31:00Z", 1},
+            {"Q C+", "2026-05-25T08:30:00Z", 0}, /* at window_end: not past */
+            {"Q", "2026-05-25T09:00:00Z", 1},
+            {"Q C+ S", "2026-05-25T09:00:00Z", 0},  /* started */
+            {"Q C-", "2026-05-25T09:00:00Z", 0},    /* R3 decided */
+            {"Q C+ EXP", "2026-05-25T09:00:00Z", 0}, /* already expired */
+            {"Q X", "2026-05-25T09:00:00Z", 0},     /* cancelled */
+            {"C+", "2026-05-25T09:00:00Z", 0},      /* no quote, no window */
+            {"Q C- @2 C+", "2026-05-25T09:00:00Z", 1}, /* attempt 2 owed */
+        };
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                static gr_event evs[MAXEV];
+                gr_policy pol;
+                gr_engine *e;
+                int64_t now;
+                int n = fsm_script_parse(cases[i].script, evs, MAXEV);
+
+                load_policy(&pol, NULL);
+                e = gr_engine_new(&pol, NULL);
+                for (int k = 0; k < n; k++)
+                        assert_int_equal(gr_engine_apply(e, &evs[k]),
+                                         GR_APPLIED);
+                assert_int_equal(gr_time_parse(cases[i].now,
+                                               strlen(cases[i].now), &now),
+                                 0);
+                if (gr_window_clock_due(gr_jobtab_get(gr_engine_jobs(e), "j",
+                                                      0),
+                                        now) != cases[i].due)
+                        print_message("window clock: \"%s\" at %s\n",
+                                      cases[i].script, cases[i].now);
+                assert_int_equal(gr_window_clock_due(
+                                     gr_jobtab_get(gr_engine_jobs(e), "j", 0),
+                                     now),
+                                 cases[i].due);
+                gr_engine_destroy(e);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_rows),
             cmocka_unit_test(test_every_rule_has_a_row),
             cmocka_unit_test(test_amounts),
             cmocka_unit_test(test_muldiv),
+            cmocka_unit_test(test_window_clock_due),
             cmocka_unit_test(test_i6_unauthorized_role),
             cmocka_unit_test(test_retention_evicts_settled_jobs),
         };
