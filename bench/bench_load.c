@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #include "gr_engine.h"
+#include "gr_output.h"
+#include "gr_policy_json.h"
 #include "gr_json_event.h"
 
 enum { BATCH = 4096, MAX_CKPT = 32 };

@@ -19,6 +19,7 @@
 #include "gr_keys.h"
 #include "gr_merkle.h"
 #include "gr_output.h"
+#include "gr_policy_json.h"
 #include "gr_produce.h"
 #include "gr_restore.h"
 #include "gr_sign.h"

@@ -4,6 +4,31 @@
 #include <stdio.h>
 #include <string.h>
 
+char *gr_job_line(const gr_job *j, char *buf, size_t size) {
+        char att[16];
+
+        /* Plain concatenation: this runs for every decision. */
+        snprintf(att, sizeof(att), "%u", j->attempt);
+        const char *parts[] = {"job_id=",         j->job_id,
+                               " attempt=",       att,
+                               " capacity=",      gr_capacity_t_name(j->cur.capacity),
+                               " execution=",     gr_exec_t_name(j->cur.execution),
+                               " output=",        gr_output_t_name(j->cur.output),
+                               " settlement=",    gr_settlement_t_name(j->settlement),
+                               " reason=",        gr_reason_t_name(j->reason),
+                               " retry=",         gr_retry_t_name(j->retry)};
+        size_t n = 0;
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+                size_t l = strlen(parts[i]);
+                if (n + l >= size)
+                        l = size - 1 - n;
+                memcpy(buf + n, parts[i], l);
+                n += l;
+        }
+        buf[n] = '\0';
+        return buf;
+}
+
 void gr_ledger_row_to_json(const gr_ledger_row *r, int with_row_hash,
                            gr_buf *out) {
         gr_jw w;

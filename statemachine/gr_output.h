@@ -9,9 +9,16 @@
 #ifndef GR_OUTPUT_H
 #define GR_OUTPUT_H
 
+#include <stddef.h>
+
 #include "gr_buf.h"
-#include "gr_fsm.h"
 #include "gr_hash.h"
+#include "gr_job.h"
+#include "gr_records.h"
+
+/** The summary line (docs/SPEC.md §6) of the job's current state into buf.
+ *  @returns buf. */
+char *gr_job_line(const gr_job *job, char *buf, size_t size);
 
 /** Ledger row; with_row_hash = 0 gives the canonical bytes that are hashed. */
 void gr_ledger_row_to_json(const gr_ledger_row *row, int with_row_hash,

@@ -4,7 +4,8 @@
  *        limits, signature requirements.  Loaded from JSON text; its SHA-256
  *        is stamped into every decision so each names the contract it used.
  *
- * Pure: the caller reads the file and hands over the bytes.
+ * The model and its defaults only; the file is parsed in
+ * schemas/gr_policy_json.h.
  *
  * Policy file (every key optional, unknown keys are an error):
  * @code
@@ -44,12 +45,8 @@ void gr_policy_default(gr_policy *p);
 /** The default policy as JSON text (borrowed static string). */
 const char *gr_policy_default_json(void);
 
-/**
- * @brief Parse policy JSON over the defaults.
- * @returns 0 on success; -1 with a message in errstr (p unchanged).
- */
-int gr_policy_load(gr_policy *p, const char *json, size_t len, char *errstr,
-                   size_t errstr_size);
+/** The defaults without a hash (a loader fills it from its bytes). */
+void gr_policy_init(gr_policy *p);
 
 /** @returns 1 when the policy requires a signature on this event. */
 int gr_policy_requires_sig(const gr_policy *p, gr_event_type_t type,

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "gr_json_event.h"
+#include "gr_policy_json.h"
 #include "gr_keys.h"
 #include "gr_policy.h"
 #include "gr_sign.h"

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gr_policy.h"
+#include "gr_policy_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

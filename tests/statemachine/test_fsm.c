@@ -16,6 +16,7 @@
 
 #include "fsm_script.h"
 #include "gr_amounts.h"
+#include "gr_policy_json.h"
 #include "gr_engine.h"
 #include "gr_output.h"
 #include "gr_rules.h"

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "gr_engine.h"
+#include "gr_policy_json.h"
 #include "gr_json_event.h"
 #include "gr_output.h"
 #include "gr_state_json.h"

@@ -21,6 +21,7 @@
 #include "gr_config.h"
 #include "gr_emit.h"
 #include "gr_fsm.h"
+#include "gr_output.h"
 #include "gr_lookup.h"
 #include "gr_produce.h"
 #include "gr_receiptd.h"

@@ -6,7 +6,7 @@
  *
  * Writes DIR/<id>.pub.json (a registry entry: add it to the registry
  * array) and DIR/<id>.key.json (the secret, mode 0600, never overwritten).
- * File formats: statemachine/gr_keys.h.
+ * File formats: evidence/gr_keys.h.
  */
 #include <errno.h>
 #include <fcntl.h>

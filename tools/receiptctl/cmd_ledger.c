@@ -5,7 +5,7 @@
  *   receiptctl ledger prove JOB_ID [--key PUBKEYFILE] [FILE|-]
  *
  * The export format (JSON lines: ledger rows, partition markers, signed
- * tree heads) is described in statemachine/gr_ledger_audit.h.
+ * tree heads) is described in evidence/gr_ledger_audit.h.
  *
  * verify checks every per-job hash chain, every tree head signature and
  * the consistency of successive heads, and names the first bad row.

@@ -9,7 +9,7 @@
  *   {"type":"partition","partition":P}
  *   every row of P, offset order (the message values, byte for byte)
  *   every signed tree head of P from gpu.job.ledger.heads
- * which is the file format of statemachine/gr_ledger_audit.h, so
+ * which is the file format of evidence/gr_ledger_audit.h, so
  * `receiptctl ledger verify --keys REGISTRY FILE` audits it.  Reads with
  * isolation.level=read_committed (librdkafka's default; -X may not change
  * it): rows of aborted transactions are not part of the log.  A missing

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "gr_engine.h"
+#include "gr_policy_json.h"
 #include "gr_json_event.h"
 #include "gr_output.h"
 #include "gr_sign.h"

@@ -1,5 +1,5 @@
 /*
- * The HTML receipt (statemachine/gr_html.h) as markup: the canonical case
+ * The HTML receipt (views/gr_html.h) as markup: the canonical case
  * marks the execution lane as failed with container_oom and names R7;
  * every scenario job gets all six lanes and at most one failure marker in
  * the lane the layer statuses point to; every job string is escaped; the

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gr_fsm.h"
+#include "gr_output.h"
 
 typedef enum {
         LANE_QUOTE,

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "gr_json_event.h"
+#include "gr_policy_json.h"
 #include "gr_keys.h"
 #include "gr_output.h"
 #include "gr_sign.h"
