@@ -85,7 +85,7 @@ typedef struct gr_audit_report {
         int32_t partition;
         char job_id[GR_ID_MAX]; /**< "" when unknown */
         uint64_t seq;         /**< 0 when unknown */
-        char detail[256];
+        char detail[384];
 } gr_audit_report;
 
 typedef struct gr_ledger_audit gr_ledger_audit;

@@ -165,11 +165,12 @@ static int key_not_valid(gr_err *err, const char *what, const char *key_id,
         if (t < e->valid_from)
                 return gr_err_set(
                     err, GR_REJ_UNKNOWN_KEY,
-                    "%skey \"%.100s\" is not valid at %s: it is valid from "
-                    "%s; for earlier times make the key with `receiptctl "
-                    "keygen --valid-from RFC3339` or lower its valid_from",
+                    "%skey \"%.100s\" is not valid at %s, only from %s: "
+                    "make the key with receiptctl keygen --valid-from %s "
+                    "(or earlier)",
                     what, key_id, when,
-                    gr_time_format(e->valid_from, bound, sizeof(bound)));
+                    gr_time_format(e->valid_from, bound, sizeof(bound)),
+                    when);
         return gr_err_set(err, GR_REJ_UNKNOWN_KEY,
                           "%skey \"%.100s\" is not valid at %s: it expired "
                           "at %s",

@@ -288,7 +288,9 @@ int cmd_ledger(int argc, char **argv) {
                 return cmd_ledger_export(argc - 1, argv + 1);
         if (strcmp(sub, "seal") && strcmp(sub, "verify") &&
             strcmp(sub, "prove"))
-                return cli_usage_error("ledger", "unknown subcommand '%s'",
+                return cli_usage_error("ledger", "unknown %s '%s'",
+                                       sub[0] == '-' ? "option"
+                                                     : "subcommand",
                                        sub);
         snprintf(cmd, sizeof(cmd), "ledger %s", sub);
         cp.cmd = cmd;
