@@ -56,8 +56,10 @@ gr_build_quiet() {
   local dir="$1" target="$2"; shift 2
   local log="$dir/build.log"
   mkdir -p "$dir"
+  # a configured tree keeps its build type (a rerun rebuilds nothing)
+  [ -f "$dir/CMakeCache.txt" ] || set -- -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
   echo "building $target (log: $log)" >&2
-  if ! { cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" &&
+  if ! { cmake -S . -B "$dir" "$@" &&
          cmake --build "$dir" --target "$target" -j"$(nproc)"; } >"$log" 2>&1; then
     cat "$log" >&2
     echo "build FAILED (log: $log)" >&2

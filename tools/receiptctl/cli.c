@@ -244,12 +244,23 @@ const char *cli_data_file(const char *name, char *buf, size_t size) {
         }
         n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         if (n > 0) {
+                const char *rel = GR_DATADIR_FROM_BINDIR;
                 char *slash;
+                int ok;
+
                 exe[n] = '\0';
-                if ((slash = strrchr(exe, '/'))) {
+                /* the binary's directory, then one level up per "../",
+                 * so that the path printed reads PREFIX/share/... */
+                ok = (slash = strrchr(exe, '/')) != NULL;
+                if (ok)
                         *slash = '\0';
-                        snprintf(buf, size, "%s/%s/%s", exe,
-                                 GR_DATADIR_FROM_BINDIR, name);
+                while (ok && !strncmp(rel, "../", 3)) {
+                        rel += 3;
+                        if ((ok = (slash = strrchr(exe, '/')) != NULL))
+                                *slash = '\0';
+                }
+                if (ok) {
+                        snprintf(buf, size, "%s/%s/%s", exe, rel, name);
                         if (readable(buf))
                                 return buf;
                 }
