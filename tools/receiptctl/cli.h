@@ -9,7 +9,9 @@
  *     exits 0;
  *   - an unknown option, a missing value or a stray argument prints one
  *     line on stderr, e.g.
- *     `receiptctl replay: unknown option '--x'; see 'receiptctl replay --help'`,
+ *       receiptctl replay: unknown option '--x'; see 'receiptctl replay
+ *       --help'
+ *     (one line in reality),
  *     and exits 2.
  */
 #ifndef GR_RECEIPTCTL_CLI_H

@@ -37,7 +37,8 @@ int cmd_broker(int argc, char **argv) {
         gr_broker *b;
         int c;
 
-        cli_parser cp = {.cmd = "broker", .shortopts = "p:b:P:h", .longopts = opts};
+        cli_parser cp = {
+            .cmd = "broker", .shortopts = "p:b:P:h", .longopts = opts};
 
         while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {

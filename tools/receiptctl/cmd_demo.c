@@ -1,11 +1,13 @@
 /* receiptctl demo: the whole pipeline on one machine (SPEC §7).
  *
  * Starts the embedded broker in-process, publishes the canonical case and
- * the other scenarios (tests/data/scenarios.jsonl) plus one garbled record,
+ * the other scenarios (scenarios.jsonl, installed with receiptctl or found
+ * in the source tree: cli_data_file()) plus one garbled record,
  * runs the processor (gr_receiptd, the code of receiptd) on a thread until
  * its checkpoints have passed every input record, then reads what it wrote
  * back from Kafka and prints: each job's summary line and decisions, the
- * canonical case's receipt, and the DLQ rejects with their reasons. */
+ * canonical case's ledger rows (key=value lines) and receipt, and the DLQ
+ * rejects with their reasons. */
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -286,7 +288,8 @@ int cmd_demo(int argc, char **argv) {
         FILE *fp;
         gr_job *job;
 
-        cli_parser cp = {.cmd = "demo", .shortopts = "f:p:c:t:vh", .longopts = opts};
+        cli_parser cp = {
+            .cmd = "demo", .shortopts = "f:p:c:t:vh", .longopts = opts};
 
         while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {

@@ -31,7 +31,8 @@ int cmd_emit(int argc, char **argv) {
         rd_kafka_t *rk;
         FILE *fp;
 
-        cli_parser cp = {.cmd = "emit", .shortopts = "b:t:P:T:X:f:h", .longopts = opts};
+        cli_parser cp = {
+            .cmd = "emit", .shortopts = "b:t:P:T:X:f:h", .longopts = opts};
 
         while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {

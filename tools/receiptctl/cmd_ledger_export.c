@@ -62,7 +62,8 @@ int cmd_ledger_export(int argc, char **argv) {
         gr_topics topics;
         rd_kafka_t *rk;
 
-        cli_parser cp = {.cmd = "ledger export", .shortopts = "b:P:T:X:h", .longopts = opts};
+        cli_parser cp = {
+            .cmd = "ledger export", .shortopts = "b:P:T:X:h", .longopts = opts};
 
         while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {

@@ -30,7 +30,8 @@ int cmd_receipt(int argc, char **argv) {
         gr_job *job;
         int32_t nparts, part;
 
-        cli_parser cp = {.cmd = "receipt", .shortopts = "b:P:aHT:X:h", .longopts = opts};
+        cli_parser cp = {
+            .cmd = "receipt", .shortopts = "b:P:aHT:X:h", .longopts = opts};
 
         while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {

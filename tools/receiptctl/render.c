@@ -35,7 +35,8 @@ void cli_decision_line(json_t *d, gr_buf *out) {
         /* The decision's money (`amounts`: currency, charge, refund, held)
          * belongs here, after the settlement triple, once decisions carry
          * it. */
-        gr_buf_printf(out, "  (attempt %lld, seq %lld, decided_at %s, id %.12s)",
+        gr_buf_printf(out,
+                      "  (attempt %lld, seq %lld, decided_at %s, id %.12s)",
                       (long long)json_integer_value(
                           json_object_get(d, "attempt")),
                       (long long)json_integer_value(json_object_get(d, "seq")),
