@@ -16,10 +16,22 @@ grep -Eq 'Building C|Linking C|Built target|^-- ' "$T/out" "$T/err" && fail "bui
 grep -q 'Built target receiptctl' "$BUILD/build.log" || fail "no build log in $BUILD/build.log"
 grep -q 'settlement=hold reason=container_oom retry=free' "$T/out" || fail "no canonical line"
 
-# a failing build: its log on stderr, exit non-zero (configure only: the
-# target does not exist)
 cd "$SRC"
 . tools/deps.sh
+# run-demo installs the demo set: what builds receiptctl, none of the test
+# tools; the test set (run-tests, .ci) is a superset
+grep -qx 'gr_deps_install demo' tools/run-demo || fail "run-demo does not install the demo set"
+for p in kcat valgrind chromium prometheus clang python3-confluent-kafka; do
+  case " ${GR_DEMO_PACKAGES[*]} " in *" $p "*) fail "demo set has $p" ;; esac
+  case " ${GR_TEST_PACKAGES[*]} " in *" $p "*) ;; *) fail "test set lacks $p" ;; esac
+done
+for p in "${GR_DEMO_PACKAGES[@]}"; do
+  case " ${GR_TEST_PACKAGES[*]} " in *" $p "*) ;; *) fail "test set lacks $p" ;; esac
+done
+grep -qx 'gr_deps_install test' tools/run-tests || fail "run-tests does not install the test set"
+
+# a failing build: its log on stderr, exit non-zero (configure only: the
+# target does not exist)
 set +e
 gr_build_quiet "$T/b" no_such_target > "$T/out" 2> "$T/err"; rc=$?
 set -e
