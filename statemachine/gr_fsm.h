@@ -93,4 +93,9 @@ void gr_fsm_expire(const gr_policy *pol, gr_job *job, int64_t now,
 /** SPEC §6 summary line of the job's current state into buf. @returns buf. */
 char *gr_job_line(const gr_job *job, char *buf, size_t size);
 
+/** Free the calling thread's scratch state (the rendering buffer and the
+ *  hashing context); for a thread that ran the FSM and ends before the
+ *  process does, e.g. receiptd on a thread of `receiptctl demo`. */
+void gr_fsm_thread_done(void);
+
 #endif

@@ -128,6 +128,8 @@ typedef struct demo_run {
 static void *run_thread(void *arg) {
         demo_run *d = arg;
         d->rc = gr_receiptd_run(d->r, &d->stop);
+        /* the thread's scratch state would otherwise outlive it */
+        gr_fsm_thread_done();
         return NULL;
 }
 
