@@ -228,7 +228,7 @@ typedef struct problem {
         int32_t partition;
         char job_id[GR_ID_MAX];
         uint64_t seq;
-        char detail[256];
+        char detail[384];
 } problem;
 
 struct gr_ledger_audit {

@@ -85,7 +85,7 @@ typedef struct gr_audit_report {
         int32_t partition;
         char job_id[GR_ID_MAX]; /**< "" when unknown */
         uint64_t seq;         /**< 0 when unknown */
-        char detail[256];
+        char detail[384];
 } gr_audit_report;
 
 typedef struct gr_ledger_audit gr_ledger_audit;
@@ -94,7 +94,8 @@ typedef struct gr_ledger_audit gr_ledger_audit;
  * @param kr registry with the processor key(s) (borrowed; must outlive the
  *        audit).  NULL: head signatures are NOT checked, only their
  *        hashes (for building proofs; gr_inclusion_proof_verify_json()
- *        checks the signature).  An audit must pass a keyring.
+ *        checks the signature, and for a keyless audit of the chains,
+ *        which must then say that signatures were not checked).
  * @param prove_job_id when not NULL, rows of this job are kept so that
  *        gr_ledger_audit_prove() can print their inclusion proofs.
  * @returns a new audit the caller frees with gr_ledger_audit_destroy(), or

@@ -153,10 +153,34 @@ int gr_event_sign(const gr_keypair *kp, gr_event *ev, gr_err *err) {
         return gr_event_set_str(ev, GR_F_sig, sig, strlen(sig), err);
 }
 
+/* Why a known key does not count at t, and what to do about it: a key is
+ * valid from its valid_from (keygen's default is the moment it was made),
+ * so events, decisions or ledgers from before then need a key made with an
+ * earlier --valid-from. */
+static int key_not_valid(gr_err *err, const char *what, const char *key_id,
+                         const gr_key_entry *e, int64_t t) {
+        char when[40], bound[40];
+
+        gr_time_format(t, when, sizeof(when));
+        if (t < e->valid_from)
+                return gr_err_set(
+                    err, GR_REJ_UNKNOWN_KEY,
+                    "%skey \"%.100s\" is not valid at %s, only from %s: "
+                    "make the key with receiptctl keygen --valid-from %s "
+                    "(or earlier)",
+                    what, key_id, when,
+                    gr_time_format(e->valid_from, bound, sizeof(bound)),
+                    when);
+        return gr_err_set(err, GR_REJ_UNKNOWN_KEY,
+                          "%skey \"%.100s\" is not valid at %s: it expired "
+                          "at %s",
+                          what, key_id, when,
+                          gr_time_format(e->valid_to, bound, sizeof(bound)));
+}
+
 int gr_event_verify(const gr_keyring *kr, const gr_event *ev, gr_err *err) {
         const gr_key_entry *e;
         uint8_t sig[GR_SIGBIN_LEN];
-        char when[40];
         gr_buf b;
         int rc;
 
@@ -174,11 +198,7 @@ int gr_event_verify(const gr_keyring *kr, const gr_event *ev, gr_err *err) {
                 return gr_err_set(err, GR_REJ_MISSING_FIELD,
                                   "occurred_at required");
         if (!gr_key_valid_at(e, ev->occurred_at))
-                return gr_err_set(err, GR_REJ_UNKNOWN_KEY,
-                                  "key \"%.100s\" is not valid at %s",
-                                  ev->key_id,
-                                  gr_time_format(ev->occurred_at, when,
-                                                 sizeof(when)));
+                return key_not_valid(err, "", ev->key_id, e, ev->occurred_at);
         if (gr_b64_decode(ev->sig, strlen(ev->sig), sig, sizeof(sig)) == -1)
                 return gr_err_set(err, GR_REJ_BAD_SIGNATURE,
                                   "sig is not base64 of %d bytes",
@@ -273,7 +293,7 @@ int gr_decision_verify_json(const gr_keyring *kr, const char *json,
         json_t *o, *v;
         const char *s, *k;
         size_t n;
-        char key_id[GR_ID_MAX], when[40];
+        char key_id[GR_ID_MAX];
         uint8_t sig[GR_SIGBIN_LEN];
         gr_buf b;
         int rc = -1;
@@ -409,9 +429,7 @@ int gr_decision_verify_json(const gr_keyring *kr, const char *json,
                 goto err;
         }
         if (!gr_key_valid_at(e, d.decided_at)) {
-                gr_err_set(err, GR_REJ_UNKNOWN_KEY,
-                           "key \"%.100s\" is not valid at %s", key_id,
-                           gr_time_format(d.decided_at, when, sizeof(when)));
+                key_not_valid(err, "", key_id, e, d.decided_at);
                 goto err;
         }
         gr_decision_to_json(&d, NULL, key_id, &b);
@@ -475,7 +493,6 @@ int gr_tree_head_sign(gr_tree_head *th, const gr_keypair *kp) {
 int gr_tree_head_verify(const gr_tree_head *th, const gr_keyring *kr,
                         gr_err *err) {
         const gr_key_entry *e = gr_keyring_find(kr, th->key_id);
-        char when[40];
         gr_buf b;
         int rc;
 
@@ -485,12 +502,8 @@ int gr_tree_head_verify(const gr_tree_head *th, const gr_keyring *kr,
                                   "registry",
                                   th->key_id);
         if (!gr_key_valid_at(e, th->timestamp))
-                return gr_err_set(err, GR_REJ_UNKNOWN_KEY,
-                                  "tree head key \"%.100s\" is not valid at "
-                                  "%s",
-                                  th->key_id,
-                                  gr_time_format(th->timestamp, when,
-                                                 sizeof(when)));
+                return key_not_valid(err, "tree head ", th->key_id, e,
+                                     th->timestamp);
         gr_buf_init(&b);
         if (gr_tree_head_signing_bytes(th, &b) == -1) {
                 gr_buf_free(&b);

@@ -575,3 +575,8 @@ gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *j, const gr_event *ev,
         drain_parked(pol, j, sink);
         return GR_APPLIED;
 }
+
+void gr_fsm_thread_done(void) {
+        gr_buf_free(&scratch);
+        gr_hash_thread_done();
+}

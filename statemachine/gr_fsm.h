@@ -55,4 +55,9 @@ gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *job,
 void gr_fsm_expire(const gr_policy *pol, gr_job *job, int64_t now,
                    const gr_fsm_sink *sink);
 
+/** Free the calling thread's scratch state (the rendering buffer and the
+ *  hashing context); for a thread that ran the FSM and ends before the
+ *  process does, e.g. receiptd on a thread of `receiptctl demo`. */
+void gr_fsm_thread_done(void);
+
 #endif

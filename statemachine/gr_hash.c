@@ -52,3 +52,12 @@ const char *gr_sha256_impl(void) {
         return "libsodium";
 #endif
 }
+
+void gr_hash_thread_done(void) {
+#ifdef GR_OPENSSL_SHA256
+        EVP_MD_CTX_free(tl_ctx);
+        EVP_MD_free(tl_md);
+        tl_ctx = NULL;
+        tl_md = NULL;
+#endif
+}

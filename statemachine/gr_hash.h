@@ -24,6 +24,11 @@ void gr_sha256(const void *p, size_t n, uint8_t out[GR_SHA256_BYTES]);
 /** The reference implementation (libsodium), whatever the build. */
 void gr_sha256_ref(const void *p, size_t n, uint8_t out[GR_SHA256_BYTES]);
 
+/** Free the calling thread's hashing state (gr_sha256 keeps one context per
+ *  thread); for threads that end before the process does.  The next
+ *  gr_sha256 on the thread makes a new one. */
+void gr_hash_thread_done(void);
+
 /** hex SHA-256 of n bytes into out[65]. @returns out. */
 char *gr_sha256_hex(const void *p, size_t n, char out[65]);
 

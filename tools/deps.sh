@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
 # Installs the Debian packages gpu-receipts needs, only those missing.
-# Sourced by tools/run-demo and tools/run-tests; safe to run on its own.
+# Sourced by tools/run-demo (the demo set) and tools/run-tests (the test
+# set); run on its own it installs the test set, or the demo set with
+# --demo.
 set -euo pipefail
 
-GR_PACKAGES=(
+# What building receiptctl/receiptd and running the demo needs: a compiler,
+# cmake, pkg-config and the -dev libraries CMakeLists.txt looks for.
+GR_DEMO_PACKAGES=(
   build-essential cmake pkg-config
   librdkafka-dev libavro-dev libsodium-dev libjansson-dev libcmocka-dev
-  libyajl-dev libssl-dev
+  libyajl-dev libssl-dev libmicrohttpd-dev
+)
+# What the test suite adds: Kafka and Avro clients, sanitizers and fuzzing
+# (clang), valgrind, the HTML receipt check (chromium), the metrics scrape
+# (prometheus), deploy file checks (yaml).
+GR_TEST_PACKAGES=(
+  "${GR_DEMO_PACKAGES[@]}"
   kcat python3 python3-avro python3-confluent-kafka
   clang libclang-rt-14-dev valgrind
-  libmicrohttpd-dev chromium prometheus python3-yaml
+  chromium prometheus python3-yaml
 )
 
+# gr_deps_install [demo|test]: install the missing packages of that set
+# (default test).
 gr_deps_install() {
-  local missing=()
-  for p in "${GR_PACKAGES[@]}"; do
+  local set="${1:-test}" missing=() pkgs=()
+  case $set in
+    demo) pkgs=("${GR_DEMO_PACKAGES[@]}") ;;
+    test) pkgs=("${GR_TEST_PACKAGES[@]}") ;;
+    *) echo "gr_deps_install: unknown set '$set' (demo|test)" >&2; return 2 ;;
+  esac
+  for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
       || missing+=("$p")
   done
@@ -33,7 +50,28 @@ gr_build() {
   cmake --build "$dir" -j"$(nproc)"
 }
 
+# gr_build_quiet DIR TARGET [cmake args]: configure and build only TARGET,
+# the output going to DIR/build.log, shown only when the build fails.
+gr_build_quiet() {
+  local dir="$1" target="$2"; shift 2
+  local log="$dir/build.log"
+  mkdir -p "$dir"
+  # a configured tree keeps its build type (a rerun rebuilds nothing)
+  [ -f "$dir/CMakeCache.txt" ] || set -- -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+  echo "building $target (log: $log)" >&2
+  if ! { cmake -S . -B "$dir" "$@" &&
+         cmake --build "$dir" --target "$target" -j"$(nproc)"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "build FAILED (log: $log)" >&2
+    return 1
+  fi
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   cd "$(dirname "$0")/.."
-  gr_deps_install
+  case "${1:-}" in
+    --demo) gr_deps_install demo ;;
+    "") gr_deps_install test ;;
+    *) echo "usage: tools/deps.sh [--demo]" >&2; exit 2 ;;
+  esac
 fi

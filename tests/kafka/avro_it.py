@@ -28,6 +28,9 @@ import subprocess
 import sys
 import tempfile
 
+# Confluent id of schemas/decision.avsc in schemas/registry.txt (the last
+# `decision` line: what receiptd writes).
+DECISION_SCHEMA_ID = 6
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "schemas"))
@@ -177,8 +180,8 @@ def t_decisions(a, w):
                     eof.add(m.partition())
                 continue
             v = m.value()
-            check(v[0] == 0 and struct.unpack(">I", v[1:5])[0] == 2,
-                  "decision not Confluent-framed with schema id 2")
+            check(v[0] == 0 and struct.unpack(">I", v[1:5])[0] == DECISION_SCHEMA_ID,
+                  "decision not Confluent-framed with schema id %d" % DECISION_SCHEMA_ID)
             rec = avro.io.DatumReader(schema, schema).read(
                 avro.io.BinaryDecoder(io.BytesIO(v[5:])))
             got[rec["decision_id"]] = rec

@@ -38,4 +38,33 @@ grep -q '6 events: 4 applied, 0 parked, 0 duplicates, 2 rejected' "$T/err"
 a=$("$R" replay --emit decisions "$DATA/scenarios.jsonl" 2>/dev/null | sha256sum)
 b=$("$R" replay --emit decisions "$DATA/scenarios.jsonl" 2>/dev/null | sha256sum)
 [ "$a" = "$b" ]
+# --emit ledger --format lines: each ledger row as key=value pairs in
+# ledger-row order, single spaces, - for null; the same rows, in the same
+# order, as the JSON form, which stays the default
+"$R" replay --emit ledger "$DATA/scenarios.jsonl" 2>/dev/null > "$T/ledger.json"
+"$R" replay --emit ledger --format json "$DATA/scenarios.jsonl" 2>/dev/null | cmp - "$T/ledger.json"
+"$R" replay --emit ledger --format lines "$DATA/scenarios.jsonl" 2>/dev/null > "$T/ledger.lines"
+/usr/bin/python3 - "$T/ledger.json" "$T/ledger.lines" <<'PY'
+import json, sys
+fields = ["job_id", "seq", "transition", "capacity_status", "execution_status",
+          "output_status", "evaluation_status", "settlement", "seller_packet",
+          "buyer_packet", "decision", "prev_hash", "row_hash"]
+rows = [json.loads(l) for l in open(sys.argv[1])]
+lines = open(sys.argv[2]).read().split("\n")
+assert lines[-1] == "", "no final newline"
+lines = lines[:-1]
+assert len(rows) == len(lines) > 0, (len(rows), len(lines))
+for row, line in zip(rows, lines):
+    pairs = [p.split("=", 1) for p in line.split(" ")]
+    assert [k for k, _ in pairs] == fields, line
+    for k, v in pairs:
+        want = row[k]
+        want = "-" if want is None else str(want)
+        assert v == want, (k, v, want, line)
+PY
+grep -q '^job_id=run_8841 seq=4 transition=execution_failed capacity_status=pass execution_status=fail output_status=none evaluation_status=[a-z_]* settlement=hold seller_packet=[^ ]* buyer_packet=[^ ]* decision=[0-9a-f]\{64\} prev_hash=[0-9a-f]\{64\} row_hash=[0-9a-f]\{64\}$' "$T/ledger.lines"
+set +e
+"$R" replay --emit ledger --format yaml "$DATA/canonical.jsonl" 2>/dev/null; [ $? = 2 ] || exit 1
+"$R" replay --emit decisions --format lines "$DATA/canonical.jsonl" 2>/dev/null; [ $? = 2 ] || exit 1
+set -e
 echo "replay cli ok"

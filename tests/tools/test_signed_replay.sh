@@ -24,4 +24,50 @@ rej=$(sed 's/run_8841/run_9999/g' "$T/signed.jsonl" |
 
 rej=$("$R" replay --policy "$T/policy.json" --emit rejects "$T/signed.jsonl" 2>/dev/null)
 [ "$(echo "$rej" | grep -c '"reason":"unknown_key"')" = 2 ] || { echo "no registry: $rej"; exit 1; }
+
+# The ledger of the same events, sealed with a processor key.
+"$R" replay --emit ledger "$DATA/scenarios.jsonl" 2>/dev/null > "$T/ledger.jsonl"
+"$R" keygen --role processor --id p-old --out "$T" --valid-from 2026-01-01T00:00:00Z >/dev/null 2>&1
+"$R" ledger seal --key "$T/p-old.key.json" --batch 10 "$T/ledger.jsonl" > "$T/sealed.jsonl"
+
+# Without a key: the chains are checked (exit 0) and it says plainly that
+# the tree heads' signatures were not.
+set +e
+"$R" ledger verify "$T/sealed.jsonl" > "$T/out" 2> "$T/err"; rc=$?
+set -e
+[ $rc = 0 ] || { echo "keyless verify: exit $rc"; cat "$T/out" "$T/err"; exit 1; }
+grep -q '^ledger chains ok: [0-9]* rows' "$T/out" || { echo "keyless verify: $(cat "$T/out")"; exit 1; }
+grep -q 'tree heads NOT checked' "$T/out" || { echo "keyless verify does not say heads were not checked"; exit 1; }
+grep -q 'NOT checked' "$T/err" || { echo "keyless verify: no warning on stderr"; exit 1; }
+# ... and a broken chain is still found without a key (exit 1, named row)
+sed '5s/"settlement":"[a-z_]*"/"settlement":"release"/' "$T/sealed.jsonl" > "$T/bad.jsonl"
+cmp -s "$T/bad.jsonl" "$T/sealed.jsonl" && { echo "tamper did not change the ledger"; exit 1; }
+set +e
+"$R" ledger verify "$T/bad.jsonl" > "$T/out" 2> "$T/err"; rc=$?
+set -e
+[ $rc = 1 ] || { echo "keyless verify of a tampered ledger: exit $rc"; exit 1; }
+grep -q '^ledger BAD: first bad row at line 5 .*row_hash_mismatch' "$T/out" || { echo "tampered: $(cat "$T/out")"; exit 1; }
+grep -q 'NOT checked' "$T/err" || { echo "tampered keyless verify: no warning"; exit 1; }
+# With the key both are checked.
+out=$("$R" ledger verify --key "$T/p-old.pub.json" "$T/sealed.jsonl" 2>&1)
+echo "$out" | grep -q '^ledger ok: .* tree heads valid' || { echo "keyed verify: $out"; exit 1; }
+echo "$out" | grep -q 'NOT checked' && { echo "keyed verify says NOT checked: $out"; exit 1; }
+
+# A key made now (keygen's default) cannot sign for May: the error names
+# the times and what to do, and keygen said so when it made the key.
+"$R" keygen --role processor --id p-new --out "$T" > /dev/null 2> "$T/keygen.err"
+grep -q -- '--valid-from' "$T/keygen.err" || { echo "keygen gave no --valid-from hint: $(cat "$T/keygen.err")"; exit 1; }
+"$R" ledger seal --key "$T/p-new.key.json" "$T/ledger.jsonl" > "$T/sealed-new.jsonl"
+set +e
+out=$("$R" ledger verify --key "$T/p-new.pub.json" "$T/sealed-new.jsonl" 2>&1); rc=$?
+set -e
+[ $rc = 1 ] || { echo "verify with a key made now: exit $rc: $out"; exit 1; }
+echo "$out" | grep -q 'tree head key "p-new" is not valid at 2026-05-25T[0-9:]*Z, only from .*: make the key with receiptctl keygen --valid-from 2026-05-25T[0-9:]*Z (or earlier) (unknown_key)' ||
+  { echo "key validity message: $out"; exit 1; }
+# the same advice where a signed event predates its key
+"$R" keygen --role seller --id k-late --out "$T" --valid-from 2026-06-01T00:00:00Z >/dev/null 2>&1
+"$R" sign --key "$T/k-late.key.json" --role seller "$DATA/canonical.jsonl" > "$T/late.jsonl"
+rej=$("$R" replay --policy "$T/policy.json" --keys "$T/k-late.pub.json" --emit rejects "$T/late.jsonl" 2>/dev/null)
+echo "$rej" | grep -q '"reason":"unknown_key".*only from 2026-06-01T00:00:00Z: make the key with receiptctl keygen --valid-from' ||
+  { echo "event before its key: $rej"; exit 1; }
 echo "signed replay ok"

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_broker.h"
 
@@ -36,8 +37,10 @@ int cmd_broker(int argc, char **argv) {
         gr_broker *b;
         int c;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "p:b:P:h", opts, NULL)) != -1) {
+        cli_parser cp = {
+            .cmd = "broker", .shortopts = "p:b:P:h", .longopts = opts};
+
+        while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {
                 case 'p':
                         partitions = atoi(optarg);
@@ -48,19 +51,13 @@ int cmd_broker(int argc, char **argv) {
                 case 'P':
                         prefix = optarg;
                         break;
-                case 'h':
-                        printf("usage: receiptctl broker [--partitions N] "
-                               "[--brokers N] [--prefix P]\n");
-                        return 0;
                 default:
-                        return 2;
+                        return cli_exit(c);
                 }
         }
-        if (optind != argc) {
-                fprintf(stderr, "broker: unexpected argument '%s'\n",
-                        argv[optind]);
-                return 2;
-        }
+        if (optind != argc)
+                return cli_usage_error("broker", "unexpected argument '%s'",
+                                       argv[optind]);
         if (!(b = gr_broker_new(nbrokers, partitions, prefix, errstr,
                                 sizeof(errstr)))) {
                 fprintf(stderr, "broker: %s\n", errstr);

@@ -1,11 +1,13 @@
 /* receiptctl demo: the whole pipeline on one machine (SPEC §7).
  *
  * Starts the embedded broker in-process, publishes the canonical case and
- * the other scenarios (tests/data/scenarios.jsonl) plus one garbled record,
+ * the other scenarios (scenarios.jsonl, installed with receiptctl or found
+ * in the source tree: cli_data_file()) plus one garbled record,
  * runs the processor (gr_receiptd, the code of receiptd) on a thread until
  * its checkpoints have passed every input record, then reads what it wrote
  * back from Kafka and prints: each job's summary line and decisions, the
- * canonical case's receipt, and the DLQ rejects with their reasons. */
+ * canonical case's ledger rows (key=value lines) and receipt, and the DLQ
+ * rejects with their reasons. */
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_broker.h"
 #include "gr_config.h"
@@ -27,11 +30,12 @@
 #include "gr_receiptd.h"
 #include "gr_restore.h"
 #include "gr_state_json.h"
+#include "gr_ledger_audit.h"
 #include "gr_topics.h"
+#include "render.h"
 
-#ifndef GR_SOURCE_DIR
-#define GR_SOURCE_DIR "."
-#endif
+/* The scenarios published by default (cli_data_file() finds them). */
+#define GR_DEMO_DATA "scenarios.jsonl"
 
 /* A record read back: key, value and the two DLQ headers we show. */
 typedef struct demo_rec {
@@ -125,6 +129,8 @@ typedef struct demo_run {
 static void *run_thread(void *arg) {
         demo_run *d = arg;
         d->rc = gr_receiptd_run(d->r, &d->stop);
+        /* the thread's scratch state would otherwise outlive it */
+        gr_fsm_thread_done();
         return NULL;
 }
 
@@ -152,10 +158,12 @@ static const char *jstr(json_t *o, const char *k) {
 static void print_jobs(demo_recs *state, demo_recs *dec) {
         char **ids = NULL, line[1024];
         size_t n = 0;
+        gr_buf b;
 
         ids = calloc(state->n + 1, sizeof(*ids));
         if (!ids)
                 return;
+        gr_buf_init(&b);
         for (size_t i = 0; i < state->n; i++) {
                 const char *k = state->v[i].key;
                 int seen = 0;
@@ -198,20 +206,43 @@ static void print_jobs(demo_recs *state, demo_recs *dec) {
                                 continue;
                         if (!(d = json_loads(dec->v[i].value, 0, NULL)))
                                 continue;
-                        printf("    decision %-3s settlement=%s retry=%s "
-                               "reason=%s  (attempt %lld, seq %lld, "
-                               "decided_at %s, id %.12s)\n",
-                               jstr(d, "rule"), jstr(d, "settlement"),
-                               jstr(d, "retry"), jstr(d, "reason"),
-                               (long long)json_integer_value(
-                                   json_object_get(d, "attempt")),
-                               (long long)json_integer_value(
-                                   json_object_get(d, "seq")),
-                               jstr(d, "decided_at"), jstr(d, "decision_id"));
+                        gr_buf_reset(&b);
+                        cli_decision_line(d, &b);
+                        printf("    %s\n", b.oom ? "(out of memory)" : b.data);
                         json_decref(d);
                 }
         }
         free(ids);
+        gr_buf_free(&b);
+}
+
+/* The canonical job's ledger rows, in the key=value form of `receiptctl
+ * replay --emit ledger --format lines` (one renderer, render.c). */
+static void print_ledger(demo_recs *ledger, const char *job_id,
+                         const char *topic) {
+        gr_ledger_row_buf rb;
+        char err[256];
+        gr_buf b;
+
+        printf("\n== the canonical case %s: ledger rows (%s) ==\n\n", job_id,
+               topic);
+        gr_buf_init(&b);
+        for (size_t i = 0; i < ledger->n; i++) {
+                const demo_rec *r = &ledger->v[i];
+                if (!r->key || strcmp(r->key, job_id) || !r->value)
+                        continue;
+                gr_buf_reset(&b);
+                if (gr_ledger_row_parse(r->value, strlen(r->value), &rb, err,
+                                        sizeof(err)) == -1) {
+                        printf("(unreadable row at partition %d offset "
+                               "%lld: %s)\n",
+                               (int)r->partition, (long long)r->offset, err);
+                        continue;
+                }
+                cli_ledger_row_line(&rb.row, &b);
+                printf("%s\n", b.oom ? "(out of memory)" : b.data);
+        }
+        gr_buf_free(&b);
 }
 
 static void print_dlq(demo_recs *dlq, const char *topic) {
@@ -236,6 +267,7 @@ int cmd_demo(int argc, char **argv) {
         int partitions = 4, timeout_s = 25, verbose = 0, c, rc = 1;
         static const struct option opts[] = {
             {"file", required_argument, NULL, 'f'},
+            {"data", required_argument, NULL, 'f'},
             {"partitions", required_argument, NULL, 'p'},
             {"canonical", required_argument, NULL, 'c'},
             {"timeout", required_argument, NULL, 't'},
@@ -250,7 +282,7 @@ int cmd_demo(int argc, char **argv) {
         rd_kafka_t *prod = NULL, *rc_scan = NULL;
         gr_config *cfg = NULL;
         demo_run run = {0};
-        demo_recs state = {0}, dec = {0}, dlq = {0};
+        demo_recs state = {0}, dec = {0}, dlq = {0}, ledger = {0};
         int64_t *end = NULL, deadline;
         gr_emit_result er;
         gr_topics topics;
@@ -259,8 +291,10 @@ int cmd_demo(int argc, char **argv) {
         FILE *fp;
         gr_job *job;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "f:p:c:t:vh", opts, NULL)) != -1) {
+        cli_parser cp = {
+            .cmd = "demo", .shortopts = "f:p:c:t:vh", .longopts = opts};
+
+        while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {
                 case 'f':
                         file = optarg;
@@ -277,32 +311,36 @@ int cmd_demo(int argc, char **argv) {
                 case 'v':
                         verbose = 1;
                         break;
-                case 'h':
-                        printf("usage: receiptctl demo [--file F] "
-                               "[--partitions N] [--canonical JOB_ID] "
-                               "[--timeout S] [--verbose]\n");
+                case CLI_HELP:
+                        /* where the default data comes from, so that an
+                         * install can be checked without running it */
+                        printf("\nbundled scenarios: %s\n",
+                               cli_data_file(GR_DEMO_DATA, path, sizeof(path))
+                                   ? path
+                                   : "NOT FOUND (give --data FILE)");
                         return 0;
                 default:
-                        return 2;
+                        return cli_exit(c);
                 }
         }
-        if (optind != argc || timeout_s < 1) {
-                fprintf(stderr, "demo: unexpected arguments\n");
+        if (optind != argc)
+                return cli_usage_error("demo", "unexpected argument '%s'",
+                                       argv[optind]);
+        if (timeout_s < 1 || partitions < 1)
+                return cli_usage_error("demo", "--timeout and --partitions "
+                                               "must be positive");
+        if (!file && !(file = cli_data_file(GR_DEMO_DATA, path,
+                                            sizeof(path)))) {
+                fprintf(stderr,
+                        "receiptctl demo: the bundled %s is not installed "
+                        "(looked in $GR_DATA_DIR, the install's data "
+                        "directory and the source tree); give --data "
+                        "FILE\n",
+                        GR_DEMO_DATA);
                 return 2;
         }
-        if (!file) {
-                /* The bundled scenarios: from the source tree this binary
-                 * was built from, else relative to the working directory. */
-                snprintf(path, sizeof(path), "%s/tests/data/scenarios.jsonl",
-                         GR_SOURCE_DIR);
-                file = path;
-                if (!(fp = fopen(file, "r")))
-                        file = "tests/data/scenarios.jsonl";
-                else
-                        fclose(fp);
-        }
         if (!(fp = fopen(file, "r"))) {
-                fprintf(stderr, "demo: cannot open %s (use --file)\n", file);
+                fprintf(stderr, "receiptctl demo: cannot open %s\n", file);
                 return 2;
         }
         gr_topics_init(&topics, NULL);
@@ -426,9 +464,12 @@ int cmd_demo(int argc, char **argv) {
             read_topic(rc_scan, topics.name[GR_TOPIC_DECISIONS], partitions,
                        &dec) == -1 ||
             read_topic(rc_scan, topics.name[GR_TOPIC_DLQ], partitions,
-                       &dlq) == -1)
+                       &dlq) == -1 ||
+            read_topic(rc_scan, topics.name[GR_TOPIC_LEDGER], partitions,
+                       &ledger) == -1)
                 goto out;
         print_jobs(&state, &dec);
+        print_ledger(&ledger, canonical, topics.name[GR_TOPIC_LEDGER]);
 
         job = gr_state_lookup(rc_scan, topics.name[GR_TOPIC_STATE],
                               gr_partition_of(canonical, strlen(canonical),
@@ -469,6 +510,7 @@ out:
         recs_free(&state);
         recs_free(&dec);
         recs_free(&dlq);
+        recs_free(&ledger);
         gr_receiptd_destroy(run.r);
         gr_config_destroy(cfg);
         free(end);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_codec.h"
 #include "gr_emit.h"
@@ -30,8 +31,10 @@ int cmd_emit(int argc, char **argv) {
         rd_kafka_t *rk;
         FILE *fp;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "b:t:P:T:X:f:h", opts, NULL)) != -1) {
+        cli_parser cp = {
+            .cmd = "emit", .shortopts = "b:t:P:T:X:f:h", .longopts = opts};
+
+        while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {
                 case 'b':
                         bootstrap = optarg;
@@ -59,23 +62,19 @@ int cmd_emit(int argc, char **argv) {
                         }
                         kv[nkv++] = optarg;
                         break;
-                case 'h':
-                        printf("usage: receiptctl emit [--bootstrap B] "
-                               "[--topic T | --prefix P] [--format "
-                               "json|avro|avro-single] [-X k=v] "
-                               "[FILE|-]\n");
-                        return 0;
                 default:
-                        return 2;
+                        return cli_exit(c);
                 }
         }
         if (optind < argc)
                 path = argv[optind++];
-        if (optind != argc || !bootstrap || timeout_ms <= 0) {
-                fprintf(stderr, "emit: need --bootstrap (or GR_BOOTSTRAP) "
-                                "and at most one FILE\n");
-                return 2;
-        }
+        if (optind != argc)
+                return cli_usage_error("emit", "unexpected argument '%s'",
+                                       argv[optind]);
+        if (!bootstrap || timeout_ms <= 0)
+                return cli_usage_error("emit", "need --bootstrap (or "
+                                               "GR_BOOTSTRAP) and a positive "
+                                               "--timeout-ms");
         if (gr_topics_init(&topics, prefix) == -1) {
                 fprintf(stderr, "emit: prefix too long\n");
                 return 2;

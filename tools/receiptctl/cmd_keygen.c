@@ -4,6 +4,9 @@
  *   receiptctl keygen --role seller --id k-worker-17 [--out DIR]
  *       [--valid-from RFC3339]
  *
+ * The key counts from --valid-from (default: now) in event time, so a key
+ * for events that already happened must be given an earlier --valid-from.
+ *
  * Writes DIR/<id>.pub.json (a registry entry: add it to the registry
  * array) and DIR/<id>.key.json (the secret, mode 0600, never overwritten).
  * File formats: evidence/gr_keys.h.
@@ -16,16 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_keys.h"
-
-static int usage(void) {
-        fprintf(stderr,
-                "usage: receiptctl keygen --role "
-                "marketplace|seller|buyer|verifier|reviewer|processor "
-                "--id KEY_ID [--out DIR] [--valid-from RFC3339]\n");
-        return 2;
-}
 
 /* Create path exclusively with mode and write all of buf. */
 static int write_new(const char *path, const char *buf, size_t len,
@@ -62,25 +58,42 @@ int cmd_keygen(int argc, char **argv) {
         int64_t valid_from;
         int rc = 1;
 
-        for (int i = 1; i < argc; i++) {
-                if (!strcmp(argv[i], "--role") && i + 1 < argc)
-                        role_s = argv[++i];
-                else if (!strcmp(argv[i], "--id") && i + 1 < argc)
-                        id = argv[++i];
-                else if (!strcmp(argv[i], "--out") && i + 1 < argc)
-                        dir = argv[++i];
-                else if (!strcmp(argv[i], "--valid-from") && i + 1 < argc)
-                        from_s = argv[++i];
-                else
-                        return usage();
+        static const struct option opts[] = {
+            {"role", required_argument, NULL, 'r'},
+            {"id", required_argument, NULL, 'i'},
+            {"out", required_argument, NULL, 'o'},
+            {"valid-from", required_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+        cli_parser cp = {.cmd = "keygen", .shortopts = "h", .longopts = opts};
+        int c;
+
+        while ((c = cli_getopt(&cp, argc, argv)) != -1) {
+                switch (c) {
+                case 'r':
+                        role_s = optarg;
+                        break;
+                case 'i':
+                        id = optarg;
+                        break;
+                case 'o':
+                        dir = optarg;
+                        break;
+                case 'f':
+                        from_s = optarg;
+                        break;
+                default:
+                        return cli_exit(c);
+                }
         }
+        if (optind < argc)
+                return cli_usage_error("keygen", "unexpected argument '%s'",
+                                       argv[optind]);
         if (!role_s || !id)
-                return usage();
-        if (gr_key_role_t_parse(role_s, strlen(role_s), &role) == -1) {
-                fprintf(stderr, "receiptctl keygen: unknown role '%s'\n",
-                        role_s);
-                return usage();
-        }
+                return cli_usage_error("keygen", "--role and --id are "
+                                                 "required");
+        if (gr_key_role_t_parse(role_s, strlen(role_s), &role) == -1)
+                return cli_usage_error("keygen", "unknown role '%s'", role_s);
         if (from_s) {
                 if (gr_time_parse(from_s, strlen(from_s), &valid_from) == -1) {
                         fprintf(stderr,
@@ -92,7 +105,13 @@ int cmd_keygen(int argc, char **argv) {
         } else {
                 /* A key is made now; the registry bounds it in event time
                  * from here on (edit valid_from to backdate it). */
+                char when[40];
                 valid_from = (int64_t)time(NULL) * 1000;
+                fprintf(stderr,
+                        "receiptctl keygen: the key is valid from now (%s): "
+                        "for events, decisions or ledgers of earlier times "
+                        "give --valid-from RFC3339\n",
+                        gr_time_format(valid_from, when, sizeof(when)));
         }
         if (gr_crypto_init() == -1) {
                 fprintf(stderr, "receiptctl keygen: libsodium init failed\n");

@@ -1,7 +1,7 @@
 /*
  * receiptctl ledger: audit an exported ledger and prove rows (issue 5).
  *
- *   receiptctl ledger verify --key PUBKEYFILE|--keys REGISTRY [FILE|-]
+ *   receiptctl ledger verify [--key PUBKEYFILE|--keys REGISTRY] [FILE|-]
  *   receiptctl ledger prove JOB_ID [--key PUBKEYFILE] [FILE|-]
  *
  * The export format (JSON lines: ledger rows, partition markers, signed
@@ -9,6 +9,10 @@
  *
  * verify checks every per-job hash chain, every tree head signature and
  * the consistency of successive heads, and names the first bad row.
+ * Without a key it checks what needs none (the chains, and the heads'
+ * roots and consistency against the rows) and says that the heads'
+ * signatures were NOT checked: intact chains alone do not prove that the
+ * rows are the ones the processor published.
  * Exit 0 when the ledger is intact, 1 when it is not, 2 when the arguments,
  * the key or the input are unusable.
  *
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_ledger_audit.h"
 #include "gr_merkle.h"
@@ -40,19 +45,6 @@
 #include "lines.h"
 
 #define LINE_MAX_BYTES (1 << 20)
-
-static int usage(void) {
-        fprintf(stderr,
-                "usage: receiptctl ledger verify --key PUBKEYFILE|--keys "
-                "REGISTRY [FILE|-]\n"
-                "       receiptctl ledger prove JOB_ID [--key PUBKEYFILE] "
-                "[FILE|-]\n"
-                "       receiptctl ledger seal --key SECRETKEYFILE [--batch N] "
-                "[FILE|-]\n"
-                "       receiptctl ledger export --bootstrap B [--prefix P] "
-                "[-X k=v] > FILE\n");
-        return 2;
-}
 
 /* Feed every line of in to the audit. @returns 0, or 1/2 on failure. */
 static int feed(gr_ledger_audit *a, FILE *in) {
@@ -85,7 +77,25 @@ static int feed(gr_ledger_audit *a, FILE *in) {
         return rc;
 }
 
-static void print_report(const gr_audit_report *r) {
+static void print_report(const gr_audit_report *r, int keyed) {
+        if (r->ok && !keyed) {
+                printf("ledger chains ok: %llu rows, %llu jobs, %llu "
+                       "partitions: every row_hash, prev_hash and seq "
+                       "checked\n",
+                       (unsigned long long)r->rows,
+                       (unsigned long long)r->jobs,
+                       (unsigned long long)r->partitions);
+                printf("tree heads NOT checked: %llu signed tree heads, "
+                       "signatures not verified (no --key/--keys); %llu "
+                       "rows covered by none\n",
+                       (unsigned long long)r->heads,
+                       (unsigned long long)r->unanchored);
+                fprintf(stderr,
+                        "receiptctl ledger: warning: signed tree heads were "
+                        "NOT checked; give --keys REGISTRY (or --key "
+                        "PUBKEYFILE) to check them\n");
+                return;
+        }
         if (r->ok) {
                 printf("ledger ok: %llu rows, %llu jobs, %llu partitions, "
                        "%llu/%llu tree heads valid, %llu rows not yet "
@@ -113,6 +123,10 @@ static void print_report(const gr_audit_report *r) {
                 printf(", job %s, seq %llu", r->job_id,
                        (unsigned long long)r->seq);
         printf("): %s: %s\n", gr_audit_problem_t_name(r->problem), r->detail);
+        if (!keyed)
+                fprintf(stderr,
+                        "receiptctl ledger: warning: tree head signatures "
+                        "were NOT checked (no --key/--keys)\n");
 }
 
 /* One partition's running tree while sealing. */
@@ -247,53 +261,78 @@ int cmd_ledger(int argc, char **argv) {
         FILE *in = stdin;
         char errstr[128];
         int rc = 2, prove;
+        static const struct option seal_opts[] = {
+            {"key", required_argument, NULL, 'k'},
+            {"batch", required_argument, NULL, 'b'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+        static const struct option audit_opts[] = {
+            {"key", required_argument, NULL, 'k'},
+            {"keys", required_argument, NULL, 'k'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+        cli_parser cp = {.shortopts = "h"};
+        char cmd[32];
+        int c;
 
-        if (argc < 2)
-                return usage();
+        if (argc < 2) {
+                cli_help_print("ledger", stderr);
+                return 2;
+        }
         sub = argv[1];
+        if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+                cli_help_print("ledger", stdout);
+                return 0;
+        }
         if (!strcmp(sub, "export"))
                 return cmd_ledger_export(argc - 1, argv + 1);
+        if (strcmp(sub, "seal") && strcmp(sub, "verify") &&
+            strcmp(sub, "prove"))
+                return cli_usage_error("ledger", "unknown %s '%s'",
+                                       sub[0] == '-' ? "option"
+                                                     : "subcommand",
+                                       sub);
+        snprintf(cmd, sizeof(cmd), "ledger %s", sub);
+        cp.cmd = cmd;
         if (!strcmp(sub, "seal")) {
                 unsigned long batch = 1000;
-                for (int i = 2; i < argc; i++) {
-                        if (!strcmp(argv[i], "--key") && i + 1 < argc)
-                                key_path = argv[++i];
-                        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
-                                batch = strtoul(argv[++i], NULL, 10);
-                        else if (argv[i][0] == '-' && strcmp(argv[i], "-"))
-                                return usage();
-                        else if (!in_path)
-                                in_path = argv[i];
+                cp.longopts = seal_opts;
+                while ((c = cli_getopt(&cp, argc - 1, argv + 1)) != -1) {
+                        if (c == 'k')
+                                key_path = optarg;
+                        else if (c == 'b')
+                                batch = strtoul(optarg, NULL, 10);
                         else
-                                return usage();
+                                return cli_exit(c);
                 }
+                if (optind < argc - 1)
+                        in_path = argv[1 + optind++];
+                if (optind < argc - 1)
+                        return cli_usage_error(cmd, "unexpected argument '%s'",
+                                               argv[1 + optind]);
                 if (!key_path || batch == 0)
-                        return usage();
+                        return cli_usage_error(cmd, "need --key SECRETKEYFILE "
+                                                    "and a positive --batch");
                 if (gr_crypto_init() == -1)
                         return 1;
                 return cmd_seal(key_path, in_path, batch);
         }
-        if (!strcmp(sub, "verify"))
-                prove = 0;
-        else if (!strcmp(sub, "prove"))
-                prove = 1;
-        else
-                return usage();
-        for (int i = 2; i < argc; i++) {
-                if ((!strcmp(argv[i], "--key") || !strcmp(argv[i], "--keys")) &&
-                    i + 1 < argc)
-                        key_path = argv[++i];
-                else if (argv[i][0] == '-' && strcmp(argv[i], "-"))
-                        return usage();
-                else if (prove && !job)
-                        job = argv[i];
-                else if (!in_path)
-                        in_path = argv[i];
-                else
-                        return usage();
+        prove = !strcmp(sub, "prove");
+        cp.longopts = audit_opts;
+        while ((c = cli_getopt(&cp, argc - 1, argv + 1)) != -1) {
+                if (c != 'k')
+                        return cli_exit(c);
+                key_path = optarg;
         }
-        if ((prove && !job) || (!prove && !key_path))
-                return usage();
+        if (prove && optind < argc - 1)
+                job = argv[1 + optind++];
+        if (optind < argc - 1)
+                in_path = argv[1 + optind++];
+        if (optind < argc - 1)
+                return cli_usage_error(cmd, "unexpected argument '%s'",
+                                       argv[1 + optind]);
+        if (prove && !job)
+                return cli_usage_error(cmd, "need a JOB_ID");
         if (gr_crypto_init() == -1) {
                 fprintf(stderr, "receiptctl ledger: libsodium init failed\n");
                 return 1;
@@ -314,7 +353,7 @@ int cmd_ledger(int argc, char **argv) {
                 goto out;
         gr_ledger_audit_finish(a, &rep);
         if (!prove) {
-                print_report(&rep);
+                print_report(&rep, kr != NULL);
                 rc = rep.ok ? 0 : 1;
         } else {
                 gr_buf out;

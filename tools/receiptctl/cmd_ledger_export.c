@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_lookup.h"
 #include "gr_restore.h"
@@ -46,12 +47,6 @@ static void export_record(void *opaque, const rd_kafka_message_t *m) {
         c->n++;
 }
 
-static int usage(FILE *fp, int rc) {
-        fprintf(fp, "usage: receiptctl ledger export --bootstrap B "
-                    "[--prefix P] [--timeout-ms MS] [-X k=v] > FILE\n");
-        return rc;
-}
-
 int cmd_ledger_export(int argc, char **argv) {
         const char *bootstrap = getenv("GR_BOOTSTRAP"), *prefix = NULL;
         static const struct option opts[] = {
@@ -67,8 +62,10 @@ int cmd_ledger_export(int argc, char **argv) {
         gr_topics topics;
         rd_kafka_t *rk;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "b:P:T:X:h", opts, NULL)) != -1) {
+        cli_parser cp = {
+            .cmd = "ledger export", .shortopts = "b:P:T:X:h", .longopts = opts};
+
+        while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {
                 case 'b':
                         bootstrap = optarg;
@@ -87,14 +84,18 @@ int cmd_ledger_export(int argc, char **argv) {
                         }
                         kv[nkv++] = optarg;
                         break;
-                case 'h':
-                        return usage(stdout, 0);
                 default:
-                        return usage(stderr, 2);
+                        return cli_exit(c);
                 }
         }
-        if (optind != argc || !bootstrap || timeout_ms <= 0)
-                return usage(stderr, 2);
+        if (optind != argc)
+                return cli_usage_error("ledger export",
+                                       "unexpected argument '%s'",
+                                       argv[optind]);
+        if (!bootstrap || timeout_ms <= 0)
+                return cli_usage_error("ledger export",
+                                       "need --bootstrap (or GR_BOOTSTRAP) "
+                                       "and a positive --timeout-ms");
         for (int i = 0; i < nkv; i++)
                 if (!strncmp(kv[i], "isolation.level=", 16)) {
                         fprintf(stderr, "ledger export: isolation.level is "

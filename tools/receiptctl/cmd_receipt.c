@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_html.h"
 #include "gr_lookup.h"
@@ -29,8 +30,10 @@ int cmd_receipt(int argc, char **argv) {
         gr_job *job;
         int32_t nparts, part;
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "b:P:aHT:X:h", opts, NULL)) != -1) {
+        cli_parser cp = {
+            .cmd = "receipt", .shortopts = "b:P:aHT:X:h", .longopts = opts};
+
+        while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {
                 case 'b':
                         bootstrap = optarg;
@@ -54,19 +57,16 @@ int cmd_receipt(int argc, char **argv) {
                         }
                         kv[nkv++] = optarg;
                         break;
-                case 'h':
-                        printf("usage: receiptctl receipt JOB_ID --bootstrap B "
-                               "[--prefix P] [--all] [-X k=v]\n");
-                        return 0;
                 default:
-                        return 2;
+                        return cli_exit(c);
                 }
         }
-        if (optind + 1 != argc || !bootstrap || timeout_ms <= 0) {
-                fprintf(stderr, "usage: receiptctl receipt JOB_ID --bootstrap "
-                                "B [--prefix P] [--all]\n");
-                return 2;
-        }
+        if (optind + 1 != argc)
+                return cli_usage_error("receipt", "need exactly one JOB_ID");
+        if (!bootstrap || timeout_ms <= 0)
+                return cli_usage_error("receipt", "need --bootstrap (or "
+                                                  "GR_BOOTSTRAP) and a "
+                                                  "positive --timeout-ms");
         job_id = argv[optind];
         if (gr_topics_init(&topics, prefix) == -1) {
                 fprintf(stderr, "receipt: prefix too long\n");

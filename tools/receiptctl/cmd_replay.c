@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_engine.h"
 #include "gr_policy_json.h"
@@ -17,6 +18,7 @@
 #include "gr_output.h"
 #include "gr_sign.h"
 #include "lines.h"
+#include "render.h"
 
 typedef enum {
         EMIT_DECISIONS,
@@ -31,6 +33,7 @@ static const char *const emit_names[] = {"decisions", "lines", "receipts",
 
 typedef struct replay {
         emit_t emit;
+        int as_lines; /* --format lines */
         FILE *out;
         gr_buf buf;
 } replay;
@@ -55,7 +58,10 @@ static void on_ledger(void *op, const gr_job *j, const gr_ledger_row *row) {
         (void)j;
         if (r->emit != EMIT_LEDGER)
                 return;
-        gr_ledger_row_to_json(row, 1, &r->buf);
+        if (r->as_lines)
+                cli_ledger_row_line(row, &r->buf);
+        else
+                gr_ledger_row_to_json(row, 1, &r->buf);
         put(r);
 }
 
@@ -69,13 +75,6 @@ static void on_reject(void *op, const gr_event *ev, const gr_err *err) {
                                                               : NULL,
                           err, &r->buf);
         put(r);
-}
-
-static int usage(void) {
-        fprintf(stderr, "usage: receiptctl replay [--policy FILE] [--keys "
-                        "REGISTRY] [--emit "
-                        "decisions|lines|receipts|ledger|rejects] [FILE|-]\n");
-        return 2;
 }
 
 /* Whole small file into memory (policy files). @returns malloc'd or NULL. */
@@ -110,7 +109,7 @@ static int only_space(const char *s, size_t n) {
 int cmd_replay(int argc, char **argv) {
         const char *policy_path = NULL, *keys_path = NULL, *in_path = NULL;
         gr_keyring *kr = NULL;
-        replay r = {EMIT_DECISIONS, stdout, {0}};
+        replay r = {EMIT_DECISIONS, 0, stdout, {0}};
         gr_policy pol;
         gr_fsm_sink sink = {&r, on_ledger, on_decision, on_reject};
         gr_engine *eng = NULL;
@@ -123,33 +122,53 @@ int cmd_replay(int argc, char **argv) {
         int rc = 2, got;
         char errstr[512];
 
-        for (int i = 1; i < argc; i++) {
-                if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
-                        policy_path = argv[++i];
-                } else if (!strcmp(argv[i], "--keys") && i + 1 < argc) {
-                        keys_path = argv[++i];
-                } else if (!strcmp(argv[i], "--emit") && i + 1 < argc) {
+        static const struct option opts[] = {
+            {"policy", required_argument, NULL, 'p'},
+            {"keys", required_argument, NULL, 'k'},
+            {"emit", required_argument, NULL, 'e'},
+            {"format", required_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+        cli_parser cp = {.cmd = "replay", .shortopts = "h", .longopts = opts};
+        int c;
+
+        while ((c = cli_getopt(&cp, argc, argv)) != -1) {
+                switch (c) {
+                case 'p':
+                        policy_path = optarg;
+                        break;
+                case 'k':
+                        keys_path = optarg;
+                        break;
+                case 'e': {
                         size_t k;
-                        i++;
-                        for (k = 0; k < 5 && strcmp(argv[i], emit_names[k]); k++)
+                        for (k = 0; k < 5 && strcmp(optarg, emit_names[k]); k++)
                                 ;
-                        if (k == 5) {
-                                fprintf(stderr,
-                                        "replay: unknown --emit '%s'\n",
-                                        argv[i]);
-                                return usage();
-                        }
+                        if (k == 5)
+                                return cli_usage_error(
+                                    "replay", "unknown --emit '%s'", optarg);
                         r.emit = (emit_t)k;
-                } else if (argv[i][0] == '-' && argv[i][1] && !in_path) {
-                        fprintf(stderr, "replay: unknown option '%s'\n",
-                                argv[i]);
-                        return usage();
-                } else if (!in_path) {
-                        in_path = argv[i];
-                } else {
-                        return usage();
+                        break;
+                }
+                case 'f':
+                        if (strcmp(optarg, "json") && strcmp(optarg, "lines"))
+                                return cli_usage_error(
+                                    "replay", "unknown --format '%s'", optarg);
+                        r.as_lines = !strcmp(optarg, "lines");
+                        break;
+                default:
+                        return cli_exit(c);
                 }
         }
+        if (optind < argc)
+                in_path = argv[optind++];
+        if (optind < argc)
+                return cli_usage_error("replay", "unexpected argument '%s'",
+                                       argv[optind]);
+        if (r.as_lines && r.emit != EMIT_LEDGER && r.emit != EMIT_LINES)
+                return cli_usage_error("replay",
+                                       "--format lines is for --emit ledger "
+                                       "(and --emit lines)");
 
         gr_policy_default(&pol);
         if (policy_path) {

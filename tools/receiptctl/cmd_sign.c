@@ -13,18 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_json_event.h"
 #include "gr_keys.h"
 #include "gr_sign.h"
 #include "keyfile.h"
 #include "lines.h"
-
-static int usage(void) {
-        fprintf(stderr, "usage: receiptctl sign --key SECRET.key.json "
-                        "[--role ROLE] [FILE|-]\n");
-        return 2;
-}
 
 int cmd_sign(int argc, char **argv) {
         const char *key_path = NULL, *in_path = NULL;
@@ -39,23 +34,38 @@ int cmd_sign(int argc, char **argv) {
         size_t len;
         const char *line;
 
-        for (int i = 1; i < argc; i++) {
-                if (!strcmp(argv[i], "--key") && i + 1 < argc) {
-                        key_path = argv[++i];
-                } else if (!strcmp(argv[i], "--role") && i + 1 < argc) {
+        static const struct option opts[] = {
+            {"key", required_argument, NULL, 'k'},
+            {"role", required_argument, NULL, 'r'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+        cli_parser cp = {.cmd = "sign", .shortopts = "h", .longopts = opts};
+        int c;
+
+        while ((c = cli_getopt(&cp, argc, argv)) != -1) {
+                switch (c) {
+                case 'k':
+                        key_path = optarg;
+                        break;
+                case 'r': {
                         gr_role_t r;
-                        i++;
-                        if (gr_role_t_parse(argv[i], strlen(argv[i]), &r))
-                                return usage();
+                        if (gr_role_t_parse(optarg, strlen(optarg), &r))
+                                return cli_usage_error(
+                                    "sign", "unknown role '%s'", optarg);
                         only_role = (int)r;
-                } else if (!in_path) {
-                        in_path = argv[i];
-                } else {
-                        return usage();
+                        break;
+                }
+                default:
+                        return cli_exit(c);
                 }
         }
+        if (optind < argc)
+                in_path = argv[optind++];
+        if (optind < argc)
+                return cli_usage_error("sign", "unexpected argument '%s'",
+                                       argv[optind]);
         if (!key_path)
-                return usage();
+                return cli_usage_error("sign", "--key is required");
         if (gr_crypto_init() == -1)
                 return 1;
         if (!(text = cli_file_read(key_path, &len))) {

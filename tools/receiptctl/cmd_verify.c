@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "gr_ledger_audit.h"
 #include "gr_sign.h"
@@ -23,11 +24,6 @@
 #include "lines.h"
 
 #define LINE_MAX_BYTES (1 << 20)
-
-static int usage(void) {
-        fprintf(stderr, "usage: receiptctl verify --keys REGISTRY [FILE|-]\n");
-        return 2;
-}
 
 static int has_type(const char *line, size_t len, const char *type) {
         char want[64];
@@ -45,19 +41,26 @@ int cmd_verify(int argc, char **argv) {
         unsigned long good = 0, bad = 0;
         int rc = 2, got;
 
-        for (int i = 1; i < argc; i++) {
-                if ((!strcmp(argv[i], "--keys") || !strcmp(argv[i], "--key")) &&
-                    i + 1 < argc)
-                        keys_path = argv[++i];
-                else if (argv[i][0] == '-' && strcmp(argv[i], "-"))
-                        return usage();
-                else if (!in_path)
-                        in_path = argv[i];
-                else
-                        return usage();
+        static const struct option opts[] = {
+            {"keys", required_argument, NULL, 'k'},
+            {"key", required_argument, NULL, 'k'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+        cli_parser cp = {.cmd = "verify", .shortopts = "h", .longopts = opts};
+        int c;
+
+        while ((c = cli_getopt(&cp, argc, argv)) != -1) {
+                if (c != 'k')
+                        return cli_exit(c);
+                keys_path = optarg;
         }
+        if (optind < argc)
+                in_path = argv[optind++];
+        if (optind < argc)
+                return cli_usage_error("verify", "unexpected argument '%s'",
+                                       argv[optind]);
         if (!keys_path)
-                return usage();
+                return cli_usage_error("verify", "--keys REGISTRY is required");
         if (gr_crypto_init() == -1) {
                 fprintf(stderr, "receiptctl verify: libsodium init failed\n");
                 return 1;
