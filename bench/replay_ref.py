@@ -13,9 +13,10 @@ decision's amounts (SPEC §6), chain ledger rows with SHA-256, and emit a
 decision (with decision_id, receipt_hash, policy_hash, amounts) whenever
 (settlement, retry, reason) or the amounts change.  It does the same work
 per event as `receiptctl replay --emit decisions`, written the way one would
-write it in Python, without tricks.  The JSON bytes of receipts and ledger rows are not
-byte-identical to the C canonical forms (so hashes differ); summary lines,
-rules, seq numbers, decision_ids and amounts are meant to agree.
+write it in Python, without tricks.  The JSON bytes of receipts and ledger
+rows are not byte-identical to the C canonical forms (so hashes differ);
+summary lines, rules, seq numbers, decision_ids and amounts are meant to
+agree.
 
 Standard library only.  Usage:
   replay_ref.py [--emit decisions|lines|rejects] [FILE|-]
