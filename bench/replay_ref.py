@@ -4,16 +4,19 @@ rules with the standard json module" that issue 2's speed target compares
 `receiptctl replay` against.
 
 A straightforward reimplementation of SPEC §3-§6: decode each JSON line with
-json.loads, validate it (required fields, types, roles), drive a per-job
-state machine (attempts, preconditions, parking at most 16 per job with the
-park timeout in event time, duplicates by event_id, invariants I1-I5), run
-rules R1-R11 in SPEC order, chain ledger rows with SHA-256, and emit a
-decision (with decision_id, receipt_hash, policy_hash) whenever
-(settlement, retry, reason) changes.  It does the same work per event as
-`receiptctl replay --emit decisions`, written the way one would write it in
-Python, without tricks.  The JSON bytes of receipts and ledger rows are not
-byte-identical to the C canonical forms (so hashes differ); summary lines,
-rules, seq numbers and decision_ids are meant to agree.
+json.loads, validate it (required fields, types, roles, a price with both
+members and never negative), drive a per-job state machine (attempts,
+preconditions, parking at most 16 per job with the park timeout in event
+time, duplicates by event_id, invariants I1-I5 with the I5 lock held per
+attempt), run rules R1-R12 in SPEC order (R12 right after R2), work out the
+decision's amounts (SPEC §6), chain ledger rows with SHA-256, and emit a
+decision (with decision_id, receipt_hash, policy_hash, amounts) whenever
+(settlement, retry, reason) or the amounts change.  It does the same work
+per event as `receiptctl replay --emit decisions`, written the way one would
+write it in Python, without tricks.  The JSON bytes of receipts and ledger
+rows are not byte-identical to the C canonical forms (so hashes differ);
+summary lines, rules, seq numbers, decision_ids and amounts are meant to
+agree.
 
 Standard library only.  Usage:
   replay_ref.py [--emit decisions|lines|rejects] [FILE|-]
@@ -89,14 +92,31 @@ class Reject(Exception):
         self.detail = detail
 
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+ONE_MS = datetime.timedelta(milliseconds=1)
+
+
 def parse_time(s):
+    """RFC 3339 text -> integer milliseconds since the epoch (exact: the
+    amounts are computed from these, so no float timestamp)."""
     try:
         dt = datetime.datetime.fromisoformat(s)
     except ValueError:
         raise Reject("schema", "%r is not an RFC 3339 time" % s[:40])
     if dt.tzinfo is None:
         raise Reject("schema", "%r has no offset" % s[:40])
-    return int(dt.timestamp() * 1000)
+    return (dt - EPOCH) // ONE_MS
+
+
+def format_time(ms):
+    """Integer ms -> RFC 3339 UTC as the outputs write it (SPEC §3: outputs
+    carry times from events), milliseconds only when there are some."""
+    dt = EPOCH + datetime.timedelta(milliseconds=ms)
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (
+        dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
+    if ms % 1000:
+        text += ".%03d" % (ms % 1000)
+    return text + "Z"
 
 
 def check(kind, size, name, v):
@@ -168,7 +188,6 @@ def decode(line):
     occ = doc.get("occurred_at")
     if occ is not None:
         ev["occurred_at"] = check("t", 0, "occurred_at", occ)
-        ev["occurred_at_text"] = occ
     actor = doc.get("actor")
     if actor is not None:
         if not isinstance(actor, dict):
@@ -230,6 +249,13 @@ def decode(line):
             raise Reject("schema", "window_end is not after window_start")
         if b["vram_gb"] <= 0:
             raise Reject("schema", "vram_gb must be positive")
+        # A price is money: both members or none, and never negative.
+        has_amount = "price.amount_minor" in b
+        if has_amount != ("price.currency" in b):
+            raise Reject("missing_field",
+                         "body.price needs amount_minor and currency")
+        if has_amount and b["price.amount_minor"] < 0:
+            raise Reject("schema", "price.amount_minor must not be negative")
     elif typ == "execution_failed" and b["failure_class"] is None:
         raise Reject("missing_field", "body.failure_class required")
     elif typ == "review_decided" and b["settlement"] == "pending":
@@ -249,6 +275,8 @@ class Attempt:
         self.evaluation = "not_started"
         self.failure_class = None
         self.cancelled = False
+        self.cancelled_while = None  # execution status at the first cancel
+        self.cancelled_at = None
         self.expired = False
         self.reviewed = False
         self.review_settlement = "pending"
@@ -273,7 +301,8 @@ class Job:
         self.retry = "none"
         self.reason = "in_progress"
         self.rule = None
-        self.locked = False
+        self.amounts = None
+        self.locked = False  # I5, for the current attempt only
         self.quote = None
         self.seller = None
         self.buyer = None
@@ -361,10 +390,12 @@ def effect(j, ev):
                           "evaluation": c.evaluation,
                           "failure_class": c.failure_class,
                           "settlement": j.settlement, "retry": j.retry,
-                          "reason": j.reason, "rule": j.rule})
+                          "reason": j.reason, "rule": j.rule,
+                          "amounts": j.amounts})
         j.cur = Attempt()
         if j.retry == "free":  # SPEC §5: consumed when attempt n+1 begins
             j.free_retries_used += 1
+        j.locked = False  # I5 is per attempt: n+1 begins pending
         j.attempt = att
     if j.time is None or t > j.time:
         j.time = t
@@ -405,7 +436,10 @@ def effect(j, ev):
     elif typ == "buyer_packet":
         j.buyer = b
     elif typ == "job_cancelled":
-        a.cancelled = True
+        if not a.cancelled:  # the first cancel of an attempt stands
+            a.cancelled = True
+            a.cancelled_while = a.execution
+            a.cancelled_at = t
     elif typ == "reservation_expired":
         a.expired = True
     elif typ == "review_decided":
@@ -431,8 +465,10 @@ def decide(j):
     failed_no_output = a.execution == "fail" and a.output == "none"
     if a.reviewed:
         v = (a.review_settlement, "none", "manual_review", "R1")
-    elif a.cancelled and a.execution == "not_started":
+    elif a.cancelled and a.cancelled_while == "not_started":
         v = ("refund", "none", "buyer_cancelled", "R2")
+    elif a.cancelled and a.cancelled_while == "running":
+        v = ("partial_refund", "none", "buyer_cancelled", "R12")
     elif a.capacity == "fail":
         v = ("refund", "reassign", "capacity_fail", "R3")
     elif a.execution == "not_started" and (
@@ -442,7 +478,7 @@ def decide(j):
     elif (failed_no_output and j.buyer is not None and j.quote is not None
           and j.buyer["memory_budget_gb"] > j.quote["vram_gb"]):
         v = ("partial_refund", "none", "memory_budget_exceeds_quote", "R5")
-    elif a.execution == "fail" and packets_disagree(j):
+    elif a.execution in ("fail", "pass") and packets_disagree(j):
         v = ("escalate", "manual_review", "logs_disagree", "R6")
     elif failed_no_output and j.free_retries_used < FREE_RETRIES:
         v = ("hold", "free", a.failure_class, "R7")
@@ -461,6 +497,53 @@ def decide(j):
     if j.locked and v[3] != "R1":
         v = (j.settlement,) + v[1:]
     return v
+
+
+def amounts(j, v, now):
+    """SPEC §6: what decision v means for the attempt's money at event time
+    `now` (ms), or None when the quote has no price."""
+    q = j.quote
+    if q is None or "price.amount_minor" not in q:
+        return None
+    price = q["price.amount_minor"]
+    settlement = v[0]
+    charge = refund = held = 0
+    if settlement == "refund":
+        refund = price
+    elif settlement == "release":
+        charge = price
+    elif settlement == "partial_refund":
+        window = q["window_end"] - q["window_start"]
+        if window > 0:  # a window of zero length charges 0
+            charge = price * used_ms(j, v[3], now) // window
+        refund = price - charge
+    else:  # hold, escalate, pending
+        held = price
+    return {"currency": q["price.currency"], "price_minor": price,
+            "charge_minor": charge, "refund_minor": refund,
+            "held_minor": held}
+
+
+def used_ms(j, rule, now):
+    """How long the buyer held the machine in this attempt, in [0, window]."""
+    a, q = j.cur, j.quote
+    window = q["window_end"] - q["window_start"]
+    start = a.lane.get("started_at")
+    if start is None:
+        return 0
+    if rule == "R12":
+        end = a.cancelled_at
+    elif rule == "R5":
+        end = a.lane.get("failed_at")
+    else:  # a review: up to the last execution time, or now while running
+        end = a.lane.get("failed_at")
+        if end is None:
+            end = a.lane.get("completed_at")
+        if end is None:
+            end = now
+    if end is None:
+        return 0
+    return min(max(end - start, 0), window)
 
 
 def impossible(j, v):
@@ -507,6 +590,7 @@ def receipt(j):
                    "evaluation_rule": a.lane.get("evaluation_rule")},
         "settlement": {"posture": j.settlement, "retry": j.retry,
                        "reason": j.reason, "rule": j.rule,
+                       "amounts": j.amounts,
                        "free_retries_used": j.free_retries_used},
         "packets": {"seller": j.seller and j.seller.get("packet_hash"),
                     "buyer": j.buyer and j.buyer.get("packet_hash")},
@@ -515,7 +599,7 @@ def receipt(j):
             "execution": a.execution, "output": a.output,
             "evaluation": a.evaluation, "failure_class": a.failure_class,
             "settlement": j.settlement, "retry": j.retry,
-            "reason": j.reason, "rule": j.rule}],
+            "reason": j.reason, "rule": j.rule, "amounts": j.amounts}],
         "ledger": {"seq": j.seq, "head": j.chain},
     }
 
@@ -546,19 +630,28 @@ class Replay:
                                                  broken))
             return False
         effect(j, ev)
-        changed = (v[0], v[1], v[2]) != (j.settlement, j.retry, j.reason)
+        # While I5 keeps the attempt's posture its amounts stay as decided;
+        # a review decides them anew.
+        if j.locked and ev["type"] != "review_decided":
+            money = j.amounts
+        else:
+            money = amounts(j, v, ev["occurred_at"])
+        changed = ((v[0], v[1], v[2]) != (j.settlement, j.retry, j.reason)
+                   or money != j.amounts)
         j.settlement, j.retry, j.reason, j.rule = v
+        j.amounts = money
         if v[0] in FINAL:
             j.locked = True
         j.seen.add(ev["event_id"])
         j.seq += 1
         a = j.cur
+        when = format_time(ev["occurred_at"])
         did = None
         if changed:
             did = sha256_hex("%s\n%d\n%d" % (j.job_id, j.attempt, j.seq))
         row = {"job_id": j.job_id, "attempt": j.attempt, "seq": j.seq,
                "transition": ev["type"], "event_id": ev["event_id"],
-               "occurred_at": ev["occurred_at_text"],
+               "occurred_at": when,
                "capacity_status": a.capacity,
                "execution_status": a.execution,
                "output_status": a.output,
@@ -577,8 +670,8 @@ class Replay:
                  "line": j.line(),
                  "receipt_hash": sha256_hex(dumps(receipt(j))),
                  "policy_hash": POLICY_HASH,
-                 "decided_at": ev["occurred_at_text"],
-                 "key_id": None, "sig": None}
+                 "decided_at": when,
+                 "amounts": money, "key_id": None, "sig": None}
             if self.emit == "decisions":
                 self.out.write(dumps(d))
                 self.out.write("\n")

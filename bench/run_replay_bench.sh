@@ -72,8 +72,8 @@ best_of() {
 "$BARE" "$WORKLOAD" | sed 's/^/  /'
 
 # Agreement: the same summary line per job from C and from Python, and the
-# same decisions (all fields but receipt_hash, whose JSON bytes differ by
-# design).  CHECK=0 skips it.
+# same decisions in the same order (all fields but receipt_hash, whose JSON
+# bytes differ by design; amounts included).  CHECK=0 skips it.
 if [ "${CHECK:-1}" != 0 ]; then
         "$REPLAY" replay --emit lines "$WORKLOAD" 2>/dev/null >"$BUILD_DIR/bench/c.lines"
         "$PYTHON" "$ROOT/bench/replay_ref.py" --emit lines "$WORKLOAD" \
@@ -87,12 +87,14 @@ if [ "${CHECK:-1}" != 0 ]; then
         "$PYTHON" - "$BUILD_DIR/bench/c.dec" "$BUILD_DIR/bench/py.dec" <<'PY'
 import json, sys
 keys = ("decision_id", "job_id", "attempt", "seq", "settlement", "retry",
-        "reason", "rule", "line", "policy_hash", "decided_at")
+        "reason", "rule", "line", "policy_hash", "decided_at", "amounts")
 a, b = ([tuple(d[k] for k in keys) for d in map(json.loads, open(p))]
         for p in sys.argv[1:3])
 same = sum(x == y for x, y in zip(a, b))
+ids_a, ids_b = {x[0] for x in a}, {x[0] for x in b}
 print("agreement: %d C decisions, %d Python decisions, %d identical "
-      "(all fields but receipt_hash)" % (len(a), len(b), same))
+      "(all fields but receipt_hash; %d only in C, %d only in Python)"
+      % (len(a), len(b), same, len(ids_a - ids_b), len(ids_b - ids_a)))
 PY
 fi
 
