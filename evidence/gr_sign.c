@@ -421,7 +421,15 @@ int gr_decision_verify_json(const gr_keyring *kr, const char *json,
                         *dst[i] = json_integer_value(x);
                 }
                 d.amounts.present = 1;
-                d.currency = json_is_string(c) ? json_string_value(c) : NULL;
+                if (json_is_string(c)) {
+                        if (json_string_length(c) >= sizeof(d.amounts.currency)) {
+                                gr_err_set(err, GR_REJ_SCHEMA,
+                                           "amounts.currency too long");
+                                goto err;
+                        }
+                        memcpy(d.amounts.currency, json_string_value(c),
+                               json_string_length(c) + 1);
+                }
         }
         if (!(e = gr_keyring_find(kr, key_id))) {
                 gr_err_set(err, GR_REJ_UNKNOWN_KEY,

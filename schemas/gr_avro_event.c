@@ -1442,8 +1442,7 @@ static int put_long(avro_value_t *v, int64_t x) {
 
 /* amounts: ["null", Amounts] (or a bare Amounts record, which cannot say
  * null).  Record fields are matched by name. */
-static int put_amounts(avro_value_t *v, const gr_amounts *m,
-                       const char *currency) {
+static int put_amounts(avro_value_t *v, const gr_amounts *m) {
         avro_value_t b, f;
         size_t n;
 
@@ -1455,7 +1454,7 @@ static int put_amounts(avro_value_t *v, const gr_amounts *m,
                                 continue;
                         if (avro_value_set_branch(v, (int)i, &b))
                                 return -1;
-                        return m->present ? put_amounts(&b, m, currency)
+                        return m->present ? put_amounts(&b, m)
                                           : avro_value_set_null(&b);
                 }
                 return -1;
@@ -1469,7 +1468,7 @@ static int put_amounts(avro_value_t *v, const gr_amounts *m,
                 if (avro_value_get_by_index(v, i, &f, &name))
                         return -1;
                 if (!strcmp(name, "currency"))
-                        rc = put_str(&f, currency ? currency : "");
+                        rc = put_str(&f, m->currency);
                 else if (!strcmp(name, "price_minor"))
                         rc = put_long(&f, m->price_minor);
                 else if (!strcmp(name, "charge_minor"))
@@ -1529,7 +1528,7 @@ int gr_avro_decision_encode(gr_avro_decision_codec *c, const gr_decision *d,
                         break;
                 case DF_decided_at: rc = put_long(&f, d->decided_at); break;
                 case DF_amounts:
-                        rc = put_amounts(&f, &d->amounts, d->currency);
+                        rc = put_amounts(&f, &d->amounts);
                         break;
                 case DF_sig: rc = put_str(&f, sig_b64); break;
                 case DF_key_id: rc = put_str(&f, key_id); break;

@@ -77,7 +77,7 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
         gr_jw_kstr(&w, "reason", gr_reason_t_name(j->reason));
         gr_jw_kstr(&w, "rule", gr_rule_t_name(j->rule));
         gr_jw_kbool(&w, "posture_locked", j->posture_locked);
-        gr_jw_kamounts(&w, "amounts", &j->amounts, j->quote.price_currency);
+        gr_jw_kamounts(&w, "amounts", &j->amounts);
         gr_jw_kint(&w, "decisions", (int64_t)j->decisions);
 
         gr_jw_key(&w, "quote");
@@ -175,8 +175,7 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                 gr_jw_kstr(&w, "retry", gr_retry_t_name(s->retry));
                 gr_jw_kstr(&w, "reason", gr_reason_t_name(s->reason));
                 gr_jw_kstr(&w, "rule", gr_rule_t_name(s->rule));
-                gr_jw_kamounts(&w, "amounts", &s->amounts,
-                               j->quote.price_currency);
+                gr_jw_kamounts(&w, "amounts", &s->amounts);
                 gr_jw_obj_end(&w);
         }
         gr_jw_arr_end(&w);
@@ -308,6 +307,15 @@ static void get_amounts(rd *r, json_t *o, const char *k, gr_amounts *m) {
                 return;
         }
         m->present = 1;
+        {
+                json_t *c = json_object_get(v, "currency");
+                if (json_is_string(c) &&
+                    json_string_length(c) < sizeof(m->currency))
+                        memcpy(m->currency, json_string_value(c),
+                               json_string_length(c) + 1);
+                else if (!json_is_null(c))
+                        fail(r, k);
+        }
         m->price_minor = get_int(r, v, "price_minor");
         m->charge_minor = get_int(r, v, "charge_minor");
         m->refund_minor = get_int(r, v, "refund_minor");

@@ -1,6 +1,9 @@
 /* docs/SPEC.md §6 amounts: settlement posture -> charge / refund / held. */
 #include "gr_amounts.h"
 
+#include <stdio.h>
+#include <string.h>
+
 int64_t gr_muldiv_floor(int64_t a, int64_t b, int64_t c) {
         uint64_t x = (uint64_t)a, y = (uint64_t)b, d = (uint64_t)c;
         uint64_t hi, lo, q = 0, r = 0;
@@ -59,13 +62,17 @@ int64_t gr_amounts_used_ms(const gr_job *j, gr_rule_t rule, int64_t now) {
 }
 
 gr_amounts gr_amounts_of(const gr_job *j, const gr_verdict *v, int64_t now) {
-        gr_amounts m = {0, 0, 0, 0, 0};
+        gr_amounts m;
         int64_t price;
 
+        memset(&m, 0, sizeof(m));
         if (!j->quote.present || !j->quote.has_price)
                 return m;
         price = j->quote.price_amount_minor;
         m.present = 1;
+        if (j->quote.price_currency)
+                snprintf(m.currency, sizeof(m.currency), "%s",
+                         j->quote.price_currency);
         m.price_minor = price;
         switch (v->settlement) {
         case GR_SETTLE_REFUND: m.refund_minor = price; break;
@@ -87,7 +94,8 @@ gr_amounts gr_amounts_of(const gr_job *j, const gr_verdict *v, int64_t now) {
 int gr_amounts_equal(const gr_amounts *a, const gr_amounts *b) {
         if (a->present != b->present)
                 return 0;
-        return !a->present || (a->price_minor == b->price_minor &&
+        return !a->present || (!strcmp(a->currency, b->currency) &&
+                               a->price_minor == b->price_minor &&
                                a->charge_minor == b->charge_minor &&
                                a->refund_minor == b->refund_minor &&
                                a->held_minor == b->held_minor);

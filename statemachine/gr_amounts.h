@@ -34,7 +34,8 @@ int64_t gr_amounts_used_ms(const gr_job *job, gr_rule_t rule, int64_t now);
  */
 gr_amounts gr_amounts_of(const gr_job *job, const gr_verdict *v, int64_t now);
 
-/** @returns 1 when a and b say the same (both null, or equal numbers). */
+/** @returns 1 when a and b say the same (both null, or the same currency
+ *  and numbers). */
 int gr_amounts_equal(const gr_amounts *a, const gr_amounts *b);
 
 #endif

@@ -447,7 +447,6 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 d.policy_hash = pol->hash;
                 d.decided_at = ev->occurred_at;
                 d.amounts = j->amounts;
-                d.currency = j->quote.price_currency;
                 j->decisions++;
                 if (sink && sink->decision)
                         sink->decision(sink->opaque, j, &d);

@@ -81,6 +81,7 @@ typedef struct gr_attempt {
 typedef struct gr_amounts {
         int present; /**< 0: the attempt's quote has no price (null) */
         int64_t price_minor, charge_minor, refund_minor, held_minor;
+        char currency[GR_CUR_MAX]; /**< the quote's, as decided */
 } gr_amounts;
 
 /** What is kept of a finished attempt (receipt `attempts[]`). */

@@ -54,15 +54,14 @@ void gr_ledger_row_to_json(const gr_ledger_row *r, int with_row_hash,
         gr_jw_obj_end(&w);
 }
 
-void gr_jw_kamounts(gr_jw *w, const char *key, const gr_amounts *m,
-                    const char *currency) {
+void gr_jw_kamounts(gr_jw *w, const char *key, const gr_amounts *m) {
         gr_jw_key(w, key);
         if (!m->present) {
                 gr_jw_null(w);
                 return;
         }
         gr_jw_obj_begin(w);
-        gr_jw_kstr(w, "currency", currency);
+        gr_jw_kstr(w, "currency", m->currency);
         gr_jw_kint(w, "price_minor", m->price_minor);
         gr_jw_kint(w, "charge_minor", m->charge_minor);
         gr_jw_kint(w, "refund_minor", m->refund_minor);
@@ -89,7 +88,7 @@ void gr_decision_to_json(const gr_decision *d, const char *sig_b64,
         gr_jw_kstr(&w, "receipt_hash", d->receipt_hash);
         gr_jw_kstr(&w, "policy_hash", d->policy_hash);
         gr_jw_ktime(&w, "decided_at", d->decided_at);
-        gr_jw_kamounts(&w, "amounts", &d->amounts, d->currency);
+        gr_jw_kamounts(&w, "amounts", &d->amounts);
         gr_jw_kstr(&w, "key_id", key_id);
         gr_jw_kstr(&w, "sig", sig_b64);
         gr_jw_obj_end(&w);
@@ -106,8 +105,7 @@ static void failure_opt(gr_jw *w, const char *k, gr_failure_t f) {
         gr_jw_kstr(w, k, f == GR_FAIL_NONE ? NULL : gr_failure_t_name(f));
 }
 
-static void attempt_json(gr_jw *w, const gr_attempt_summary *s,
-                         const char *currency) {
+static void attempt_json(gr_jw *w, const gr_attempt_summary *s) {
         gr_jw_obj_begin(w);
         gr_jw_kint(w, "attempt", s->attempt);
         gr_jw_kstr(w, "capacity", gr_capacity_t_name(s->capacity));
@@ -120,7 +118,7 @@ static void attempt_json(gr_jw *w, const gr_attempt_summary *s,
         gr_jw_kstr(w, "reason", gr_reason_t_name(s->reason));
         gr_jw_kstr(w, "rule",
                    s->rule == GR_RULE_NONE ? NULL : gr_rule_t_name(s->rule));
-        gr_jw_kamounts(w, "amounts", &s->amounts, currency);
+        gr_jw_kamounts(w, "amounts", &s->amounts);
         gr_jw_obj_end(w);
 }
 
@@ -218,7 +216,7 @@ void gr_receipt_to_json(const gr_job *j, gr_buf *out) {
         gr_jw_kstr(&w, "reason", gr_reason_t_name(j->reason));
         gr_jw_kstr(&w, "rule",
                    j->rule == GR_RULE_NONE ? NULL : gr_rule_t_name(j->rule));
-        gr_jw_kamounts(&w, "amounts", &j->amounts, j->quote.price_currency);
+        gr_jw_kamounts(&w, "amounts", &j->amounts);
         gr_jw_kint(&w, "free_retries_used", j->free_retries_used);
         gr_jw_obj_end(&w);
 
@@ -231,14 +229,14 @@ void gr_receipt_to_json(const gr_job *j, gr_buf *out) {
         gr_jw_key(&w, "attempts");
         gr_jw_arr_begin(&w);
         for (size_t i = 0; i < j->nhistory; i++)
-                attempt_json(&w, &j->history[i], j->quote.price_currency);
+                attempt_json(&w, &j->history[i]);
         {
                 gr_attempt_summary now = {
                     j->attempt,    a->capacity,  a->execution,
                     a->output,     a->evaluation, a->failure_class,
                     j->settlement, j->retry,     j->reason,
                     j->rule,       j->amounts};
-                attempt_json(&w, &now, j->quote.price_currency);
+                attempt_json(&w, &now);
         }
         gr_jw_arr_end(&w);
 

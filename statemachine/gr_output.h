@@ -37,8 +37,7 @@ void gr_receipt_to_json(const gr_job *job, gr_buf *out);
 
 /** `"key":{currency, price_minor, charge_minor, refund_minor, held_minor}`,
  *  or `"key":null` when m->present is 0 (docs/SPEC.md §6 amounts). */
-void gr_jw_kamounts(gr_jw *w, const char *key, const gr_amounts *m,
-                    const char *currency);
+void gr_jw_kamounts(gr_jw *w, const char *key, const gr_amounts *m);
 
 /** Reject: event_id and job_id may be NULL (unknown), reason and detail. */
 void gr_reject_to_json(const char *event_id, const char *job_id,

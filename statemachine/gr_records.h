@@ -48,7 +48,6 @@ typedef struct gr_decision {
         const char *policy_hash;
         int64_t decided_at;   /**< occurred_at of the triggering event */
         gr_amounts amounts;   /**< present = 0: null (no quoted price) */
-        const char *currency; /**< the quote's currency, or NULL */
 } gr_decision;
 
 #endif

@@ -272,7 +272,7 @@ static void marker(gr_buf *out, const char *what) {
 
 /* Amounts of the posture (docs/SPEC.md §6): charge, refund and held in
  * the quote's minor units; nothing without a quoted price. */
-static void money_rows(gr_buf *out, const gr_amounts *m, const char *cur) {
+static void money_rows(gr_buf *out, const gr_amounts *m) {
         static const char *const label[] = {"price", "charged to the buyer",
                                             "refunded to the buyer", "held"};
         const int64_t v[] = {m->price_minor, m->charge_minor, m->refund_minor,
@@ -285,7 +285,7 @@ static void money_rows(gr_buf *out, const gr_amounts *m, const char *cur) {
         for (size_t i = 0; i < 4; i++) {
                 gr_buf_printf(out, "<dt>%s</dt><dd class=\"amount\">%lld ",
                               label[i], (long long)v[i]);
-                esc(out, cur ? cur : "");
+                esc(out, m->currency);
                 gr_buf_puts(out, " (minor units)</dd>");
         }
 }
@@ -399,7 +399,7 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                                       "</strong> (docs/SPEC.md &sect;5)",
                                       gr_rule_t_name(j->rule));
                 gr_buf_puts(out, "</dd>");
-                money_rows(out, &j->amounts, j->quote.price_currency);
+                money_rows(out, &j->amounts);
                 gr_buf_printf(out, "<dt>free retries used</dt><dd>%d</dd>",
                               j->free_retries_used);
                 if (a->reviewed)

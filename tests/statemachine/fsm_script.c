@@ -87,10 +87,11 @@ int fsm_script_parse(const char *script, gr_event *evs, int max) {
                         s(ev, GR_F_window_start, "2026-05-25T08:00:00Z");
                         s(ev, GR_F_window_end, "2026-05-25T08:30:00Z");
                         if (price) {
+                                const char *cur = strchr(price, ':');
                                 gr_event_set_int(ev, GR_F_price_amount_minor,
                                                  strtoll(price, NULL, 10),
                                                  &err);
-                                s(ev, GR_F_price_currency, "USD");
+                                s(ev, GR_F_price_currency, cur ? cur + 1 : "USD");
                                 price = NULL;
                         }
                 } else if (!strcmp(tok, "C+") || !strcmp(tok, "C-")) {

@@ -19,7 +19,8 @@
  *   T:HH:MM         the next event occurs at HH:MM (later ones +1 min)
  *   DUP             repeat the previous event (same event_id)
  *   ROLE:<role>     the next event is sent by this role
- *   PRICE:<minor>   the next quote carries price {amount_minor, "USD"}
+ *   PRICE:<minor>[:<cur>]  the next quote carries price {amount_minor,
+ *                   currency} (currency USD unless given)
  *
  * Event ids are e1, e2, ... in token order; times start at 08:01 and
  * advance one minute per event.

@@ -597,6 +597,13 @@ static const struct amount_row {
      "PRICE:1000 Q C- @2 C+ S D O", AMT("1000", "1000", "0", "0")},
     {"a late price is a decision of its own", "C+ PRICE:1000 Q",
      AMT("1000", "0", "0", "1000")},
+    {"a currency-only change is a decision of its own",
+     "PRICE:420 Q C- @2 C+ PRICE:420:EUR Q",
+     "{\"currency\":\"EUR\",\"price_minor\":420,\"charge_minor\":0,"
+     "\"refund_minor\":0,\"held_minor\":420}"},
+    {"locked amounts keep the currency they were decided in",
+     "PRICE:420 Q C- @2 C+ S D O PRICE:500:EUR Q BP:timeout:40",
+     AMT("420", "420", "0", "0")},
 };
 
 typedef struct amount_rec {
@@ -621,7 +628,7 @@ static void on_amount_decision(void *op, const gr_job *j, const gr_decision *d) 
         gr_buf_init(&b);
         gr_jw_init(&w, &b);
         gr_jw_obj_begin(&w);
-        gr_jw_kamounts(&w, "a", &d->amounts, d->currency);
+        gr_jw_kamounts(&w, "a", &d->amounts);
         gr_jw_obj_end(&w);
         /* strip {"a": ... } */
         snprintf(c->last, sizeof(c->last), "%.*s", (int)b.len - 6, b.data + 5);
