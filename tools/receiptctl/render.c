@@ -32,9 +32,22 @@ void cli_decision_line(json_t *d, gr_buf *out) {
         gr_buf_printf(out, "decision %-3s settlement=%s retry=%s reason=%s",
                       jstr(d, "rule"), jstr(d, "settlement"),
                       jstr(d, "retry"), jstr(d, "reason"));
-        /* The decision's money (`amounts`: currency, charge, refund, held)
-         * belongs here, after the settlement triple, once decisions carry
-         * it. */
+        /* The decision's money (docs/SPEC.md §6): what the escrow does. */
+        {
+                json_t *a = json_object_get(d, "amounts");
+                if (json_is_object(a))
+                        gr_buf_printf(
+                            out, "  %s charge=%lld refund=%lld held=%lld",
+                            jstr(a, "currency"),
+                            (long long)json_integer_value(
+                                json_object_get(a, "charge_minor")),
+                            (long long)json_integer_value(
+                                json_object_get(a, "refund_minor")),
+                            (long long)json_integer_value(
+                                json_object_get(a, "held_minor")));
+                else
+                        gr_buf_puts(out, "  (no quoted price)");
+        }
         gr_buf_printf(out,
                       "  (attempt %lld, seq %lld, decided_at %s, id %.12s)",
                       (long long)json_integer_value(
