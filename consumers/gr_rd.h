@@ -1,0 +1,180 @@
+/*
+ * receiptd's insides, shared by the files of consumers/ that implement
+ * gr_receiptd.h — not an interface for anyone else:
+ *
+ *   gr_receiptd.c      set-up (clients, policy, keys, topics), the run loop,
+ *                      the window clock, shutdown
+ *   gr_rd_part.c       one assigned partition: its engine, restore from the
+ *                      state topic, rewind, and the FSM's sinks that turn
+ *                      its actions into output records
+ *   gr_rd_batch.c      the batch: records held, decoded, verified, applied;
+ *                      state and checkpoints written; commit or fail
+ *   gr_rd_txn.c        the transactional producer: begin, commit with the
+ *                      input offsets, abort; waiting for acknowledgements
+ *   gr_rd_rebalance.c  the consumer group's assign/revoke callback
+ */
+#ifndef GR_RD_H
+#define GR_RD_H
+
+#include "gr_receiptd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <sodium.h>
+
+#include "gr_buf.h"
+#include "gr_codec.h"
+#include "gr_engine.h"
+#include "gr_html.h"
+#include "gr_metrics.h"
+#include "gr_json_event.h"
+#include "gr_keys.h"
+#include "gr_merkle.h"
+#include "gr_output.h"
+#include "gr_policy_json.h"
+#include "gr_produce.h"
+#include "gr_restore.h"
+#include "gr_sign.h"
+#include "gr_state_json.h"
+#include "gr_topics.h"
+#include "gr_rules.h"
+#include "gr_verify_pool.h"
+#include "gr_window_clock.h"
+
+/* Bound for every blocking call on the transactional producer; a batch
+ * that cannot commit in this time is aborted and redone. */
+#define GR_TXN_TIMEOUT_MS 30000
+#define GR_TXN_RETRIES 3
+#define GR_PRODUCE_TIMEOUT_MS 10000
+#define GR_POLICY_MAX (1024 * 1024)
+#define GR_PROGRESS_MS 60000
+#define GR_JOIN_FINISH_MS 5000
+/* Records decoded (and verified by the pool) together before they are
+ * applied in order; ~8 KiB of gr_event each. */
+#define GR_PEND_MAX 1024
+/* What of a rejected record the DLQ copies: key, value and original
+ * headers beyond these sizes are cut (the value cap is the largest event
+ * the decoder accepts), so a DLQ record always fits a topic's default
+ * max.message.bytes and a poison message cannot fail its batch forever. */
+#define GR_DLQ_KEY_MAX 1024
+#define GR_DLQ_VALUE_MAX GR_EVENT_WIRE_MAX
+#define GR_DLQ_HEADERS_MAX (16 * 1024)
+
+/* One assigned input partition: its engine (the jobs whose events live on
+ * this partition number) and what the batch in hand did to it. */
+typedef struct gr_part {
+        gr_receiptd *r;
+        int32_t partition;
+        gr_engine *eng;
+        gr_fsm_sink sink; /* opaque = this part; outlives eng */
+        int64_t next_offset; /* next input offset to apply; -1 unknown */
+        int touched;         /* in the batch in hand */
+        int revoking;
+        const gr_job **dirty; /* jobs to write to the state topic */
+        size_t ndirty, capdirty;
+        char **evicted; /* job_ids to tombstone in the state topic */
+        size_t nevicted, capevicted;
+        const rd_kafka_message_t *cur; /* record being applied */
+        /* The partition's Merkle log over its ledger rows (issue 5): the
+         * frontier after every row produced so far, committed with the
+         * checkpoint; head_size = tree_size of the last head published
+         * (or restored); head_time = that head's timestamp; batch_latest =
+         * latest occurred_at among this batch's rows. */
+        gr_merkle_frontier merkle;
+        uint64_t head_size;
+        int64_t head_time;
+        int64_t batch_latest;
+} gr_part;
+
+struct gr_receiptd {
+        const gr_config *cfg;
+        gr_topics topics;
+        gr_policy policy;
+        rd_kafka_t *consumer, *producer, *restorer;
+        int eos;
+        int closed;
+        int assigned_once; /* a rebalance has assigned partitions */
+        int join_unfinished; /* see join_unfinished() */
+        int32_t nparts;
+        gr_part **parts; /* [nparts], NULL when not assigned */
+        int in_txn;
+        int batch_records;
+        int produce_failed;  /* a produce call failed in this batch */
+        int delivery_failed; /* a delivery report failed in this batch */
+        rd_kafka_resp_err_t delivery_err;
+        rd_kafka_resp_err_t last_consume_err;
+        int fatal;
+        gr_codec *codec; /* JSON or Avro, by each record's framing */
+        gr_event *ev;    /* the event in hand: points into evs */
+        /* Records polled but not yet applied (owned), with their decoded
+         * events and decode/verify results, [cappend] each. */
+        rd_kafka_message_t **pend;
+        gr_event *evs;
+        gr_event **pevs; /* events the pool verifies (NULL: skip) */
+        int *prc;
+        gr_err *perr;
+        size_t npend, cappend;
+        int need_auth;             /* the policy requires some signature */
+        gr_verify_pool *vpool;     /* NULL when need_auth is 0 */
+        const gr_keypair *kp;      /* processor key (cfg's), or NULL */
+        gr_buf buf;
+        gr_receiptd_stats st;
+        gr_metrics *metrics; /* NULL when metrics.listen is unset */
+        gr_window_clock *wclock; /* NULL unless the policy's window_clock */
+};
+
+
+static inline int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline double now_ms_f(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void grd_log(const gr_receiptd *r, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+#define rlog grd_log
+
+/* Produce one output record in the batch (and transaction) in hand; a
+ * failure is logged once and fails the batch. */
+void grd_out_produce(gr_receiptd *r, gr_topic_t t, int32_t partition,
+                     const void *key, size_t keylen, const void *val,
+                     size_t vallen, rd_kafka_headers_t *hdrs);
+
+/* gr_rd_part.c */
+gr_part *grd_part_new(gr_receiptd *r, int32_t partition);
+void grd_part_destroy(gr_part *p);
+void grd_part_batch_clear(gr_part *p);
+void grd_part_dirty(gr_part *p, const gr_job *job);
+int grd_part_restore(gr_receiptd *r, gr_part *p, int64_t *start);
+void grd_rewind_touched(gr_receiptd *r);
+
+/* gr_rd_txn.c */
+void grd_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+int grd_txn_begin(gr_receiptd *r);
+void grd_txn_abort(gr_receiptd *r);
+int grd_txn_commit(gr_receiptd *r, rd_kafka_topic_partition_list_t *offs);
+int grd_outputs_wait(gr_receiptd *r, const char *what);
+
+/* gr_rd_batch.c */
+rd_kafka_message_t *grd_pend_add(gr_receiptd *r, rd_kafka_message_t *m);
+void grd_pend_drop(gr_receiptd *r);
+int grd_batch_commit(gr_receiptd *r);
+void grd_batch_fail(gr_receiptd *r);
+
+/* gr_rd_rebalance.c */
+void grd_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *tps, void *opaque);
+
+#endif
