@@ -37,6 +37,7 @@
 #include "gr_keys.h"
 #include "gr_merkle.h"
 #include "gr_output.h"
+#include "gr_outputs.h"
 #include "gr_policy_json.h"
 #include "gr_produce.h"
 #include "gr_restore.h"
@@ -58,13 +59,6 @@
 /* Records decoded (and verified by the pool) together before they are
  * applied in order; ~8 KiB of gr_event each. */
 #define GR_PEND_MAX 1024
-/* What of a rejected record the DLQ copies: key, value and original
- * headers beyond these sizes are cut (the value cap is the largest event
- * the decoder accepts), so a DLQ record always fits a topic's default
- * max.message.bytes and a poison message cannot fail its batch forever. */
-#define GR_DLQ_KEY_MAX 1024
-#define GR_DLQ_VALUE_MAX GR_EVENT_WIRE_MAX
-#define GR_DLQ_HEADERS_MAX (16 * 1024)
 
 /* One assigned input partition: its engine (the jobs whose events live on
  * this partition number) and what the batch in hand did to it. */
@@ -124,6 +118,7 @@ struct gr_receiptd {
         gr_verify_pool *vpool;     /* NULL when need_auth is 0 */
         const gr_keypair *kp;      /* processor key (cfg's), or NULL */
         gr_buf buf;
+        gr_outputs out; /* the Kafka writers (producers/gr_outputs.h) */
         gr_receiptd_stats st;
         gr_metrics *metrics; /* NULL when metrics.listen is unset */
         gr_window_clock *wclock; /* NULL unless the policy's window_clock */
@@ -145,12 +140,6 @@ static inline double now_ms_f(void) {
 void grd_log(const gr_receiptd *r, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 #define rlog grd_log
-
-/* Produce one output record in the batch (and transaction) in hand; a
- * failure is logged once and fails the batch. */
-void grd_out_produce(gr_receiptd *r, gr_topic_t t, int32_t partition,
-                     const void *key, size_t keylen, const void *val,
-                     size_t vallen, rd_kafka_headers_t *hdrs);
 
 /* gr_rd_part.c */
 gr_part *grd_part_new(gr_receiptd *r, int32_t partition);

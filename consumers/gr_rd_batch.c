@@ -9,13 +9,19 @@ static int cmp_ptr(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+/* A writer failed: say why once per batch, and fail the batch. */
+static void output_failed(gr_receiptd *r) {
+        if (!r->produce_failed)
+                rlog(r, 1, "%s", r->out.errstr);
+        r->produce_failed = 1;
+}
+
 /* One signed tree head over every ledger row of the partition so far, in
- * the batch's transaction (issue 5): one signature per batch, not per row.
- * Its timestamp is event time (the batch's latest row), never a clock. */
+ * the batch's transaction: one signature per batch, not per row.  Its
+ * timestamp is event time (the batch's latest row), never a clock. */
 static void part_write_head(gr_receiptd *r, gr_part *p) {
         double t0 = now_ms_f();
         gr_tree_head th;
-        char key[16];
 
         memset(&th, 0, sizeof(th));
         th.partition = p->partition;
@@ -23,62 +29,44 @@ static void part_write_head(gr_receiptd *r, gr_part *p) {
         gr_merkle_frontier_root(&p->merkle, th.root_hash);
         th.timestamp = p->batch_latest > p->head_time ? p->batch_latest :
                                                          p->head_time;
-        if (gr_tree_head_sign(&th, r->kp) == -1) {
-                r->produce_failed = 1;
+        if (gr_out_tree_head(&r->out, p->partition, &th) == -1) {
+                output_failed(r);
                 return;
         }
-        gr_buf_reset(&r->buf);
-        gr_tree_head_to_json(&th, &r->buf);
-        if (r->buf.oom) {
-                r->produce_failed = 1;
-                return;
-        }
-        r->st.heads_ms += now_ms_f() - t0; /* the produce is not counted */
-        snprintf(key, sizeof(key), "%d", (int)p->partition);
-        grd_out_produce(r, GR_TOPIC_LEDGER_HEADS, p->partition, key, strlen(key),
-                    r->buf.data, r->buf.len, NULL);
+        r->st.heads_ms += now_ms_f() - t0;
         p->head_size = th.tree_size;
         p->head_time = th.timestamp;
         r->st.heads++;
 }
 
+/* The state of every job the batch touched (each once), tombstones of the
+ * evicted ones, the tree head, then the checkpoint. */
 static void part_write_state(gr_receiptd *r, gr_part *p) {
-        char key[64];
-
         qsort(p->dirty, p->ndirty, sizeof(*p->dirty), cmp_ptr);
         for (size_t i = 0; i < p->ndirty; i++) {
                 const gr_job *job = p->dirty[i];
                 if (!job || (i && job == p->dirty[i - 1]))
                         continue;
-                gr_buf_reset(&r->buf);
-                gr_state_encode(job, &r->buf);
-                if (r->buf.oom) {
-                        r->produce_failed = 1;
+                if (gr_out_state(&r->out, p->partition, job) == -1) {
+                        output_failed(r);
                         return;
                 }
-                grd_out_produce(r, GR_TOPIC_STATE, p->partition, job->job_id,
-                            strlen(job->job_id), r->buf.data, r->buf.len,
-                            NULL);
                 r->st.state_records++;
         }
         for (size_t i = 0; i < p->nevicted; i++) {
-                grd_out_produce(r, GR_TOPIC_STATE, p->partition, p->evicted[i],
-                            strlen(p->evicted[i]), NULL, 0, NULL);
+                if (gr_out_tombstone(&r->out, p->partition, p->evicted[i]) ==
+                    -1) {
+                        output_failed(r);
+                        return;
+                }
                 r->st.state_records++;
         }
         if (r->kp && p->merkle.size > p->head_size)
                 part_write_head(r, p);
-        gr_checkpoint_key(p->partition, key, sizeof(key));
-        gr_buf_reset(&r->buf);
-        gr_checkpoint_frontier_encode(r->topics.name[GR_TOPIC_EVENTS],
-                                      p->partition, p->next_offset,
-                                      &p->merkle, &r->buf);
-        if (r->buf.oom) {
-                r->produce_failed = 1;
-                return;
-        }
-        grd_out_produce(r, GR_TOPIC_STATE, p->partition, key, strlen(key),
-                    r->buf.data, r->buf.len, NULL);
+        if (gr_out_checkpoint(&r->out, p->partition,
+                              r->topics.name[GR_TOPIC_EVENTS], p->next_offset,
+                              &p->merkle) == -1)
+                output_failed(r);
 }
 
 void grd_pend_drop(gr_receiptd *r) {

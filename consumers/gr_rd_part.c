@@ -44,27 +44,27 @@ static void part_evict(void *opaque, const gr_job *job) {
         p->evicted[p->nevicted++] = id;
 }
 
+/* A writer failed: say why once per batch, and fail the batch. */
+static void output_failed(gr_receiptd *r) {
+        if (!r->produce_failed)
+                rlog(r, 1, "%s", r->out.errstr);
+        r->produce_failed = 1;
+}
+
 static void sink_ledger(void *opaque, const gr_job *job,
                         const gr_ledger_row *row) {
         gr_part *p = opaque;
         gr_receiptd *r = p->r;
-
         uint8_t leaf[GR_HASH_LEN];
 
-        gr_buf_reset(&r->buf);
-        gr_ledger_row_to_json(row, 1, &r->buf);
-        if (r->buf.oom) {
-                r->produce_failed = 1;
+        if (gr_out_ledger_row(&r->out, p->partition, row, leaf) == -1) {
+                output_failed(r);
                 return;
         }
-        /* The leaf is the row exactly as published (gr_merkle.h). */
-        gr_merkle_leaf_hash(r->buf.data, r->buf.len, leaf);
         if (gr_merkle_frontier_append(&p->merkle, leaf) == -1)
                 r->produce_failed = 1;
         if (row->occurred_at > p->batch_latest)
                 p->batch_latest = row->occurred_at;
-        grd_out_produce(r, GR_TOPIC_LEDGER, p->partition, row->job_id,
-                    strlen(row->job_id), r->buf.data, r->buf.len, NULL);
         r->st.ledger_rows++;
         grd_part_dirty(p, job);
 }
@@ -74,39 +74,13 @@ static void sink_decision(void *opaque, const gr_job *job,
         gr_part *p = opaque;
         gr_receiptd *r = p->r;
 
-        gr_buf_reset(&r->buf);
-        if (r->cfg->output_wire != GR_WIRE_JSON) {
-                if (gr_codec_encode_decision(r->codec,
-                                             (gr_wire_t)r->cfg->output_wire, d,
-                                             NULL, NULL, &r->buf) == -1)
-                        r->buf.oom = 1;
-        } else if (r->kp) {
-                if (gr_decision_sign(r->kp, d, &r->buf) == -1)
-                        r->buf.oom = 1;
-        } else {
-                gr_decision_to_json(d, NULL, NULL, &r->buf);
-        }
-        if (r->buf.oom) {
-                r->produce_failed = 1;
+        if (gr_out_decision(&r->out, p->partition, d) == -1) {
+                output_failed(r);
                 return;
         }
-        grd_out_produce(r, GR_TOPIC_DECISIONS, p->partition, d->job_id,
-                    strlen(d->job_id), r->buf.data, r->buf.len, NULL);
         r->st.decisions++;
         gr_metrics_decision_count(r->metrics, d->settlement, d->rule);
         grd_part_dirty(p, job);
-}
-
-/* Bytes of a record's headers (names and values); 0 for NULL. */
-static size_t headers_size(const rd_kafka_headers_t *h) {
-        const char *name;
-        const void *val;
-        size_t n = 0, sz;
-
-        for (size_t i = 0;
-             h && !rd_kafka_header_get_all(h, i, &name, &val, &sz); i++)
-                n += strlen(name) + sz;
-        return n;
 }
 
 static int same_event(const gr_event *a, const gr_event *b) {
@@ -123,55 +97,16 @@ static void sink_reject(void *opaque, const gr_event *ev, const gr_err *err) {
         gr_part *p = opaque;
         gr_receiptd *r = p->r;
         const rd_kafka_message_t *m = p->cur;
-        rd_kafka_headers_t *orig = NULL, *h;
+        const char *src = r->topics.name[GR_TOPIC_EVENTS];
+        int rc;
 
         r->st.dlq++;
-        if (m && (!ev || same_event(ev, r->ev))) {
-                size_t klen = m->key_len, vlen = m->len;
-                int cut = klen > GR_DLQ_KEY_MAX || vlen > GR_DLQ_VALUE_MAX;
-
-                if (rd_kafka_message_headers(m, &orig) ||
-                    headers_size(orig) > GR_DLQ_HEADERS_MAX) {
-                        cut |= orig != NULL;
-                        orig = NULL;
-                }
-                h = gr_dlq_headers_new(orig, err, r->topics.name[GR_TOPIC_EVENTS],
-                                       m->partition, m->offset);
-                if (!h) {
-                        r->produce_failed = 1;
-                        return;
-                }
-                if (cut) {
-                        /* A DLQ record must always be writable, or the
-                         * poison message would fail its batch forever. */
-                        char num[32];
-                        snprintf(num, sizeof(num), "%zu", vlen);
-                        rd_kafka_header_add(h, GR_HDR_ORIGINAL, -1,
-                                            "truncated", -1);
-                        rd_kafka_header_add(h, GR_HDR_ORIGINAL_SIZE, -1, num,
-                                            -1);
-                        if (klen > GR_DLQ_KEY_MAX)
-                                klen = GR_DLQ_KEY_MAX;
-                        if (vlen > GR_DLQ_VALUE_MAX)
-                                vlen = GR_DLQ_VALUE_MAX;
-                }
-                grd_out_produce(r, GR_TOPIC_DLQ, p->partition, m->key, klen,
-                            m->payload, vlen, h);
-                return;
-        }
-        gr_buf_reset(&r->buf);
-        gr_json_event_encode(ev, &r->buf);
-        h = gr_dlq_headers_new(NULL, err, r->topics.name[GR_TOPIC_EVENTS],
-                               p->partition, -1);
-        if (!h || r->buf.oom) {
-                if (h)
-                        rd_kafka_headers_destroy(h);
-                r->produce_failed = 1;
-                return;
-        }
-        rd_kafka_header_add(h, GR_HDR_ORIGINAL, -1, "reencoded", -1);
-        grd_out_produce(r, GR_TOPIC_DLQ, p->partition, ev->job_id,
-                    strlen(ev->job_id), r->buf.data, r->buf.len, h);
+        if (m && (!ev || same_event(ev, r->ev)))
+                rc = gr_out_dlq_copy(&r->out, p->partition, m, err, src);
+        else
+                rc = gr_out_dlq_event(&r->out, p->partition, ev, err, src);
+        if (rc == -1)
+                output_failed(r);
 }
 
 gr_part *grd_part_new(gr_receiptd *r, int32_t partition) {

@@ -14,22 +14,6 @@ void grd_log(const gr_receiptd *r, int level, const char *fmt, ...) {
         va_end(ap);
 }
 
-void grd_out_produce(gr_receiptd *r, gr_topic_t t, int32_t partition,
-                        const void *key, size_t keylen, const void *val,
-                        size_t vallen, rd_kafka_headers_t *hdrs) {
-        rd_kafka_resp_err_t e;
-
-        e = gr_record_produce(r->producer, r->topics.name[t], partition, key,
-                              keylen, val, vallen, hdrs,
-                              GR_PRODUCE_TIMEOUT_MS);
-        if (e) {
-                if (!r->produce_failed)
-                        rlog(r, 1, "produce to %s [%d] failed: %s",
-                             r->topics.name[t], (int)partition,
-                             rd_kafka_err2str(e));
-                r->produce_failed = 1;
-        }
-}
 
 /* The policy's window_clock: reservation_expired for the owned jobs
  * whose window passed on the wall clock (gr_window_clock.h). */
@@ -427,6 +411,8 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
                            "passed on the wall clock, checked every %d ms",
                      cfg->window_clock_interval_ms);
         }
+        gr_outputs_init(&r->out, r->producer, &r->topics, r->codec,
+                        cfg->output_wire, r->kp, GR_PRODUCE_TIMEOUT_MS);
         producer_warm(r);
         if (!(r->parts = calloc((size_t)r->nparts, sizeof(*r->parts)))) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -662,5 +648,6 @@ void gr_receiptd_destroy(gr_receiptd *r) {
         free(r->prc);
         free(r->perr);
         gr_buf_free(&r->buf);
+        gr_outputs_free(&r->out);
         free(r);
 }

@@ -28,6 +28,7 @@
 
 #include "gr_buf.h"
 #include "gr_jobtab.h"
+#include "gr_checkpoint.h"
 #include "gr_merkle.h"
 
 /** Called for each record of a scanned partition; message borrowed. */
@@ -65,27 +66,5 @@ int gr_restore_partition(rd_kafka_t *rc, const char *state_topic,
                          int32_t partition, gr_jobtab *jobs, int timeout_ms,
                          gr_restore_result *res, char *errstr,
                          size_t errstr_size);
-
-/** Key of the checkpoint record of partition p into buf. @returns buf. */
-char *gr_checkpoint_key(int32_t partition, char *buf, size_t size);
-
-/** Value of a checkpoint record into out (appended). */
-void gr_checkpoint_encode(const char *topic, int32_t partition,
-                          int64_t next_offset, gr_buf *out);
-
-/** @returns next_offset from a checkpoint value, or -1 when malformed. */
-int64_t gr_checkpoint_decode(const void *buf, size_t len);
-
-/** Value of a checkpoint record with the ledger's Merkle frontier f
- *  (borrowed) into out (appended). */
-void gr_checkpoint_frontier_encode(const char *topic, int32_t partition,
-                                   int64_t next_offset,
-                                   const gr_merkle_frontier *f, gr_buf *out);
-
-/** The `merkle` member of a checkpoint value into *f.
- *  @returns 0, 1 when the checkpoint has none, -1 when it is malformed
- *           (*f unchanged unless 0). */
-int gr_checkpoint_frontier_decode(const void *buf, size_t len,
-                                  gr_merkle_frontier *f);
 
 #endif

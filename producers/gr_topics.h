@@ -9,6 +9,8 @@
 #ifndef GR_TOPICS_H
 #define GR_TOPICS_H
 
+#include "gr_checkpoint.h" /* GR_CHECKPOINT_KEY_PREFIX */
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,8 +51,5 @@ const char *gr_topic_suffix(gr_topic_t id);
  *        default), which every producer of input should use (SPEC §2).
  */
 int32_t gr_partition_of(const char *key, size_t keylen, int32_t partition_cnt);
-
-/** Key of the checkpoint record of input partition p in the state topic. */
-#define GR_CHECKPOINT_KEY_PREFIX "__checkpoint__."
 
 #endif
