@@ -66,7 +66,6 @@ typedef struct gr_part {
         gr_receiptd *r;
         int32_t partition;
         gr_engine *eng;
-        gr_fsm_sink sink; /* opaque = this part; outlives eng */
         int64_t next_offset; /* next input offset to apply; -1 unknown */
         int touched;         /* in the batch in hand */
         int revoking;
@@ -74,7 +73,6 @@ typedef struct gr_part {
         size_t ndirty, capdirty;
         char **evicted; /* job_ids to tombstone in the state topic */
         size_t nevicted, capevicted;
-        const rd_kafka_message_t *cur; /* record being applied */
         /* The partition's Merkle log over its ledger rows (issue 5): the
          * frontier after every row produced so far, committed with the
          * checkpoint; head_size = tree_size of the last head published
@@ -105,7 +103,6 @@ struct gr_receiptd {
         rd_kafka_resp_err_t last_consume_err;
         int fatal;
         gr_codec *codec; /* JSON or Avro, by each record's framing */
-        gr_event *ev;    /* the event in hand: points into evs */
         /* Records polled but not yet applied (owned), with their decoded
          * events and decode/verify results, [cappend] each. */
         rd_kafka_message_t **pend;
@@ -141,7 +138,18 @@ void grd_log(const gr_receiptd *r, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 #define rlog grd_log
 
+/* The input record in hand and its decoded event, handed to the FSM's
+ * sinks while it is applied (gr_engine_set_sink). */
+typedef struct grd_record {
+        gr_part *part;
+        const rd_kafka_message_t *m;
+        const gr_event *ev;
+} grd_record;
+
 /* gr_rd_part.c */
+/* The sinks of one record: ledger rows, decisions and rejects to the
+ * writers, with rec (borrowed) as their opaque. */
+void grd_record_sink(grd_record *rec, gr_fsm_sink *sink);
 gr_part *grd_part_new(gr_receiptd *r, int32_t partition);
 void grd_part_destroy(gr_part *p);
 void grd_part_batch_clear(gr_part *p);

@@ -103,11 +103,15 @@ static void pend_decode(gr_receiptd *r, size_t i) {
         }
 }
 
-/* Apply record i (decoded and verified) to its partition's engine. */
+/* Apply record i (decoded and verified) to its partition's engine; the
+ * record travels to the sinks with it. */
 static void pend_apply(gr_receiptd *r, size_t i) {
         const rd_kafka_message_t *m = r->pend[i];
+        const gr_event *ev = &r->evs[i];
         gr_part *p = NULL;
         gr_job *job;
+        grd_record rec;
+        gr_fsm_sink sink;
 
         if (m->partition >= 0 && m->partition < r->nparts)
                 p = r->parts[m->partition];
@@ -115,13 +119,14 @@ static void pend_apply(gr_receiptd *r, size_t i) {
                 return; /* revoked while in flight */
         if (p->next_offset >= 0 && m->offset < p->next_offset)
                 return; /* before the resume point: already applied */
-        p->cur = m;
-        r->ev = &r->evs[i];
+        rec = (grd_record){p, m, ev};
+        grd_record_sink(&rec, &sink);
+        gr_engine_set_sink(p->eng, &sink);
         if (r->prc[i] == -1) {
-                gr_engine_reject(p->eng, r->ev, &r->perr[i]);
+                gr_engine_reject(p->eng, ev, &r->perr[i]);
                 r->st.rejected++;
         } else {
-                switch (gr_engine_apply(p->eng, r->ev)) {
+                switch (gr_engine_apply(p->eng, ev)) {
                 case GR_APPLIED:
                         r->st.applied++;
                         break;
@@ -129,7 +134,7 @@ static void pend_apply(gr_receiptd *r, size_t i) {
                         r->st.parked++;
                         /* Parking changes state without a ledger row. */
                         job = gr_jobtab_get(gr_engine_jobs(p->eng),
-                                            r->ev->job_id, 0);
+                                            ev->job_id, 0);
                         if (job)
                                 grd_part_dirty(p, job);
                         break;
@@ -141,10 +146,10 @@ static void pend_apply(gr_receiptd *r, size_t i) {
                         break;
                 }
         }
-        gr_metrics_event_in(r->metrics, gr_event_has(r->ev, GR_F_type)
-                                            ? (int)r->ev->type
+        gr_engine_set_sink(p->eng, NULL);
+        gr_metrics_event_in(r->metrics, gr_event_has(ev, GR_F_type)
+                                            ? (int)ev->type
                                             : GR_METRICS_EVT_UNDECODABLE);
-        p->cur = NULL;
         p->next_offset = m->offset + 1;
         p->touched = 1;
         r->st.records++;
@@ -175,7 +180,6 @@ static void pend_flush(gr_receiptd *r) {
         }
         for (size_t i = 0; i < n; i++)
                 pend_apply(r, i);
-        r->ev = NULL;
         grd_pend_drop(r);
         r->st.apply_ms += now_ms_f() - tf;
 }

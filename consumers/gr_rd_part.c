@@ -53,7 +53,7 @@ static void output_failed(gr_receiptd *r) {
 
 static void sink_ledger(void *opaque, const gr_job *job,
                         const gr_ledger_row *row) {
-        gr_part *p = opaque;
+        gr_part *p = ((grd_record *)opaque)->part;
         gr_receiptd *r = p->r;
         uint8_t leaf[GR_HASH_LEN];
 
@@ -71,7 +71,7 @@ static void sink_ledger(void *opaque, const gr_job *job,
 
 static void sink_decision(void *opaque, const gr_job *job,
                           const gr_decision *d) {
-        gr_part *p = opaque;
+        gr_part *p = ((grd_record *)opaque)->part;
         gr_receiptd *r = p->r;
 
         if (gr_out_decision(&r->out, p->partition, d) == -1) {
@@ -94,19 +94,24 @@ static int same_event(const gr_event *a, const gr_event *b) {
  * headers.  A parked event given up later is no longer in hand: it is
  * written re-encoded, keyed by its job, and says so in a header. */
 static void sink_reject(void *opaque, const gr_event *ev, const gr_err *err) {
-        gr_part *p = opaque;
+        const grd_record *rec = opaque;
+        gr_part *p = rec->part;
         gr_receiptd *r = p->r;
-        const rd_kafka_message_t *m = p->cur;
+        const rd_kafka_message_t *m = rec->m;
         const char *src = r->topics.name[GR_TOPIC_EVENTS];
         int rc;
 
         r->st.dlq++;
-        if (m && (!ev || same_event(ev, r->ev)))
+        if (m && (!ev || same_event(ev, rec->ev)))
                 rc = gr_out_dlq_copy(&r->out, p->partition, m, err, src);
         else
                 rc = gr_out_dlq_event(&r->out, p->partition, ev, err, src);
         if (rc == -1)
                 output_failed(r);
+}
+
+void grd_record_sink(grd_record *rec, gr_fsm_sink *sink) {
+        *sink = (gr_fsm_sink){rec, sink_ledger, sink_decision, sink_reject};
 }
 
 gr_part *grd_part_new(gr_receiptd *r, int32_t partition) {
@@ -117,10 +122,6 @@ gr_part *grd_part_new(gr_receiptd *r, int32_t partition) {
         p->r = r;
         p->partition = partition;
         p->next_offset = -1;
-        p->sink.opaque = p;
-        p->sink.ledger = sink_ledger;
-        p->sink.decision = sink_decision;
-        p->sink.reject = sink_reject;
         p->head_time = INT64_MIN;
         p->batch_latest = INT64_MIN;
         return p;
@@ -132,7 +133,6 @@ void grd_part_batch_clear(gr_part *p) {
         p->nevicted = 0;
         p->touched = 0;
         p->ndirty = 0;
-        p->cur = NULL;
         p->batch_latest = INT64_MIN;
 }
 
@@ -194,7 +194,7 @@ int grd_part_restore(gr_receiptd *r, gr_part *p, int64_t *start) {
         gr_metrics_partition_reset(r->metrics, p->partition);
         gr_engine_destroy(p->eng);
         grd_part_batch_clear(p);
-        if (!(p->eng = gr_engine_new(&r->policy, &p->sink))) {
+        if (!(p->eng = gr_engine_new(&r->policy, NULL))) {
                 rlog(r, 0, "partition %d: out of memory", (int)p->partition);
                 return -1;
         }

@@ -43,8 +43,13 @@ static void on_reject(void *op, const gr_event *ev, const gr_err *err) {
                 e->user->reject(e->user->opaque, ev, err);
 }
 
+static const gr_fsm_sink no_sink;
+
+void gr_engine_set_sink(gr_engine *e, const gr_fsm_sink *sink) {
+        e->user = sink ? sink : &no_sink;
+}
+
 gr_engine *gr_engine_new(const gr_policy *pol, const gr_fsm_sink *sink) {
-        static const gr_fsm_sink none;
         gr_engine *e;
 
         if (sodium_init() < 0)
@@ -53,7 +58,7 @@ gr_engine *gr_engine_new(const gr_policy *pol, const gr_fsm_sink *sink) {
                 return NULL;
         e->pol = pol;
         e->watermark = e->last_sweep = GR_TIME_NONE;
-        e->user = sink ? sink : &none;
+        e->user = sink ? sink : &no_sink;
         e->sink = (gr_fsm_sink){e, on_ledger, on_decision, on_reject};
         if (!(e->jobs = gr_jobtab_new())) {
                 free(e);

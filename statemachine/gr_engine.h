@@ -43,6 +43,10 @@ void gr_engine_destroy(gr_engine *e);
 /** Apply an event that passed gr_event_validate(). */
 gr_outcome_t gr_engine_apply(gr_engine *e, const gr_event *ev);
 
+/** Where actions go from now on (borrowed; NULL: nowhere).  receiptd sets
+ *  a sink per input record, so the record in hand travels with it. */
+void gr_engine_set_sink(gr_engine *e, const gr_fsm_sink *sink);
+
 /**
  * Count and forward an event rejected before the FSM (decode or
  * validation).  ev may be NULL or partial: its event_id/job_id are used
