@@ -23,6 +23,12 @@ static const struct {
     {"demo", cmd_demo,
      "demo [--file F] [--partitions N] [--canonical JOB_ID] [--timeout S] "
      "[--verbose]"},
+    {"run", cmd_run,
+     "run --job ID [--attempt N] [--memory-limit SIZE] [--timeout S] "
+     "[--output PATH] [--key FILE]\n"
+     "      [--image DIGEST] [--model-hash H] [--manifest-hash H] "
+     "[--limiter auto|cgroup|rlimit]\n"
+     "      [--bootstrap HOST:PORT | --stdout] -- COMMAND..."},
     {"keygen", cmd_keygen,
      "keygen --role ROLE --id KEY_ID [--out DIR] [--valid-from RFC3339]"},
     {"verify", cmd_verify, "verify --keys REGISTRY [FILE|-]"},
