@@ -22,7 +22,7 @@ static const struct {
      "receipt JOB_ID --bootstrap B [--prefix P] [--all] [--html] [-X k=v]"},
     {"demo", cmd_demo,
      "demo [--file F] [--partitions N] [--canonical JOB_ID] [--timeout S] "
-     "[--verbose]"},
+     "[--verbose] [--live]"},
     {"run", cmd_run,
      "run --job ID [--attempt N] [--memory-limit SIZE] [--timeout S] "
      "[--output PATH] [--key FILE]\n"

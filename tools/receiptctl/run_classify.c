@@ -111,6 +111,9 @@ unsigned gr_run_scan_line(const char *line, size_t len) {
         for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++)
                 if (contains_ci(line, len, needles[i].needle))
                         mask |= 1u << needles[i].evidence;
+        /* "CUDA error: out of memory" is about the GPU, not the host */
+        if (mask & GR_EVID_BIT(CUDA_OOM))
+                mask &= ~GR_EVID_BIT(ALLOC_FAILURE);
         return mask;
 }
 
