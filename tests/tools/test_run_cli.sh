@@ -158,6 +158,13 @@ for args in "--stdout -- true" "--job j --stdout" "--job j --memory-limit lots -
 done
 rc=0; GR_RUN_LIMITER=bogus "$R" run --job j --stdout -- true >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "GR_RUN_LIMITER=bogus: exit $rc"
+# events that cannot be delivered: exit 125, and the command never starts
+rc=0; timeout 60 "$R" run --job unreachable --bootstrap 127.0.0.1:1 -X message.timeout.ms=1000 \
+        -- "$H" write "$T/marker" started > /dev/null 2> "$T/unreachable.err" || rc=$?
+[ "$rc" = 125 ] || fail "unreachable Kafka: exit $rc"
+[ ! -e "$T/marker" ] || fail "unreachable Kafka: the command ran"
+grep -q 'the command was not started' "$T/unreachable.err" || fail "unreachable Kafka: not said"
+rm -f "$T/unreachable.err"
 # a job id too long for a readable event id still gets a deterministic one
 long=$(printf 'j%.0s' $(seq 1 120))
 run "$long" 0 -- true

@@ -523,6 +523,10 @@ int gr_run_exec(const gr_run_spec *s, gr_run_result *r, char *err,
                 sfmt(err, errsz, "pipe: %s", strerror(errno));
                 goto out;
         }
+        if (s->before_start && s->before_start(s->before_start_arg)) {
+                sfmt(err, errsz, "not started");
+                goto out;
+        }
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
         sigemptyset(&sa.sa_mask);

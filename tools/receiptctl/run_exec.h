@@ -51,6 +51,11 @@ typedef struct gr_run_spec {
         /** nvidia-smi to sample GPU memory with; NULL: "nvidia-smi" from
          *  PATH; "": never. */
         const char *nvidia_smi;
+        /** Called once the limit and pipes are ready, just before the
+         *  child is started; nonzero: nothing is started, gr_run_exec()
+         *  returns -1 (err "not started"). NULL: none. */
+        int (*before_start)(void *arg);
+        void *before_start_arg;
 } gr_run_spec;
 
 typedef struct gr_run_result {

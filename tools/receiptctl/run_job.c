@@ -213,6 +213,38 @@ static int resources(gr_event *ev, const gr_run_result *r, gr_err *err) {
         return 0;
 }
 
+typedef struct started_ctx {
+        const gr_run_job *job;
+        const char *cmd;
+        gr_event *ev;
+        gr_run_sink sink;
+        void *opaque;
+        gr_run_report *rep;
+        gr_err e;
+        int failed;
+} started_ctx;
+
+static int send_started(void *arg) {
+        started_ctx *c = arg;
+        const char *image = c->job->image ? c->job->image : "host";
+
+        if (event_begin(c->ev, c->job, GR_EVT_EXECUTION_STARTED, wall_ms(),
+                        &c->e) ||
+            gr_event_set_str(c->ev, GR_F_container_image, image, strlen(image),
+                             &c->e) ||
+            gr_event_set_str(c->ev, GR_F_command, c->cmd, strlen(c->cmd),
+                             &c->e) ||
+            opt_str(c->ev, GR_F_model_hash, c->job->model_hash, &c->e) ||
+            opt_str(c->ev, GR_F_input_manifest_hash, c->job->manifest_hash,
+                    &c->e) ||
+            event_send(c->ev, c->job, c->sink, c->opaque, &c->e)) {
+                c->failed = 1;
+                return -1;
+        }
+        c->rep->events++;
+        return 0;
+}
+
 int gr_run_job_execute(const gr_run_job *job, const gr_run_spec *spec,
                        gr_run_sink sink, void *opaque, gr_run_report *rep,
                        char *err, size_t errsz) {
@@ -220,10 +252,13 @@ int gr_run_job_execute(const gr_run_job *job, const gr_run_spec *spec,
         struct stat before, after;
         int existed;
         gr_event *ev = malloc(sizeof(*ev));
+        started_ctx st;
+        gr_run_spec sp;
         gr_err e;
         int rc = -1;
 
         memset(rep, 0, sizeof(*rep));
+        memset(&st, 0, sizeof(st));
         if (!ev) {
                 snprintf(err, errsz, "out of memory");
                 return -1;
@@ -234,23 +269,23 @@ int gr_run_job_execute(const gr_run_job *job, const gr_run_spec *spec,
                 join_argv(spec->argv, cmd, sizeof(cmd));
         existed = job->output_path && stat(job->output_path, &before) == 0;
 
-        /* execution_started: before the command, so it exists even when the
-         * command never runs */
-        if (event_begin(ev, job, GR_EVT_EXECUTION_STARTED, wall_ms(), &e) ||
-            gr_event_set_str(ev, GR_F_container_image,
-                             job->image ? job->image : "host",
-                             strlen(job->image ? job->image : "host"), &e) ||
-            gr_event_set_str(ev, GR_F_command, cmd, strlen(cmd), &e) ||
-            opt_str(ev, GR_F_model_hash, job->model_hash, &e) ||
-            opt_str(ev, GR_F_input_manifest_hash, job->manifest_hash, &e) ||
-            event_send(ev, job, sink, opaque, &e)) {
-                snprintf(err, errsz, "execution_started: %s", e.detail);
+        /* execution_started: once the limit is in place, just before the
+         * command starts (so it exists even when exec then fails) */
+        st.job = job;
+        st.cmd = cmd;
+        st.ev = ev;
+        st.sink = sink;
+        st.opaque = opaque;
+        st.rep = rep;
+        sp = *spec;
+        sp.before_start = send_started;
+        sp.before_start_arg = &st;
+        if (gr_run_exec(&sp, &rep->res, err, errsz) == -1) {
+                if (st.failed)
+                        snprintf(err, errsz, "execution_started: %s",
+                                 st.e.detail);
                 goto done;
         }
-        rep->events++;
-
-        if (gr_run_exec(spec, &rep->res, err, errsz) == -1)
-                goto done;
         gr_run_classify(&rep->res.o, &rep->cls);
 
         /* an output counts when the file is there and this run wrote it */
