@@ -80,6 +80,17 @@ settles slow timeout wall_timeout "$(line slow fail none hold timeout free)"
 run stubborn 124 --timeout 0.3 -- sh -c 'trap "" TERM; exec '"$H"' sleep 30'
 settles stubborn timeout wall_timeout "$(line stubborn fail none hold timeout free)"
 
+# SIGTERM to run itself is passed to the job, and the lifecycle still closes
+"$R" run --job termed --stdout -- "$H" sleep 30 > "$T/termed.jsonl" 2> "$T/termed.err" &
+rpid=$!
+for _ in $(seq 1 100); do grep -q execution_started "$T/termed.jsonl" && break; sleep 0.1; done
+kill -TERM "$rpid"
+rc=0; for _ in $(seq 1 100); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$rpid" 2>/dev/null && { kill -9 "$rpid"; fail "termed: run did not stop"; }
+wait "$rpid" || rc=$?
+[ "$rc" = 143 ] || fail "termed: exit $rc"
+settles termed runtime_error signal_sigterm "$(line termed fail none hold runtime_error free)"
+
 # ---- crashes ------------------------------------------------------------
 run segv 139 -- "$H" segv
 settles segv runtime_error signal_sigsegv "$(line segv fail none hold runtime_error free)"
@@ -150,12 +161,16 @@ for args in "--stdout -- true" "--job j --stdout" "--job j --memory-limit lots -
             "--job j --memory-limit -5 --stdout -- true" "--job j --timeout 0 --stdout -- true" \
             "--job j --attempt 0 --stdout -- true" "--job j --limiter bogus --stdout -- true" \
             "--job j --stdout --bootstrap 127.0.0.1:1 -- true" "--job j --key $T/k-b1.key.json --stdout -- true" \
-            "--job j --key /nonexistent --stdout -- true" "--job j --bogus --stdout -- true"; do
+            "--job j --key /nonexistent --stdout -- true" "--job j --bogus --stdout -- true" \
+            "--job $(printf 'x%.0s' $(seq 1 200)) --stdout -- true" "--job j --image $(printf 'x%.0s' $(seq 1 200)) --stdout -- true" \
+            "--job j --output $(printf 'x%.0s' $(seq 1 1100)) --stdout -- true"; do
         rc=0; env -u GR_BOOTSTRAP "$R" run $args > "$T/bad.out" 2> "$T/bad.err" || rc=$?
         [ "$rc" = 2 ] || fail "'$args': exit $rc"
         [ ! -s "$T/bad.out" ] || fail "'$args': printed events"
         grep -q '^run: \|^usage' "$T/bad.err" || fail "'$args': no message"
 done
+rc=0; "$R" run --job j --worker "" --stdout -- true >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "empty --worker: exit $rc"
 rc=0; GR_RUN_LIMITER=bogus "$R" run --job j --stdout -- true >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "GR_RUN_LIMITER=bogus: exit $rc"
 # events that cannot be delivered: exit 125, and the command never starts

@@ -27,6 +27,8 @@ fail() {
 want='capacity=pass execution=fail output=none settlement=hold reason=container_oom retry=free'
 
 if [ "$MODE" = demo ]; then
+        # (sanitizer builds: see lsan-demo.supp)
+        LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan-demo.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
         timeout 90 "$R" demo --live > "$T/demo.out" 2> "$T/demo.err" || fail "demo --live exited $?"
         grep -q "^live job run_live: .*failure_class=container_oom stderr_class=\(cgroup_oom_kill\|rlimit_alloc_failure\)" "$T/demo.out" || fail "no live job line: $(head -3 "$T/demo.out")"
         grep -q "^job_id=run_live attempt=1 $want$" "$T/demo.out" || fail "no live canonical line"

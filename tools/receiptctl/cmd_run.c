@@ -229,10 +229,28 @@ int cmd_run(int argc, char **argv) {
                 fprintf(stderr, "run: --job ID is required\n");
                 return usage(stderr);
         }
-        if (strlen(job.job_id) >= GR_ID_MAX) {
-                fprintf(stderr, "run: --job is longer than %d bytes\n",
-                        GR_ID_MAX - 1);
-                return 2;
+        {
+                /* what the event model can carry, checked before anything
+                 * runs */
+                const struct {
+                        const char *opt, *val;
+                        size_t max;
+                } lim[] = {
+                    {"--job", job.job_id, GR_ID_MAX},
+                    {"--worker", job.worker_id, GR_ID_MAX},
+                    {"--image", job.image, GR_HASH_MAX},
+                    {"--model-hash", job.model_hash, GR_HASH_MAX},
+                    {"--manifest-hash", job.manifest_hash, GR_HASH_MAX},
+                    {"--output", job.output_path, GR_TEXT_MAX},
+                };
+                for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+                        if (lim[i].val && (strlen(lim[i].val) >= lim[i].max ||
+                                           !*lim[i].val)) {
+                                fprintf(stderr,
+                                        "run: %s must be 1 to %zu bytes\n",
+                                        lim[i].opt, lim[i].max - 1);
+                                return 2;
+                        }
         }
         if (optind >= argc) {
                 fprintf(stderr, "run: no command (put it after --)\n");
