@@ -91,6 +91,13 @@ wait "$rpid" || rc=$?
 [ "$rc" = 143 ] || fail "termed: exit $rc"
 settles termed runtime_error signal_sigterm "$(line termed fail none hold runtime_error free)"
 
+# what the job leaves running when it ends is stopped with it
+start=$(date +%s)
+run leftover 0 -- sh -c "'$H' sleep 37 & exit 0"
+[ $(( $(date +%s) - start )) -lt 10 ] || fail "leftover: run waited for the background child"
+for _ in $(seq 1 20); do pgrep -f "run_helper sleep 37" >/dev/null || break; sleep 0.1; done
+pgrep -f "run_helper sleep 37" >/dev/null && fail "leftover: background child still running"
+
 # ---- crashes ------------------------------------------------------------
 run segv 139 -- "$H" segv
 settles segv runtime_error signal_sigsegv "$(line segv fail none hold runtime_error free)"

@@ -595,7 +595,8 @@ int gr_run_exec(const gr_run_spec *s, gr_run_result *r, char *err,
                 while (!reaped) {
                         struct pollfd pfd = {outp[0], POLLIN, 0};
                         int64_t now = mono_ms();
-                        pid_t w;
+                        siginfo_t si;
+                        int w;
 
                         if (pipe_open && poll(&pfd, 1, 50) > 0) {
                                 int got = 2;
@@ -608,8 +609,18 @@ int gr_run_exec(const gr_run_spec *s, gr_run_result *r, char *err,
                                 struct timespec ts = {0, 20 * 1000000L};
                                 nanosleep(&ts, NULL);
                         }
-                        w = wait4(pid, &status, WNOHANG, &ru);
-                        if (w == pid) {
+                        /* ended? (not reaped yet: while the zombie is
+                         * there its pid, and so its process group id,
+                         * cannot be reused by anyone else) */
+                        memset(&si, 0, sizeof(si));
+                        w = waitid(P_PID, (id_t)pid, &si,
+                                   WEXITED | WNOHANG | WNOWAIT);
+                        if (w == 0 && si.si_pid == pid) {
+                                /* what the job left running is the job's */
+                                kill(-pid, SIGKILL);
+                                while (wait4(pid, &status, 0, &ru) == -1 &&
+                                       errno == EINTR)
+                                        ;
                                 reaped = 1;
                                 break;
                         }
@@ -667,7 +678,6 @@ int gr_run_exec(const gr_run_spec *s, gr_run_result *r, char *err,
                 if (sc.len)
                         sc.evidence |= gr_run_scan_line(sc.line, sc.len);
         }
-        kill(-pid, SIGKILL); /* leftovers of the job's process group */
 
         /* 4. what happened */
         r->o.evidence = sc.evidence;
