@@ -152,6 +152,19 @@ if ! command -v nvidia-smi >/dev/null; then
         grep -q 'peak_vram_mb\|gpu_seconds' "$T"/*.jsonl && fail "GPU numbers without nvidia-smi"
 fi
 
+# (no GPU here: a stand-in nvidia-smi that reports 1234 MiB for the job's
+# process checks the sampling and the fields, not any real GPU)
+cat > "$T/fake-smi" <<EOF2
+#!/bin/sh
+for p in \$(pgrep -f "run_helper sleep 2"); do echo "\$p, 1234"; done
+echo "99999999, 777"
+EOF2
+chmod +x "$T/fake-smi"
+rc=0; GR_NVIDIA_SMI="$T/fake-smi" "$R" run --job fakegpu --stdout -- "$H" sleep 2 > "$T/fakegpu.jsonl" 2> "$T/fakegpu.err" || rc=$?
+[ "$rc" = 0 ] || fail "fakegpu: exit $rc"
+grep -q '"resources":{"peak_vram_mb":1234,"gpu_seconds":[1-3][.0-9]*,' "$T/fakegpu.jsonl" || fail "fakegpu: $(cat "$T/fakegpu.jsonl")"
+grep -q 'gpu sampled with nvidia-smi' "$T/fakegpu.err" || fail "fakegpu: not said"
+
 # ---- signed with the seller's key --------------------------------------
 "$R" keygen --role seller --id k-w1 --out "$T" >/dev/null
 "$R" keygen --role buyer --id k-b1 --out "$T" >/dev/null
