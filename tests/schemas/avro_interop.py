@@ -26,7 +26,7 @@ import avro.schema
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 TIME_KEYS = {"occurred_at", "window_start", "window_end", "decided_at"}
-EVENT_ID, DECISION_ID = 1, 2
+EVENT_ID, DECISION_ID = 6, 2  # schemas/registry.txt: the current event and decision schemas
 
 
 def crc64_avro(data):
