@@ -552,13 +552,26 @@ int gr_run_exec(const gr_run_spec *s, gr_run_result *r, char *err,
                 char v[32];
                 sfmt(v, sizeof(v), "%ld", (long)pid);
                 if (write_file(cg.dir, "cgroup.procs", v) == -1) {
-                        sfmt(err, errsz, "%s: cannot move the job in: %s",
-                                 cg.dir, strerror(errno));
-                        kill(pid, SIGKILL);
-                        waitpid(pid, NULL, 0);
-                        goto restore;
+                        int e = errno;
+                        if (s->want == GR_LIMIT_CGROUP) {
+                                sfmt(err, errsz,
+                                     "%s: cannot move the job in: %s",
+                                     cg.dir, strerror(e));
+                                kill(pid, SIGKILL);
+                                waitpid(pid, NULL, 0);
+                                goto restore;
+                        }
+                        /* the group exists but will not take us: the
+                         * limit goes where it would have without it */
+                        note(r, "rlimit (RLIMIT_AS; could not move the job "
+                                "into %s: %s)",
+                             cg.dir, strerror(e));
+                        cgroup_destroy(&cg);
+                        have_cg = 0;
+                        r->o.limiter = GR_LIMITER_RLIMIT;
                 }
-        } else if (s->memory_limit > 0) {
+        }
+        if (!have_cg && s->memory_limit > 0) {
                 struct rlimit rl = {(rlim_t)s->memory_limit,
                                     (rlim_t)s->memory_limit};
                 if (prlimit(pid, RLIMIT_AS, &rl, NULL) == -1) {
