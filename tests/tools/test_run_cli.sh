@@ -98,6 +98,15 @@ run leftover 0 -- sh -c "'$H' sleep 37 & exit 0"
 for _ in $(seq 1 20); do pgrep -f "run_helper sleep 37" >/dev/null || break; sleep 0.1; done
 pgrep -f "run_helper sleep 37" >/dev/null && fail "leftover: background child still running"
 
+# a reader that goes away: run reports it (125) after the job, not killed by SIGPIPE
+set +e
+"$R" run --job piped --stdout -- "$H" sleep 1 2> "$T/piped.err" | head -c 10 > /dev/null
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 125 ] || fail "piped: exit $rc"
+grep -q 'could not publish execution_completed' "$T/piped.err" || fail "piped: not said"
+rm -f "$T/piped.err"
+
 # ---- crashes ------------------------------------------------------------
 run segv 139 -- "$H" segv
 settles segv runtime_error signal_sigsegv "$(line segv fail none hold runtime_error free)"

@@ -16,6 +16,7 @@
  * the events could not be published (the command may have run). */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,9 @@ int cmd_run(int argc, char **argv) {
         kafka_sink ks = {0};
 
         errstr[0] = '\0';
+        /* a closed stdout is an error to report, not a reason to die with
+         * the job still running */
+        signal(SIGPIPE, SIG_IGN);
         job.attempt = 1;
         spec.want = GR_LIMIT_AUTO;
         spec.child_stdout_fd = -1;

@@ -429,6 +429,7 @@ static void child(const gr_run_spec *s, int err_fd, int go_fd, int out_fd) {
         setpgid(0, 0);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -464,7 +465,7 @@ int gr_run_exec(const gr_run_spec *s, gr_run_result *r, char *err,
         int64_t t0, deadline = 0, kill_at = 0, next_gpu = 0, last_gpu = 0;
         int64_t grace = s->kill_grace_ms > 0 ? s->kill_grace_ms : 2000;
         char smi[1024] = "", why[512] = "";
-        struct sigaction sa, old_int, old_term;
+        struct sigaction sa, old_int, old_term, old_hup;
         struct rusage ru;
         cgroup cg;
         scan sc;
@@ -533,6 +534,7 @@ int gr_run_exec(const gr_run_spec *s, gr_run_result *r, char *err,
         got_signal = 0;
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
+        sigaction(SIGHUP, &sa, &old_hup);
         fflush(NULL);
         r->started_ms = wall_ms();
         t0 = mono_ms();
@@ -715,6 +717,7 @@ int gr_run_exec(const gr_run_spec *s, gr_run_result *r, char *err,
 restore:
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
 out:
         if (have_cg)
                 cgroup_destroy(&cg);

@@ -14,8 +14,9 @@
  * was taken, and why, is written into the result.  The control group is
  * emptied and removed before gr_run_exec() returns.
  *
- * The child runs in its own process group; on timeout the group gets
- * SIGTERM, then SIGKILL after a grace period.
+ * The child runs in its own process group; on timeout, or when the caller
+ * gets SIGINT, SIGTERM or SIGHUP, the group gets SIGTERM, then SIGKILL
+ * after a grace period.
  */
 #ifndef GR_RUN_EXEC_H
 #define GR_RUN_EXEC_H
