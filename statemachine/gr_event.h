@@ -94,6 +94,9 @@ typedef enum {
         X(stderr_class, BODY, "stderr_class", STR, GR_ID_MAX)                  \
         X(peak_vram_mb, RESOURCES, "peak_vram_mb", INT, 0)                     \
         X(gpu_seconds, RESOURCES, "gpu_seconds", NUM, 0)                       \
+        X(peak_mem_mb, RESOURCES, "peak_mem_mb", INT, 0)                       \
+        X(wall_ms, RESOURCES, "wall_ms", INT, 0)                               \
+        X(cpu_ms, RESOURCES, "cpu_ms", INT, 0)                                 \
         X(output_hash, BODY, "output_hash", STR, GR_HASH_MAX)                  \
         X(output_path, BODY, "output_path", STR, GR_TEXT_MAX)                  \
         X(status, BODY, "status", RESULT, 0)                                   \

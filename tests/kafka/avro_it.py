@@ -122,7 +122,7 @@ def t_python(a, w):
 
     schema = avro.schema.parse(open(os.path.join(SCHEMAS,
                                                  "lifecycle_event.avsc")).read())
-    header = b"\x00" + struct.pack(">I", 1)   # schemas/registry.txt: id 1
+    header = b"\x00" + struct.pack(">I", 7)   # schemas/registry.txt: id of lifecycle_event.avsc
 
     def publish(bootstrap):
         p = Producer({"bootstrap.servers": bootstrap,

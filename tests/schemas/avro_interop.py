@@ -30,7 +30,7 @@ import avro.schema
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 TIME_KEYS = {"occurred_at", "window_start", "window_end", "decided_at"}
-EVENT_ID, DECISION_ID = 1, 6
+EVENT_ID, DECISION_ID = 7, 6  # schemas/registry.txt: the current event and decision schemas
 
 
 def crc64_avro(data):

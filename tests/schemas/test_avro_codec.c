@@ -11,8 +11,10 @@
 
 #include <cmocka.h>
 
+#include "gr_avro_event.h"
 #include "gr_avro_pcf.h"
 #include "gr_codec.h"
+#include "gr_json_event.h"
 
 #ifndef GR_SCHEMAS_DIR
 #define GR_SCHEMAS_DIR "schemas"
@@ -228,7 +230,7 @@ static void test_body_branch_disagrees_with_type(void **state) {
         (void)state;
         k.branch = 11; /* ReservationExpiredBody: an empty record */
         k.reason = 0;
-        confluent(&x, 1);
+        confluent(&x, 7); /* the current schema: no resolution */
         datum(&x, &k);
         expect_reject(&x, GR_REJ_SCHEMA, "reservation_expired record");
 }
@@ -366,7 +368,7 @@ static void test_encode_headers_and_failure(void **state) {
         size_t before;
         (void)state;
 
-        confluent(&x, 1);
+        confluent(&x, 7); /* the current event schema (registry.txt) */
         datum(&x, &good);
         assert_int_equal(decode(&x, &err), 0);
         gr_buf_init(&out);
@@ -394,8 +396,69 @@ static void test_encode_headers_and_failure(void **state) {
         assert_int_equal(gr_wire_parse("json", &w), 0);
         assert_int_equal(w, GR_WIRE_JSON);
         assert_int_equal(gr_wire_parse("xml", &w), -1);
-        assert_int_equal(gr_codec_event_schema_id(codec), 1);
+        assert_int_equal(gr_codec_event_schema_id(codec), 7);
         assert_int_equal(gr_codec_decision_schema_id(codec), 6);
+}
+
+/* resources.peak_mem_mb/wall_ms/cpu_ms (receiptctl run) came with event
+ * schema id 7; what writers of id 1, the schema before them, sent still
+ * decodes, and the new fields travel through Avro. */
+static void test_resources_evolution(void **state) {
+        static const char json[] =
+            "{\"event_id\":\"x-f\",\"job_id\":\"x\",\"attempt\":1,"
+            "\"type\":\"execution_failed\",\"occurred_at\":"
+            "\"2026-05-25T08:11:33Z\",\"actor\":{\"role\":\"seller\","
+            "\"id\":\"w\"},\"body\":{\"failure_class\":\"container_oom\","
+            "\"output_written\":false,\"stderr_class\":\"cgroup_oom_kill\","
+            "\"resources\":{\"peak_vram_mb\":7,\"peak_mem_mb\":32,"
+            "\"wall_ms\":812,\"cpu_ms\":184}}}";
+        static gr_event in, out;
+        gr_json_decoder *jd = gr_json_decoder_new();
+        gr_avro_event_codec *v1;
+        char errstr[256], *text;
+        size_t len;
+        gr_buf b;
+        gr_err err;
+        FILE *f;
+        (void)state;
+
+        assert_non_null(jd);
+        assert_int_equal(gr_json_event_decode(jd, json, sizeof(json) - 1, &in,
+                                              &err),
+                         0);
+        gr_buf_init(&b);
+        assert_int_equal(gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT,
+                                               &in, &b),
+                         0);
+        assert_int_equal((unsigned char)b.data[4], 7);
+        assert_int_equal(gr_codec_decode(codec, b.data, b.len, &out, &err), 0);
+        assert_int_equal(out.peak_mem_mb, 32);
+        assert_int_equal(out.wall_ms, 812);
+        assert_int_equal(out.cpu_ms, 184);
+        assert_int_equal(out.peak_vram_mb, 7);
+
+        /* an id 1 writer: no new fields on the wire, none after decoding */
+        assert_non_null(f = fopen(GR_SCHEMAS_DIR "/lifecycle_event.v1.avsc",
+                                  "rb"));
+        text = malloc(1 << 16);
+        assert_non_null(text);
+        len = fread(text, 1, 1 << 16, f);
+        fclose(f);
+        assert_non_null(v1 = gr_avro_event_codec_new(text, len, errstr,
+                                                     sizeof(errstr)));
+        gr_buf_reset(&b);
+        gr_buf_append(&b, "\0\0\0\0\1", 5);
+        assert_int_equal(gr_avro_event_encode(v1, &in, &b, &err), 0);
+        assert_int_equal(gr_codec_decode(codec, b.data, b.len, &out, &err), 0);
+        assert_string_equal(out.stderr_class, "cgroup_oom_kill");
+        assert_int_equal(out.peak_vram_mb, 7);
+        assert_false(gr_event_has(&out, GR_F_peak_mem_mb));
+        assert_false(gr_event_has(&out, GR_F_wall_ms));
+        assert_false(gr_event_has(&out, GR_F_cpu_ms));
+        gr_avro_event_codec_destroy(v1);
+        free(text);
+        gr_buf_free(&b);
+        gr_json_decoder_destroy(jd);
 }
 
 static void test_decision_framing(void **state) {
@@ -500,6 +563,7 @@ int main(void) {
             cmocka_unit_test(test_too_large),
             cmocka_unit_test(test_json_framing),
             cmocka_unit_test(test_encode_headers_and_failure),
+            cmocka_unit_test(test_resources_evolution),
             cmocka_unit_test(test_decision_framing),
             cmocka_unit_test(test_bad_schema_dirs),
             cmocka_unit_test(test_random_mutations),

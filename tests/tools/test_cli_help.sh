@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 # run ARGS...: sets rc, and the files $T/out, $T/err
 run() { set +e; "$R" "$@" >"$T/out" 2>"$T/err"; rc=$?; set -e; }
 
-cmds="replay sign broker emit receipt demo keygen verify ledger"
+cmds="replay sign broker emit receipt demo run keygen verify ledger"
 subs="ledger verify|ledger prove|ledger seal|ledger export"
 
 for top in --help -h help; do

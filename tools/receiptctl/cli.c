@@ -75,7 +75,7 @@ const cli_command cli_commands[] = {
      "partition instead of the job's own.\n"},
     {"demo", cmd_demo,
      "demo [--data FILE] [--partitions N] [--canonical JOB_ID] "
-     "[--timeout S] [--verbose]",
+     "[--timeout S] [--verbose] [--live]",
      "The whole pipeline on one machine: the embedded broker, the bundled\n"
      "scenarios plus one garbled record, receiptd on a thread; then each\n"
      "job's summary line and decisions, the canonical job's ledger rows\n"
@@ -87,7 +87,30 @@ const cli_command cli_commands[] = {
      "                   then the source tree\n"
      "  --canonical ID   the job whose ledger and receipt are shown\n"
      "                   (default run_8841)\n"
-     "  --timeout S      give up after S seconds (default 25)\n"},
+     "  --timeout S      give up after S seconds (default 25)\n"
+     "  --live           the canonical case from a real run: a small job\n"
+     "                   that outgrows its memory limit, wrapped by\n"
+     "                   `receiptctl run`\n"},
+    {"run", cmd_run,
+     "run --job ID [--attempt N] [--memory-limit SIZE] [--timeout S] "
+     "[--output PATH]\n"
+     "         [--key FILE] [--worker ID] [--image DIGEST] "
+     "[--model-hash H] [--manifest-hash H]\n"
+     "         [--limiter auto|cgroup|rlimit] [--bootstrap HOST:PORT "
+     "[--topic T|--prefix P] [-X k=v] | --stdout]\n"
+     "         -- COMMAND [ARG...]",
+     "Run COMMAND as the seller's execution of the job and publish its\n"
+     "lifecycle events: execution_started, then execution_failed with the\n"
+     "failure class read from what happened (docs/FAILURE-CLASSES.md) or\n"
+     "execution_completed, and output_delivered with the SHA-256 of\n"
+     "--output when the run wrote it.  The memory limit is a cgroup (v2,\n"
+     "else v1) when the machine allows it, else RLIMIT_AS; stderr says\n"
+     "which.  Events are signed with --key (a seller key) and go to Kafka\n"
+     "(--bootstrap) or to stdout as JSON lines for `receiptctl replay`.\n"
+     "\n"
+     "Exit: the command's code; 128+N for signal N; 124 timeout; 127 not\n"
+     "found; 126 not executable; 2 bad arguments; 125 events not\n"
+     "published.\n"},
     {"keygen", cmd_keygen,
      "keygen --role ROLE --id KEY_ID [--out DIR] [--valid-from RFC3339]",
      "Make an Ed25519 key pair: DIR/KEY_ID.key.json (secret, mode 0600)\n"
@@ -190,7 +213,13 @@ int cli_getopt(cli_parser *p, int argc, char **argv) {
                  * second one parsed in this process, e.g. ledger verify) */
                 optind = 0;
                 opterr = 0;
-                snprintf(p->spec, sizeof(p->spec), ":%s", p->shortopts);
+                /* "+" (stop at the first operand) must stay first */
+                if (p->shortopts[0] == '+')
+                        snprintf(p->spec, sizeof(p->spec), "+:%s",
+                                 p->shortopts + 1);
+                else
+                        snprintf(p->spec, sizeof(p->spec), ":%s",
+                                 p->shortopts);
                 p->started = 1;
         }
         c = getopt_long(argc, argv, p->spec, p->longopts, NULL);

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "demo_live.h"
 #include "gr_broker.h"
 #include "gr_config.h"
 #include "gr_emit.h"
@@ -264,7 +265,7 @@ static void print_dlq(demo_recs *dlq, const char *topic) {
 
 int cmd_demo(int argc, char **argv) {
         const char *file = NULL, *canonical = "run_8841";
-        int partitions = 4, timeout_s = 25, verbose = 0, c, rc = 1;
+        int partitions = 4, timeout_s = 25, verbose = 0, c, rc = 1, live = 0;
         static const struct option opts[] = {
             {"file", required_argument, NULL, 'f'},
             {"data", required_argument, NULL, 'f'},
@@ -272,6 +273,7 @@ int cmd_demo(int argc, char **argv) {
             {"canonical", required_argument, NULL, 'c'},
             {"timeout", required_argument, NULL, 't'},
             {"verbose", no_argument, NULL, 'v'},
+            {"live", no_argument, NULL, 'L'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
         static const char garbled[] =
@@ -290,9 +292,10 @@ int cmd_demo(int argc, char **argv) {
         int started = 0, done = 0;
         FILE *fp;
         gr_job *job;
+        demo_live *dl = NULL;
 
         cli_parser cp = {
-            .cmd = "demo", .shortopts = "f:p:c:t:vh", .longopts = opts};
+            .cmd = "demo", .shortopts = "f:p:c:t:vLh", .longopts = opts};
 
         while ((c = cli_getopt(&cp, argc, argv)) != -1) {
                 switch (c) {
@@ -310,6 +313,9 @@ int cmd_demo(int argc, char **argv) {
                         break;
                 case 'v':
                         verbose = 1;
+                        break;
+                case 'L':
+                        live = 1;
                         break;
                 case CLI_HELP:
                         /* where the default data comes from, so that an
@@ -344,6 +350,15 @@ int cmd_demo(int argc, char **argv) {
                 return 2;
         }
         gr_topics_init(&topics, NULL);
+        /* --live: the canonical case from a real run, before any thread */
+        if (live) {
+                if (!(dl = demo_live_run(errstr, sizeof(errstr)))) {
+                        fprintf(stderr, "demo: live job: %s\n", errstr);
+                        fclose(fp);
+                        return 1;
+                }
+                canonical = DEMO_LIVE_JOB;
+        }
 
         if (!(b = gr_broker_new(1, partitions, NULL, errstr, sizeof(errstr)))) {
                 fprintf(stderr, "demo: broker: %s\n", errstr);
@@ -378,6 +393,16 @@ int cmd_demo(int argc, char **argv) {
                "%s (keyed by job_id, murmur2)\n\n",
                (unsigned long long)er.lines, file,
                topics.name[GR_TOPIC_EVENTS]);
+        if (dl) {
+                int n = demo_live_publish(dl, prod,
+                                          topics.name[GR_TOPIC_EVENTS]);
+                if (n < 0) {
+                        fprintf(stderr, "demo: live events not delivered\n");
+                        goto out;
+                }
+                printf("published %d events of the live job %s\n\n", n,
+                       DEMO_LIVE_JOB);
+        }
 
         /* 2. where the input ends, per partition */
         if (!(rc_scan = gr_scan_consumer_new(gr_broker_bootstraps(b), NULL, 0,
@@ -519,6 +544,7 @@ out:
         if (prod)
                 rd_kafka_destroy(prod);
         gr_broker_destroy(b);
+        demo_live_free(dl);
         fclose(fp);
         return rc;
 }

@@ -18,6 +18,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 /* `ledger export` (cmd_ledger_export.c), dispatched by cmd_ledger. */
 int cmd_ledger_export(int argc, char **argv);
 
