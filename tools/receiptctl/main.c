@@ -19,7 +19,9 @@ static const struct {
      "emit [--bootstrap B] [--topic T | --prefix P] [--format json|avro|"
      "avro-single] [-X k=v] [FILE|-]"},
     {"receipt", cmd_receipt,
-     "receipt JOB_ID --bootstrap B [--prefix P] [--all] [--html] [-X k=v]"},
+     "receipt JOB_ID --bootstrap B [--prefix P] [--all] [--html] [-X k=v]\n"
+     "      receipt JOB_ID --server URL --key FILE [--html] [--cacert PEM] "
+     "[--print-auth]"},
     {"demo", cmd_demo,
      "demo [--file F] [--partitions N] [--canonical JOB_ID] [--timeout S] "
      "[--verbose]"},
