@@ -665,6 +665,25 @@ if shutil.which("openssl"):
     check("plain HTTP to the HTTPS port gets no HTTP answer", st is None, st)
     st, _, _ = request(port3, "/healthz", tls_ctx=ctx)
     check("HTTPS still serves after a plain-HTTP client", st == 200, st)
+    r = subprocess.run([RECEIPTCTL, "receipt", "run_ok", "--server",
+                        "https://localhost:%d" % port3, "--key",
+                        BUYER.secret_file(), "--cacert", cert],
+                       capture_output=True, text=True, timeout=60)
+    check("receiptctl receipt --server https:// --cacert",
+          r.returncode == 0 and json.loads(r.stdout)["job_id"] == "run_ok",
+          (r.returncode, r.stderr))
+    r = subprocess.run([RECEIPTCTL, "receipt", "run_ok", "--server",
+                        "https://localhost:%d" % port3, "--key",
+                        BUYER.secret_file()], capture_output=True, text=True,
+                       timeout=60)
+    check("receiptctl over https refuses an untrusted certificate",
+          r.returncode == 1 and "TLS" in r.stderr, (r.returncode, r.stderr))
+    r = subprocess.run([RECEIPTCTL, "receipt", "run_ok", "--server",
+                        "https://127.0.0.1:%d" % port3, "--key",
+                        BUYER.secret_file(), "--cacert", cert],
+                       capture_output=True, text=True, timeout=60)
+    check("receiptctl over https refuses a name the certificate lacks",
+          r.returncode == 1 and "TLS" in r.stderr, (r.returncode, r.stderr))
     m3 = metrics(port3, tls_ctx=ctx)
     check("HTTPS counters", m3['gr_http_requests_total{code="200"}'] >= 3,
           m3['gr_http_requests_total{code="200"}'])
