@@ -540,8 +540,12 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                         json_array_foreach(o, i, v) {
                                 gr_role_t role = GR_ROLE_MARKETPLACE;
                                 json_t *id = json_object_get(v, "id");
-                                GET_ENUM(&r, v, "role", gr_role_t, &role);
-                                if (r.bad || !json_is_string(id) ||
+                                json_t *ro = json_object_get(v, "role");
+                                if (!json_is_string(ro) ||
+                                    gr_role_t_parse(json_string_value(ro),
+                                                    json_string_length(ro),
+                                                    &role) == -1 ||
+                                    !json_is_string(id) ||
                                     !json_string_length(id) ||
                                     json_string_length(id) >= GR_ID_MAX ||
                                     strlen(json_string_value(id)) !=
