@@ -9,7 +9,8 @@ GR_PACKAGES=(
   libyajl-dev libssl-dev
   kcat python3 python3-avro python3-confluent-kafka
   clang libclang-rt-14-dev valgrind
-  libmicrohttpd-dev chromium prometheus python3-yaml
+  libmicrohttpd-dev libgnutls28-dev chromium prometheus python3-yaml
+  python3-cryptography openssl
 )
 
 gr_deps_install() {
