@@ -209,6 +209,17 @@ static int set_file_text(char **dst, const char *key, const char *path,
                 snprintf(errstr, errstr_size, "%s: %s is not PEM", key, path);
                 goto err;
         }
+        {
+                /* keep only what the file held, not the read buffer */
+                char *copy = strdup(text);
+                sodium_memzero(text, len);
+                free(text);
+                if (!copy) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        return -1;
+                }
+                text = copy;
+        }
         if (*dst) {
                 sodium_memzero(*dst, strlen(*dst));
                 free(*dst);

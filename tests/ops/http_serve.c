@@ -48,6 +48,8 @@ int main(int argc, char **argv) {
         for (int i = 2; i < argc; i++)
                 if (gr_config_set_kv(cfg, argv[i], err, sizeof(err)) == -1) {
                         fprintf(stderr, "http_serve: %s\n", err);
+                        gr_config_destroy(cfg);
+                        fclose(fp);
                         return 2;
                 }
         if (!cfg->metrics_listen &&
@@ -57,6 +59,8 @@ int main(int argc, char **argv) {
         gr_config_metrics_opts(cfg, &mo);
         if (!(m = gr_metrics_new_opts(&mo, err, sizeof(err)))) {
                 fprintf(stderr, "http_serve: %s\n", err);
+                gr_config_destroy(cfg);
+                fclose(fp);
                 return 2;
         }
         gr_policy_default(&pol);
