@@ -1,8 +1,10 @@
 #!/bin/sh
 # Least-privilege Kafka ACLs for gpu-receipts (docs/OPERATIONS.md §10).
-# Used verbatim by the Kubernetes Job in deploy/k8s-acls/acls-job.yaml
-# (tests/deploy/acls_check.py checks they match and checks the ACL set
-# against a stand-in kafka-acls.sh; it has not been run against a broker).
+# Used verbatim by the Kubernetes Job in deploy/k8s-acls/acls-job.yaml.
+# tests/deploy/acls_check.py checks the exact ACL set (stand-in
+# kafka-acls.sh) and that the Job embeds this file; acls_broker_it.py runs
+# it on a one-node Kafka 4.1 with SASL/PLAIN and the StandardAuthorizer and
+# runs receiptd under those ACLs alone.
 # Idempotent: adding an ACL that exists changes nothing.
 #
 #   BOOTSTRAP       bootstrap servers                        [kafka:9092]

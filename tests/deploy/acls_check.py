@@ -2,9 +2,9 @@
 """deploy/acls.sh without a broker: run it against a stand-in kafka-acls.sh
 that records its arguments, and check the ACL set it would create is the
 least-privilege set docs/OPERATIONS.md §10 describes — no more, no less —
-and that deploy/k8s-acls/acls-job.yaml embeds the script verbatim.  (Not a
-test against a broker: that the broker accepts these ACLs and that
-receiptd runs under them is unverified.)
+and that deploy/k8s-acls/acls-job.yaml embeds the script verbatim.  The
+broker side (the ACLs accepted, receiptd working under them alone) is
+acls_broker_it.py.
 
 usage: acls_check.py DEPLOY_DIR
 """
