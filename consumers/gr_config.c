@@ -346,6 +346,17 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
         }
         if (!strcmp(key, "metrics.listen"))
                 return set_str(&c->metrics_listen, value, errstr, errstr_size);
+        if (!strncmp(key, "metrics.", 8) && strcmp(key, "metrics.listen")) {
+                static const char *const known[] = {
+                    "metrics.token.file",        "metrics.tls.cert",
+                    "metrics.tls.key",           "metrics.jobs.unsigned",
+                    "metrics.auth.window.s",     "metrics.auth.nonces.max",
+                    "metrics.max.connections",   "metrics.per.ip.connections",
+                    "metrics.timeout.s",         "metrics.request.max.bytes"};
+                for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                        if (!strcmp(key, known[i]))
+                                c->metrics_key_set = known[i];
+        }
         if (!strcmp(key, "metrics.token.file"))
                 return set_file_text(&c->metrics_token, key, value, 1, 1,
                                      errstr, errstr_size);
@@ -550,6 +561,18 @@ void gr_config_metrics_opts(const gr_config *c, gr_metrics_opts *o) {
         o->per_ip_connections = (unsigned)c->metrics_per_ip_connections;
         o->timeout_s = (unsigned)c->metrics_timeout_s;
         o->request_max_bytes = (size_t)c->metrics_request_max_bytes;
+}
+
+int gr_config_metrics_check(const gr_config *c, char *errstr,
+                            size_t errstr_size) {
+        if (!c->metrics_listen && c->metrics_key_set) {
+                snprintf(errstr, errstr_size,
+                         "%s is set but metrics.listen is not: there is no "
+                         "HTTP server for it to apply to",
+                         c->metrics_key_set);
+                return -1;
+        }
+        return 0;
 }
 
 const char *gr_config_rdkafka_get(const gr_config *c, gr_scope_t scope,

@@ -124,6 +124,8 @@ typedef struct gr_config {
         int metrics_per_ip_connections;
         int metrics_timeout_s;
         int metrics_request_max_bytes;
+        const char *metrics_key_set; /**< a metrics.* key other than listen
+                                          given (static name), or NULL */
         int output_wire;      /**< gr_wire_t of published decisions */
         gr_config_kv *kv; /**< librdkafka pass-through, in order given */
         size_t nkv;
@@ -155,6 +157,14 @@ int gr_config_load_file(gr_config *c, const char *path, char *errstr,
 
 /** The metrics server settings of c (pointers borrowed from c). */
 void gr_config_metrics_opts(const gr_config *c, gr_metrics_opts *o);
+
+/**
+ * @brief A metrics.* setting without metrics.listen would be ignored:
+ *        refuse it.
+ * @returns 0, or -1 with errstr naming the key.
+ */
+int gr_config_metrics_check(const gr_config *c, char *errstr,
+                            size_t errstr_size);
 
 /** Last value given for a pass-through key applying to scope, or NULL
  *  (borrowed). */

@@ -1382,6 +1382,8 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
         }
         if (load_policy(r, errstr, errstr_size) == -1)
                 goto err;
+        if (gr_config_metrics_check(cfg, errstr, errstr_size) == -1)
+                goto err;
         if (cfg->metrics_listen) {
                 gr_metrics_opts mo;
                 gr_config_metrics_opts(cfg, &mo);

@@ -263,6 +263,7 @@ static void test_metrics_keys(void **state) {
 
         gr_config_metrics_opts(c, &o);
         assert_null(o.listen);
+        assert_int_equal(gr_config_metrics_check(c, es, sizeof(es)), 0);
         assert_int_equal(o.jobs_unsigned, 0);
         assert_int_equal(o.auth_window_s, 300);
         assert_int_equal(gr_config_set(c, "metrics.jobs.unsigned", "yes", es,
@@ -296,9 +297,13 @@ static void test_metrics_keys(void **state) {
         assert_int_equal(gr_config_set(c, "metrics.tokenfile", "x", es,
                                        sizeof(es)),
                          -1);
+        /* set without a server to apply to: refused at start-up */
+        assert_int_equal(gr_config_metrics_check(c, es, sizeof(es)), -1);
+        assert_non_null(strstr(es, "metrics.listen"));
         assert_int_equal(gr_config_set(c, "metrics.listen", "127.0.0.1:0", es,
                                        sizeof(es)),
                          0);
+        assert_int_equal(gr_config_metrics_check(c, es, sizeof(es)), 0);
         gr_config_metrics_opts(c, &o);
         assert_string_equal(o.listen, "127.0.0.1:0");
         assert_int_equal(o.jobs_unsigned, 1);
