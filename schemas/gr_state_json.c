@@ -404,6 +404,10 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 j->quote.has_price = get_bool(&r, o, "has_price");
                 j->quote.price_amount_minor =
                     get_int(&r, o, "price_amount_minor");
+                /* as for events (gr_event_validate): a price is never
+                 * negative, so amounts derived from it cannot be either */
+                if (j->quote.price_amount_minor < 0)
+                        fail(&r, "price_amount_minor");
                 get_str(&r, o, "price_currency", &j->quote.price_currency);
         }
         if ((o = need(&r, root, "seller")) && json_is_object(o)) {
