@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -34,6 +35,16 @@ gr_config *gr_config_new(void) {
         c->log_level = 1;
         c->window_clock_interval_ms = 1000;
         {
+                gr_metrics_opts mo;
+                gr_metrics_opts_default(&mo);
+                c->metrics_auth_window_s = mo.auth_window_s;
+                c->metrics_nonces_max = (int)mo.nonces_max;
+                c->metrics_max_connections = (int)mo.max_connections;
+                c->metrics_per_ip_connections = (int)mo.per_ip_connections;
+                c->metrics_timeout_s = (int)mo.timeout_s;
+                c->metrics_request_max_bytes = (int)mo.request_max_bytes;
+        }
+        {
                 long n = sysconf(_SC_NPROCESSORS_ONLN);
                 c->verify_threads =
                     n < 1 ? 1 : n > GR_VERIFY_THREADS_MAX ?
@@ -60,6 +71,15 @@ void gr_config_destroy(gr_config *c) {
                 free(c->processor_kp);
         }
         free(c->metrics_listen);
+        if (c->metrics_token) {
+                sodium_memzero(c->metrics_token, strlen(c->metrics_token));
+                free(c->metrics_token);
+        }
+        free(c->metrics_tls_cert);
+        if (c->metrics_tls_key) {
+                sodium_memzero(c->metrics_tls_key, strlen(c->metrics_tls_key));
+                free(c->metrics_tls_key);
+        }
         for (size_t i = 0; i < c->nkv; i++) {
                 free(c->kv[i].key);
                 free(c->kv[i].value);
@@ -100,16 +120,31 @@ static int set_int(int *dst, const char *key, const char *v, long lo, long hi,
 
 /* Read a whole file of at most GR_KEYFILE_MAX bytes; NUL-terminated,
  * caller wipes and frees. */
-static char *file_read(const char *key, const char *path, size_t *len,
-                       char *errstr, size_t errstr_size) {
+static char *file_read_ex(const char *key, const char *path, size_t *len,
+                          int secret, char *errstr, size_t errstr_size) {
         FILE *fp = fopen(path, "rb");
         char *buf = NULL;
+        struct stat st;
         size_t n;
 
         if (!fp) {
                 snprintf(errstr, errstr_size, "%s: %s: %s", key, path,
                          strerror(errno));
                 return NULL;
+        }
+        if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+                snprintf(errstr, errstr_size, "%s: %s: not a regular file",
+                         key, path);
+                goto out;
+        }
+        /* A secret others can read is no longer a secret: refuse it, as
+         * ssh does, rather than use it. */
+        if (secret && (st.st_mode & 077)) {
+                snprintf(errstr, errstr_size,
+                         "%s: %s is accessible to group or others (mode "
+                         "%04o); chmod 600 it",
+                         key, path, (unsigned)(st.st_mode & 07777));
+                goto out;
         }
         if (!(buf = malloc(GR_KEYFILE_MAX + 1))) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -130,6 +165,71 @@ static char *file_read(const char *key, const char *path, size_t *len,
 out:
         fclose(fp);
         return buf;
+}
+
+static char *file_read(const char *key, const char *path, size_t *len,
+                       char *errstr, size_t errstr_size) {
+        return file_read_ex(key, path, len, 0, errstr, errstr_size);
+}
+
+/* A small text file (token, PEM) into *dst: secret ones must be private,
+ * the token loses its trailing newline and may not be empty. */
+static int set_file_text(char **dst, const char *key, const char *path,
+                         int secret, int token, char *errstr,
+                         size_t errstr_size) {
+        size_t len = 0;
+        char *text = file_read_ex(key, path, &len, secret, errstr,
+                                  errstr_size);
+
+        if (!text)
+                return -1;
+        if (strlen(text) != len) {
+                snprintf(errstr, errstr_size, "%s: %s holds a NUL byte", key,
+                         path);
+                goto err;
+        }
+        if (token) {
+                while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+                        text[--len] = '\0';
+                if (!len) {
+                        snprintf(errstr, errstr_size, "%s: %s is empty", key,
+                                 path);
+                        goto err;
+                }
+                for (size_t i = 0; i < len; i++)
+                        if ((unsigned char)text[i] <= 0x20 ||
+                            (unsigned char)text[i] >= 0x7f) {
+                                snprintf(errstr, errstr_size,
+                                         "%s: %s: the token must be one line "
+                                         "of printable ASCII without spaces",
+                                         key, path);
+                                goto err;
+                        }
+        } else if (!strstr(text, "-----BEGIN ")) {
+                snprintf(errstr, errstr_size, "%s: %s is not PEM", key, path);
+                goto err;
+        }
+        {
+                /* keep only what the file held, not the read buffer */
+                char *copy = strdup(text);
+                sodium_memzero(text, len);
+                free(text);
+                if (!copy) {
+                        snprintf(errstr, errstr_size, "out of memory");
+                        return -1;
+                }
+                text = copy;
+        }
+        if (*dst) {
+                sodium_memzero(*dst, strlen(*dst));
+                free(*dst);
+        }
+        *dst = text;
+        return 0;
+err:
+        sodium_memzero(text, len);
+        free(text);
+        return -1;
 }
 
 static int set_registry(gr_config *c, const char *key, const char *path,
@@ -176,7 +276,7 @@ static int set_processor_key(gr_config *c, const char *key, const char *path,
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }
-        if (!(text = file_read(key, path, &len, errstr, errstr_size)))
+        if (!(text = file_read_ex(key, path, &len, 1, errstr, errstr_size)))
                 goto err;
         rc = gr_keypair_from_json(kp, text, len, err, sizeof(err));
         sodium_memzero(text, len);
@@ -246,6 +346,57 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
         }
         if (!strcmp(key, "metrics.listen"))
                 return set_str(&c->metrics_listen, value, errstr, errstr_size);
+        if (!strncmp(key, "metrics.", 8) && strcmp(key, "metrics.listen")) {
+                static const char *const known[] = {
+                    "metrics.token.file",        "metrics.tls.cert",
+                    "metrics.tls.key",           "metrics.jobs.unsigned",
+                    "metrics.auth.window.s",     "metrics.auth.nonces.max",
+                    "metrics.max.connections",   "metrics.per.ip.connections",
+                    "metrics.timeout.s",         "metrics.request.max.bytes"};
+                for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                        if (!strcmp(key, known[i]))
+                                c->metrics_key_set = known[i];
+        }
+        if (!strcmp(key, "metrics.token.file"))
+                return set_file_text(&c->metrics_token, key, value, 1, 1,
+                                     errstr, errstr_size);
+        if (!strcmp(key, "metrics.tls.cert"))
+                return set_file_text(&c->metrics_tls_cert, key, value, 0, 0,
+                                     errstr, errstr_size);
+        if (!strcmp(key, "metrics.tls.key"))
+                return set_file_text(&c->metrics_tls_key, key, value, 1, 0,
+                                     errstr, errstr_size);
+        if (!strcmp(key, "metrics.jobs.unsigned")) {
+                if (!strcmp(value, "true"))
+                        c->metrics_jobs_unsigned = 1;
+                else if (!strcmp(value, "false"))
+                        c->metrics_jobs_unsigned = 0;
+                else {
+                        snprintf(errstr, errstr_size,
+                                 "%s: expected true or false, got \"%s\"",
+                                 key, value);
+                        return -1;
+                }
+                return 0;
+        }
+        if (!strcmp(key, "metrics.auth.window.s"))
+                return set_int(&c->metrics_auth_window_s, key, value, 1,
+                               86400, errstr, errstr_size);
+        if (!strcmp(key, "metrics.auth.nonces.max"))
+                return set_int(&c->metrics_nonces_max, key, value, 1,
+                               10000000, errstr, errstr_size);
+        if (!strcmp(key, "metrics.max.connections"))
+                return set_int(&c->metrics_max_connections, key, value, 1,
+                               10000, errstr, errstr_size);
+        if (!strcmp(key, "metrics.per.ip.connections"))
+                return set_int(&c->metrics_per_ip_connections, key, value, 0,
+                               10000, errstr, errstr_size);
+        if (!strcmp(key, "metrics.timeout.s"))
+                return set_int(&c->metrics_timeout_s, key, value, 1, 3600,
+                               errstr, errstr_size);
+        if (!strcmp(key, "metrics.request.max.bytes"))
+                return set_int(&c->metrics_request_max_bytes, key, value,
+                               1024, 1048576, errstr, errstr_size);
         if (!strcmp(key, "processing.guarantee")) {
                 if (!strcmp(value, "exactly_once") ||
                     !strcmp(value, "exactly_once_v2"))
@@ -394,6 +545,34 @@ int gr_config_load_file(gr_config *c, const char *path, char *errstr,
 err:
         fclose(fp);
         return -1;
+}
+
+void gr_config_metrics_opts(const gr_config *c, gr_metrics_opts *o) {
+        gr_metrics_opts_default(o);
+        o->listen = c->metrics_listen;
+        o->tls_cert_pem = c->metrics_tls_cert;
+        o->tls_key_pem = c->metrics_tls_key;
+        o->token = c->metrics_token;
+        o->keyring = c->keyring;
+        o->jobs_unsigned = c->metrics_jobs_unsigned;
+        o->auth_window_s = c->metrics_auth_window_s;
+        o->nonces_max = (size_t)c->metrics_nonces_max;
+        o->max_connections = (unsigned)c->metrics_max_connections;
+        o->per_ip_connections = (unsigned)c->metrics_per_ip_connections;
+        o->timeout_s = (unsigned)c->metrics_timeout_s;
+        o->request_max_bytes = (size_t)c->metrics_request_max_bytes;
+}
+
+int gr_config_metrics_check(const gr_config *c, char *errstr,
+                            size_t errstr_size) {
+        if (!c->metrics_listen && c->metrics_key_set) {
+                snprintf(errstr, errstr_size,
+                         "%s is set but metrics.listen is not: there is no "
+                         "HTTP server for it to apply to",
+                         c->metrics_key_set);
+                return -1;
+        }
+        return 0;
 }
 
 const char *gr_config_rdkafka_get(const gr_config *c, gr_scope_t scope,

@@ -22,20 +22,40 @@
  *                                         object encoding); input framing is
  *                                         recognised per record either way
  *   metrics.listen        [off]           HOST:PORT of /metrics, /healthz,
- *                                         /readyz, /jobs/ (gr_metrics.h)
+ *                                         /readyz, /jobs/ (gr_metrics.h);
+ *                                         deploy/ uses 127.0.0.1:9464
+ *
+ * HTTP server keys (docs/OPERATIONS.md "The HTTP server's defences"):
+ *   metrics.token.file    [none]          file holding the bearer token
+ *                                         /metrics then requires (mode
+ *                                         0600 or stricter)
+ *   metrics.tls.cert      [none]          PEM certificate chain: HTTPS
+ *   metrics.tls.key       [none]          PEM private key (mode 0600 or
+ *                                         stricter); with metrics.tls.cert
+ *   metrics.jobs.unsigned [false]         true: /jobs/ without signatures;
+ *                                         refused at start-up unless
+ *                                         metrics.listen is loopback
+ *   metrics.auth.window.s [300]           signed request ts window (1..86400)
+ *   metrics.auth.nonces.max [100000]      replay cache entries
+ *   metrics.max.connections [64]          open connections at once
+ *   metrics.per.ip.connections [16]       per client address (0: no limit)
+ *   metrics.timeout.s     [10]            idle connection timeout
+ *   metrics.request.max.bytes [16384]     request line + headers
  *   window.clock.interval.ms [1000]       how often owned jobs are checked
  *                                         for windows passed on the wall
  *                                         clock, when the policy turns
  *                                         window_clock on (gr_window_clock.h)
  *
- * Evidence keys (issue 5; gr_keys.h, gr_sign.h).  Files are read and
+ * Evidence keys (gr_keys.h, gr_sign.h).  Files are read and
  * checked when the key is set, so a bad file fails like any bad value:
  *   keys.registry         [none]          key registry JSON (who may sign
  *                                         what); events the policy requires
  *                                         signatures on are verified against
  *                                         it; without it they fail unknown_key
  *   processor.key         [none]          receiptd's secret key file
- *                                         `<id>.key.json`, role `processor`:
+ *                                         `<id>.key.json`, role `processor`,
+ *                                         refused when group or others may
+ *                                         read or write it (mode & 077):
  *                                         decisions are signed with it and a
  *                                         signed Merkle tree head per
  *                                         partition and batch goes to
@@ -57,6 +77,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "gr_keys.h"
+#include "gr_metrics.h"
 
 typedef enum {
         GR_GUARANTEE_EXACTLY_ONCE,
@@ -93,6 +114,18 @@ typedef struct gr_config {
         gr_keypair *processor_kp; /**< owned (wiped on destroy), or NULL */
         int verify_threads;       /**< default: online CPUs */
         char *metrics_listen; /**< owned; NULL = no metrics server */
+        char *metrics_token;    /**< owned secret (wiped); NULL = none */
+        char *metrics_tls_cert; /**< owned PEM text; NULL = plain HTTP */
+        char *metrics_tls_key;  /**< owned PEM text (wiped) */
+        int metrics_jobs_unsigned;
+        int metrics_auth_window_s;
+        int metrics_nonces_max;
+        int metrics_max_connections;
+        int metrics_per_ip_connections;
+        int metrics_timeout_s;
+        int metrics_request_max_bytes;
+        const char *metrics_key_set; /**< a metrics.* key other than listen
+                                          given (static name), or NULL */
         int output_wire;      /**< gr_wire_t of published decisions */
         gr_config_kv *kv; /**< librdkafka pass-through, in order given */
         size_t nkv;
@@ -121,6 +154,17 @@ int gr_config_set_kv(gr_config *c, const char *kv, char *errstr,
  */
 int gr_config_load_file(gr_config *c, const char *path, char *errstr,
                         size_t errstr_size);
+
+/** The metrics server settings of c (pointers borrowed from c). */
+void gr_config_metrics_opts(const gr_config *c, gr_metrics_opts *o);
+
+/**
+ * @brief A metrics.* setting without metrics.listen would be ignored:
+ *        refuse it.
+ * @returns 0, or -1 with errstr naming the key.
+ */
+int gr_config_metrics_check(const gr_config *c, char *errstr,
+                            size_t errstr_size);
 
 /** Last value given for a pass-through key applying to scope, or NULL
  *  (borrowed). */

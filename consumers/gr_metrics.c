@@ -16,7 +16,15 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <microhttpd.h>
+#include <sodium.h>
+
+#include "gr_html.h"
+#include "gr_http_auth.h"
+#include "gr_output.h"
 
 #ifndef GR_METRICS_VERSION
 #define GR_METRICS_VERSION "unknown"
@@ -44,10 +52,24 @@ typedef struct part_metrics {
         gr_stats prev;
 } part_metrics;
 
+/* Status codes counted by gr_http_requests_total{code}; others count as
+ * "other". */
+static const unsigned http_codes[] = {200, 400, 401, 403, 404,
+                                      405, 413, 500, 503};
+#define NCODES ((int)(sizeof(http_codes) / sizeof(http_codes[0])))
+/* MHD_RequestTerminationCode values 0..5, by gr_http_requests_unanswered
+ * reason. */
+#define NTERM 6
+static const char *const term_names[NTERM] = {
+    "server_reply", "error", "timeout", "shutdown", "read_error",
+    "client_abort"};
+
 typedef enum { REQ_QUEUED, REQ_RUNNING, REQ_DONE } req_state_t;
 
 typedef struct job_req {
         char job_id[GR_ID_MAX];
+        int json;
+        gr_http_principal who;
         gr_buf out;
         int rc;
         req_state_t state;
@@ -70,9 +92,21 @@ struct gr_metrics {
         U64 restores, restore_us, restore_records, restore_jobs;
         part_metrics *parts; /* [GR_METRICS_PARTITIONS_MAX] */
 
+        /* HTTP */
+        U64 http_started;
+        U64 http_codes[NCODES + 1]; /* [NCODES] = other */
+        U64 http_unanswered[NTERM];
+        U64 auth_failures[GR_AUTH__CNT];
+        U64 http_conns_total;
+        atomic_int_fast64_t http_conns_open;
+        const gr_keyring *keyring; /* borrowed */
+        gr_nonce_cache *nonces;    /* NULL with jobs_unsigned */
+        int jobs_unsigned, auth_window_s;
+        char *token; /* /metrics bearer token, or NULL */
+
         pthread_mutex_t lock; /* parts' writer side and the job queue */
         pthread_cond_t cond;
-        gr_metrics_job_cb *job_cb;
+        gr_metrics_job_find *job_find;
         void *job_opaque;
         job_req *queue;
         atomic_int pending;
@@ -402,24 +436,83 @@ void gr_metrics_render(gr_metrics *m, gr_buf *o) {
              "Input partitions with a live engine in this instance.");
         gr_buf_printf(o, "gr_partitions_active %llu\n",
                       (unsigned long long)assigned);
+
+        head(o, "gr_http_requests_started_total", "counter",
+             "HTTP requests whose request line was read.");
+        gr_buf_printf(o, "gr_http_requests_started_total %llu\n",
+                      (unsigned long long)ld(&m->http_started));
+        head(o, "gr_http_requests_total", "counter",
+             "HTTP requests answered by receiptd, by status code.");
+        for (int i = 0; i <= NCODES; i++) {
+                if (i < NCODES)
+                        gr_buf_printf(o,
+                                      "gr_http_requests_total{code=\"%u\"} ",
+                                      http_codes[i]);
+                else
+                        gr_buf_puts(o,
+                                    "gr_http_requests_total{code=\"other\"} ");
+                gr_buf_printf(o, "%llu\n",
+                              (unsigned long long)ld(&m->http_codes[i]));
+        }
+        head(o, "gr_http_requests_unanswered_total", "counter",
+             "HTTP requests receiptd did not answer, by how they ended "
+             "(server_reply: refused by the HTTP layer itself, e.g. headers "
+             "too large or malformed).");
+        for (int i = 0; i < NTERM; i++)
+                gr_buf_printf(o,
+                              "gr_http_requests_unanswered_total{reason=\"%s\"}"
+                              " %llu\n",
+                              term_names[i],
+                              (unsigned long long)ld(&m->http_unanswered[i]));
+        head(o, "gr_http_auth_failures_total", "counter",
+             "Refused /jobs/ and /metrics requests, by reason.");
+        for (int i = 1; i < GR_AUTH__CNT; i++)
+                gr_buf_printf(o,
+                              "gr_http_auth_failures_total{reason=\"%s\"} "
+                              "%llu\n",
+                              gr_auth_result_name((gr_auth_result)i),
+                              (unsigned long long)ld(&m->auth_failures[i]));
+        head(o, "gr_http_connections_total", "counter",
+             "HTTP connections accepted.");
+        gr_buf_printf(o, "gr_http_connections_total %llu\n",
+                      (unsigned long long)ld(&m->http_conns_total));
+        head(o, "gr_http_connections_open", "gauge",
+             "HTTP connections open now.");
+        gr_buf_printf(o, "gr_http_connections_open %lld\n",
+                      (long long)atomic_load(&m->http_conns_open));
 }
 
 /* ------------------------------------------------------------------ */
 /* /jobs/ requests, served on the daemon's thread                      */
 
-void gr_metrics_job_handler_set(gr_metrics *m, gr_metrics_job_cb *cb,
-                                void *opaque) {
+void gr_metrics_job_finder_set(gr_metrics *m, gr_metrics_job_find *find,
+                               void *opaque) {
         if (!m)
                 return;
         pthread_mutex_lock(&m->lock);
-        m->job_cb = cb;
+        m->job_find = find;
         m->job_opaque = opaque;
         pthread_mutex_unlock(&m->lock);
 }
 
+/* On the daemon thread: find, authorize, render.  rc as job_req.rc. */
+static int job_run(gr_metrics_job_find *find, void *opaque, job_req *r) {
+        const gr_job *j = find ? find(opaque, r->job_id) : NULL;
+
+        if (!j)
+                return 1;
+        if (!gr_http_may_read(&r->who, j))
+                return 2;
+        if (r->json)
+                gr_receipt_to_json(j, &r->out);
+        else
+                gr_receipt_to_html(j, &r->out);
+        return r->out.oom ? -1 : 0;
+}
+
 int gr_metrics_dispatch(gr_metrics *m) {
         job_req *list, *r;
-        gr_metrics_job_cb *cb;
+        gr_metrics_job_find *find;
         void *opaque;
         int n = 0;
 
@@ -429,7 +522,7 @@ int gr_metrics_dispatch(gr_metrics *m) {
         list = m->queue;
         m->queue = NULL;
         atomic_store(&m->pending, 0);
-        cb = m->job_cb;
+        find = m->job_find;
         opaque = m->job_opaque;
         for (r = list; r; r = r->next)
                 r->state = REQ_RUNNING;
@@ -438,7 +531,7 @@ int gr_metrics_dispatch(gr_metrics *m) {
         /* The requests stay owned by their HTTP threads, which wait for
          * REQ_DONE and never free a running request. */
         for (r = list; r; r = r->next) {
-                r->rc = cb ? cb(opaque, r->job_id, &r->out) : 1;
+                r->rc = job_run(find, opaque, r);
                 n++;
         }
         pthread_mutex_lock(&m->lock);
@@ -465,10 +558,10 @@ static unsigned job_lookup(gr_metrics *m, job_req *r) {
                 until.tv_nsec -= 1000000000L;
         }
         pthread_mutex_lock(&m->lock);
-        if (!m->job_cb || m->stopping) {
+        if (!m->job_find || m->stopping) {
                 pthread_mutex_unlock(&m->lock);
-                return m->job_cb ? MHD_HTTP_SERVICE_UNAVAILABLE
-                                 : MHD_HTTP_NOT_FOUND;
+                return m->job_find ? MHD_HTTP_SERVICE_UNAVAILABLE
+                                   : MHD_HTTP_NOT_FOUND;
         }
         r->state = REQ_QUEUED;
         r->next = m->queue;
@@ -499,6 +592,7 @@ static unsigned job_lookup(gr_metrics *m, job_req *r) {
         pthread_mutex_unlock(&m->lock);
         status = r->rc == 0   ? MHD_HTTP_OK :
                  r->rc == 1   ? MHD_HTTP_NOT_FOUND :
+                 r->rc == 2   ? MHD_HTTP_FORBIDDEN :
                                 MHD_HTTP_INTERNAL_SERVER_ERROR;
         if (status == MHD_HTTP_OK && r->out.oom)
                 status = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -508,8 +602,32 @@ static unsigned job_lookup(gr_metrics *m, job_req *r) {
 /* ------------------------------------------------------------------ */
 /* HTTP                                                                */
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-                             const char *type, const char *body, size_t len) {
+/* Per request: what the handler answered (0: nothing yet). */
+typedef struct req_ctx {
+        unsigned status;
+} req_ctx;
+
+static int code_index(unsigned status) {
+        for (int i = 0; i < NCODES; i++)
+                if (http_codes[i] == status)
+                        return i;
+        return NCODES; /* "other" */
+}
+
+static const char csp[] =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/* One request being answered. */
+typedef struct call {
+        gr_metrics *m;
+        struct MHD_Connection *c;
+        req_ctx *ctx;
+} call;
+
+static enum MHD_Result reply_h(call *k, unsigned status, const char *type,
+                               const char *body, size_t len,
+                               const char *www_auth) {
         struct MHD_Response *resp;
         enum MHD_Result ret;
 
@@ -520,83 +638,166 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                                 "no-store");
-        ret = MHD_queue_response(c, status, resp);
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Content-Security-Policy", csp);
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        if (www_auth)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                        www_auth);
+        ret = MHD_queue_response(k->c, status, resp);
         MHD_destroy_response(resp);
+        if (ret == MHD_YES && k->ctx && !k->ctx->status) {
+                k->ctx->status = status;
+                add(&k->m->http_codes[code_index(status)], 1);
+        }
         return ret;
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status,
+static enum MHD_Result reply(call *k, unsigned status, const char *type,
+                             const char *body, size_t len) {
+        return reply_h(k, status, type, body, len, NULL);
+}
+
+static enum MHD_Result reply_text(call *k, unsigned status,
                                   const char *text) {
-        return reply(c, status, "text/plain; charset=utf-8", text,
+        return reply(k, status, "text/plain; charset=utf-8", text,
                      strlen(text));
 }
 
-static enum MHD_Result serve_job(gr_metrics *m, struct MHD_Connection *c,
-                                 const char *job_id) {
-        job_req *r;
-        unsigned status;
-        enum MHD_Result ret;
-        size_t n = strlen(job_id);
+static void html_escape(gr_buf *b, const char *s) {
+        for (const char *p = s; *p; p++) {
+                switch (*p) {
+                case '&':
+                        gr_buf_puts(b, "&amp;");
+                        break;
+                case '<':
+                        gr_buf_puts(b, "&lt;");
+                        break;
+                case '>':
+                        gr_buf_puts(b, "&gt;");
+                        break;
+                case '"':
+                        gr_buf_puts(b, "&quot;");
+                        break;
+                case '\'':
+                        gr_buf_puts(b, "&#39;");
+                        break;
+                default:
+                        gr_buf_putc(b, *p);
+                }
+        }
+}
 
-        if (n == 0 || n >= GR_ID_MAX)
-                return reply_text(c, MHD_HTTP_BAD_REQUEST,
-                                  "bad job id: 1 to 127 bytes\n");
-        if (!(r = calloc(1, sizeof(*r))))
-                return MHD_NO;
-        memcpy(r->job_id, job_id, n + 1);
-        gr_buf_init(&r->out);
-        status = job_lookup(m, r);
-        if (status == MHD_HTTP_OK) {
-                ret = reply(c, status, "text/html; charset=utf-8",
-                            r->out.data, r->out.len);
+static void auth_fail(gr_metrics *m, gr_auth_result why) {
+        if ((unsigned)why < GR_AUTH__CNT && why != GR_AUTH_OK)
+                add(&m->auth_failures[why], 1);
+}
+
+/* An error page for /jobs/: HTML, or a small JSON object for JSON. */
+static enum MHD_Result job_error(call *k, unsigned status, int json,
+                                 const char *job_id, const char *msg,
+                                 const char *www_auth) {
+        gr_buf page;
+        enum MHD_Result ret;
+
+        gr_buf_init(&page);
+        if (json) {
+                gr_jw w;
+                gr_jw_init(&w, &page);
+                gr_jw_obj_begin(&w);
+                gr_jw_kint(&w, "status", status);
+                gr_jw_kstr(&w, "error", msg);
+                gr_jw_obj_end(&w);
+                gr_buf_putc(&page, '\n');
         } else {
-                gr_buf page;
-                gr_buf_init(&page);
                 gr_buf_printf(&page,
                               "<!DOCTYPE html>\n<html lang=\"en\"><head>"
                               "<meta charset=\"utf-8\"><title>%u</title>"
                               "</head><body><p>",
                               status);
-                if (status == MHD_HTTP_NOT_FOUND) {
+                if (job_id) {
                         gr_buf_puts(&page, "Job <code>");
-                        for (const char *p = job_id; *p; p++) {
-                                switch (*p) {
-                                case '&':
-                                        gr_buf_puts(&page, "&amp;");
-                                        break;
-                                case '<':
-                                        gr_buf_puts(&page, "&lt;");
-                                        break;
-                                case '>':
-                                        gr_buf_puts(&page, "&gt;");
-                                        break;
-                                case '"':
-                                        gr_buf_puts(&page, "&quot;");
-                                        break;
-                                case '\'':
-                                        gr_buf_puts(&page, "&#39;");
-                                        break;
-                                default:
-                                        gr_buf_putc(&page, *p);
-                                }
-                        }
-                        gr_buf_puts(&page,
-                                    "</code> is not held by this instance: "
-                                    "it is unknown, or its partition is "
-                                    "owned by another instance of the "
-                                    "group.");
-                } else if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
-                        gr_buf_puts(&page, "The processor did not answer in "
-                                           "time; try again.");
-                } else {
-                        gr_buf_puts(&page, "The receipt could not be "
-                                           "rendered.");
+                        html_escape(&page, job_id);
+                        gr_buf_puts(&page, "</code>: ");
                 }
+                html_escape(&page, msg);
                 gr_buf_puts(&page, "</p></body></html>\n");
-                ret = page.oom ? MHD_NO
-                               : reply(c, status, "text/html; charset=utf-8",
-                                       page.data, page.len);
-                gr_buf_free(&page);
+        }
+        ret = page.oom ? MHD_NO
+                       : reply_h(k, status,
+                                 json ? "application/json"
+                                      : "text/html; charset=utf-8",
+                                 page.data, page.len, www_auth);
+        gr_buf_free(&page);
+        return ret;
+}
+
+static enum MHD_Result serve_job(call *k, const char *method,
+                                 const char *path,
+                                 const gr_http_route_t *rt) {
+        gr_metrics *m = k->m;
+        job_req *r;
+        unsigned status;
+        enum MHD_Result ret;
+        gr_http_principal who;
+        gr_auth_result ar;
+
+        memset(&who, 0, sizeof(who));
+        if (m->jobs_unsigned) {
+                who.anonymous = 1;
+        } else {
+                ar = gr_http_auth_check(
+                    m->keyring, m->nonces, m->auth_window_s, method, path,
+                    MHD_lookup_connection_value(k->c, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION),
+                    (int64_t)time(NULL), &who);
+                if (ar != GR_AUTH_OK) {
+                        auth_fail(m, ar);
+                        if (ar == GR_AUTH_BUSY)
+                                return job_error(k,
+                                                 MHD_HTTP_SERVICE_UNAVAILABLE,
+                                                 rt->json, NULL,
+                                                 "too many signed requests "
+                                                 "in the window; try again",
+                                                 NULL);
+                        return job_error(k, MHD_HTTP_UNAUTHORIZED, rt->json,
+                                         NULL,
+                                         "a request signed with a "
+                                         "registered key is required "
+                                         "(docs/OPERATIONS.md)",
+                                         GR_HTTP_AUTH_SCHEME);
+                }
+        }
+        if (!(r = calloc(1, sizeof(*r))))
+                return MHD_NO;
+        memcpy(r->job_id, rt->job_id, sizeof(r->job_id));
+        r->json = rt->json;
+        r->who = who;
+        gr_buf_init(&r->out);
+        status = job_lookup(m, r);
+        if (status == MHD_HTTP_OK) {
+                ret = rt->json ? reply(k, status, "application/json",
+                                       r->out.data, r->out.len)
+                               : reply(k, status, "text/html; charset=utf-8",
+                                       r->out.data, r->out.len);
+        } else if (status == MHD_HTTP_NOT_FOUND) {
+                ret = job_error(k, status, rt->json, rt->job_id,
+                                "not held by this instance: it is unknown, "
+                                "or its partition is owned by another "
+                                "instance of the group.",
+                                NULL);
+        } else if (status == MHD_HTTP_FORBIDDEN) {
+                auth_fail(m, GR_AUTH_FORBIDDEN);
+                ret = job_error(k, status, rt->json, NULL,
+                                "this key may not read that job", NULL);
+        } else if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+                ret = job_error(k, status, rt->json, NULL,
+                                "the processor did not answer in time; try "
+                                "again.",
+                                NULL);
+        } else {
+                ret = job_error(k, status, rt->json, NULL,
+                                "the receipt could not be rendered.", NULL);
         }
         gr_buf_free(&r->out);
         free(r);
@@ -609,50 +810,128 @@ static const char index_page[] =
     "<li><a href=\"/metrics\">/metrics</a></li>"
     "<li><a href=\"/healthz\">/healthz</a></li>"
     "<li><a href=\"/readyz\">/readyz</a></li>"
-    "<li>/jobs/JOB_ID</li></ul></body></html>\n";
+    "<li>/jobs/JOB_ID (signed requests)</li></ul></body></html>\n";
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                                const char *url, const char *method,
                                const char *version, const char *upload_data,
                                size_t *upload_data_size, void **req_cls) {
+        call k = {cls, c, *req_cls};
         gr_metrics *m = cls;
+        gr_http_route_t rt;
+        const char *te, *cl;
         (void)version;
         (void)upload_data;
 
+        if (k.ctx && k.ctx->status) {
+                /* Already answered (a body is arriving): drop it. */
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
         if (strcmp(method, MHD_HTTP_METHOD_GET) &&
             strcmp(method, MHD_HTTP_METHOD_HEAD))
-                return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                return reply_text(&k, MHD_HTTP_METHOD_NOT_ALLOWED,
                                   "GET or HEAD only\n");
-        if (*upload_data_size) /* a GET with a body: ignore the body */
-                *upload_data_size = 0;
-        (void)req_cls;
+        te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                         MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (te || (cl && strspn(cl, "0") != strlen(cl)) || *upload_data_size)
+                return reply_text(&k, MHD_HTTP_CONTENT_TOO_LARGE,
+                                  "no request body expected\n");
 
-        if (!strcmp(url, "/metrics")) {
+        switch (gr_http_route(url,
+                              MHD_lookup_connection_value(
+                                  c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+                              &rt)) {
+        case GR_ROUTE_METRICS: {
                 gr_buf b;
                 enum MHD_Result ret;
+                if (m->token &&
+                    !gr_http_bearer_ok(
+                        MHD_lookup_connection_value(
+                            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                        m->token)) {
+                        auth_fail(m, GR_AUTH_BAD_TOKEN);
+                        return reply_h(&k, MHD_HTTP_UNAUTHORIZED,
+                                       "text/plain; charset=utf-8",
+                                       "bearer token required\n", 22,
+                                       "Bearer");
+                }
                 gr_buf_init(&b);
                 gr_metrics_render(m, &b);
                 ret = b.oom ? MHD_NO
-                            : reply(c, MHD_HTTP_OK,
+                            : reply(&k, MHD_HTTP_OK,
                                     "text/plain; version=0.0.4; "
                                     "charset=utf-8",
                                     b.data, b.len);
                 gr_buf_free(&b);
                 return ret;
         }
-        if (!strcmp(url, "/healthz"))
-                return reply_text(c, MHD_HTTP_OK, "ok\n");
-        if (!strcmp(url, "/readyz"))
+        case GR_ROUTE_HEALTHZ:
+                return reply_text(&k, MHD_HTTP_OK, "ok\n");
+        case GR_ROUTE_READYZ:
                 return atomic_load(&m->ready)
-                           ? reply_text(c, MHD_HTTP_OK, "ready\n")
-                           : reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           ? reply_text(&k, MHD_HTTP_OK, "ready\n")
+                           : reply_text(&k, MHD_HTTP_SERVICE_UNAVAILABLE,
                                         "restoring state\n");
-        if (!strncmp(url, "/jobs/", 6))
-                return serve_job(m, c, url + 6);
-        if (!strcmp(url, "/"))
-                return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8",
+        case GR_ROUTE_JOB:
+                return serve_job(&k, method, url, &rt);
+        case GR_ROUTE_BAD:
+                return job_error(&k, MHD_HTTP_BAD_REQUEST, rt.json, NULL,
+                                 rt.why, NULL);
+        case GR_ROUTE_INDEX:
+                return reply(&k, MHD_HTTP_OK, "text/html; charset=utf-8",
                              index_page, sizeof(index_page) - 1);
-        return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+        case GR_ROUTE_NOT_FOUND:
+        default:
+                return reply_text(&k, MHD_HTTP_NOT_FOUND, "not found\n");
+        }
+}
+
+/* Every request that got as far as its request line: counted, and given
+ * a context that records what the handler answered. */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c) {
+        gr_metrics *m = cls;
+        (void)uri;
+        (void)c;
+        add(&m->http_started, 1);
+        return calloc(1, sizeof(req_ctx));
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                      enum MHD_RequestTerminationCode toe) {
+        gr_metrics *m = cls;
+        req_ctx *ctx = *req_cls;
+        (void)c;
+
+        if (ctx && !ctx->status)
+                add(&m->http_unanswered[(unsigned)toe < NTERM ? toe : 0], 1);
+        if (!ctx) /* calloc failed in uri_log: still account for it */
+                add(&m->http_unanswered[(unsigned)toe < NTERM ? toe : 0], 1);
+        free(ctx);
+        *req_cls = NULL;
+}
+
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                        enum MHD_ConnectionNotificationCode toe) {
+        gr_metrics *m = cls;
+        (void)c;
+        (void)socket_ctx;
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+                add(&m->http_conns_total, 1);
+                atomic_fetch_add(&m->http_conns_open, 1);
+        } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+                atomic_fetch_sub(&m->http_conns_open, 1);
+        }
+}
+
+/* The path stays as sent: gr_http_route() decodes it, and a signature
+ * covers the bytes on the request line. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
+        (void)cls;
+        (void)c;
+        return strlen(s);
 }
 
 /* "HOST:PORT", "[V6]:PORT" or ":PORT" into ss. */
@@ -707,23 +986,97 @@ bad:
         return -1;
 }
 
+static int is_loopback(const struct sockaddr_storage *ss) {
+        if (ss->ss_family == AF_INET) {
+                const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+                return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+        }
+        if (ss->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a =
+                    (const struct sockaddr_in6 *)ss;
+                if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+                        return 1;
+                return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) &&
+                       a->sin6_addr.s6_addr[12] == 127;
+        }
+        return 0;
+}
+
+void gr_metrics_opts_default(gr_metrics_opts *o) {
+        memset(o, 0, sizeof(*o));
+        o->auth_window_s = 300;
+        o->nonces_max = 100000;
+        o->max_connections = 64;
+        o->per_ip_connections = 16;
+        o->timeout_s = 10;
+        o->request_max_bytes = 16384;
+}
+
 gr_metrics *gr_metrics_new(const char *listen_addr, char *errstr,
                            size_t errstr_size) {
+        gr_metrics_opts o;
+
+        gr_metrics_opts_default(&o);
+        o.listen = listen_addr;
+        return gr_metrics_new_opts(&o, errstr, errstr_size);
+}
+
+gr_metrics *gr_metrics_new_opts(const gr_metrics_opts *o, char *errstr,
+                                size_t errstr_size) {
         gr_metrics *m = NULL;
         struct sockaddr_storage ss;
         socklen_t sslen;
         const union MHD_DaemonInfo *info;
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
                          MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO;
+        struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
+                                        {MHD_OPTION_END, 0, NULL},
+                                        {MHD_OPTION_END, 0, NULL}};
         int locks = 0;
 
-        if (parse_listen(listen_addr, &ss, &sslen, errstr, errstr_size) == -1)
+        if (parse_listen(o->listen, &ss, &sslen, errstr, errstr_size) == -1)
                 return NULL;
+        if (o->jobs_unsigned && !is_loopback(&ss)) {
+                snprintf(errstr, errstr_size,
+                         "metrics.jobs.unsigned=true needs a loopback "
+                         "metrics.listen (127.0.0.1 or [::1]), not %s",
+                         o->listen);
+                return NULL;
+        }
+        if (!o->tls_cert_pem != !o->tls_key_pem) {
+                snprintf(errstr, errstr_size,
+                         "metrics.tls.cert and metrics.tls.key go together");
+                return NULL;
+        }
+        if (o->tls_cert_pem &&
+            MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+                snprintf(errstr, errstr_size,
+                         "metrics.tls.cert: this libmicrohttpd was built "
+                         "without TLS support");
+                return NULL;
+        }
+        if (o->auth_window_s < 1 || o->auth_window_s > 86400 ||
+            o->nonces_max < 1 || o->max_connections < 1 ||
+            o->timeout_s < 1 || o->request_max_bytes < 1024) {
+                snprintf(errstr, errstr_size,
+                         "metrics server limits out of range");
+                return NULL;
+        }
+        if (o->token && !*o->token) {
+                snprintf(errstr, errstr_size, "metrics token is empty");
+                return NULL;
+        }
         if (!(m = calloc(1, sizeof(*m))) ||
-            !(m->parts = calloc(GR_METRICS_PARTITIONS_MAX, sizeof(*m->parts)))) {
+            !(m->parts = calloc(GR_METRICS_PARTITIONS_MAX, sizeof(*m->parts))) ||
+            (o->token && !(m->token = strdup(o->token))) ||
+            (!o->jobs_unsigned &&
+             !(m->nonces = gr_nonce_cache_new(o->nonces_max)))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto err;
         }
+        m->keyring = o->keyring;
+        m->jobs_unsigned = o->jobs_unsigned;
+        m->auth_window_s = o->auth_window_s;
         if (pthread_mutex_init(&m->lock, NULL)) {
                 snprintf(errstr, errstr_size, "pthread_mutex_init failed");
                 goto err;
@@ -736,16 +1089,32 @@ gr_metrics *gr_metrics_new(const char *listen_addr, char *errstr,
         locks = 1;
         if (ss.ss_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
-        m->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, m,
-                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                MHD_OPTION_CONNECTION_LIMIT, 64u,
-                                MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                                MHD_OPTION_END);
+        if (o->tls_cert_pem) {
+                flags |= MHD_USE_TLS;
+                tls[0].option = MHD_OPTION_HTTPS_MEM_KEY;
+                tls[0].ptr_value = (void *)o->tls_key_pem;
+                tls[1].option = MHD_OPTION_HTTPS_MEM_CERT;
+                tls[1].ptr_value = (void *)o->tls_cert_pem;
+        }
+        m->d = MHD_start_daemon(
+            flags, 0, NULL, NULL, handler, m, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+            o->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            o->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->request_max_bytes,
+            MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK,
+            uri_log, m, MHD_OPTION_NOTIFY_COMPLETED, completed, m,
+            MHD_OPTION_NOTIFY_CONNECTION, conn_notify, m,
+            MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_ARRAY,
+            tls, MHD_OPTION_END);
         if (!m->d) {
                 snprintf(errstr, errstr_size,
                          "metrics server could not listen on %s (address in "
-                         "use or not local?)",
-                         listen_addr);
+                         "use or not local?%s)",
+                         o->listen,
+                         o->tls_cert_pem ? " or a TLS certificate/key that "
+                                           "does not load"
+                                         : "");
                 goto err;
         }
         info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -758,6 +1127,8 @@ err:
                         pthread_cond_destroy(&m->cond);
                         pthread_mutex_destroy(&m->lock);
                 }
+                gr_nonce_cache_destroy(m->nonces);
+                free(m->token);
                 free(m->parts);
                 free(m);
         }
@@ -780,6 +1151,11 @@ void gr_metrics_destroy(gr_metrics *m) {
         MHD_stop_daemon(m->d);
         pthread_cond_destroy(&m->cond);
         pthread_mutex_destroy(&m->lock);
+        gr_nonce_cache_destroy(m->nonces);
+        if (m->token) {
+                sodium_memzero(m->token, strlen(m->token));
+                free(m->token);
+        }
         free(m->parts);
         free(m);
 }

@@ -2,7 +2,9 @@
  * @file gr_metrics.h
  * @brief receiptd's embedded HTTP server (libmicrohttpd) and its metrics
  *        registry: Prometheus text at `/metrics`, `/healthz`, `/readyz` and
- *        the HTML receipt of an owned job at `/jobs/JOB_ID` (issue 7).
+ *        the receipt of an owned job at `/jobs/JOB_ID` (HTML) and
+ *        `/jobs/JOB_ID.json`, answered only to a request signed with a
+ *        registered key allowed to read that job (gr_http_auth.h).
  *
  * Threads.  The server answers on its own threads.  Every setter below is
  * safe to call from any thread (counters and gauges are C11 atomics; the
@@ -39,6 +41,7 @@
 
 #include "gr_buf.h"
 #include "gr_engine.h"
+#include "gr_keys.h"
 #include "gr_types.h"
 
 /** Partitions 0..GR_METRICS_PARTITIONS_MAX-1 are tracked; setters for a
@@ -53,14 +56,48 @@
 
 typedef struct gr_metrics gr_metrics;
 
+/** Server settings (receiptd fills them from metrics.* keys, gr_config.h). */
+typedef struct gr_metrics_opts {
+        /** "HOST:PORT" ("127.0.0.1:9464", "0.0.0.0:9464", "[::]:9464"), or
+         *  ":PORT" for every IPv4 interface.  Port 0 binds an ephemeral
+         *  port (see gr_metrics_port()).  Borrowed. */
+        const char *listen;
+        /** PEM text of the certificate chain and its private key: HTTPS
+         *  (both or neither).  Copied by libmicrohttpd at start. */
+        const char *tls_cert_pem, *tls_key_pem;
+        /** `/metrics` answers only "Authorization: Bearer TOKEN"; NULL: open.
+         *  Copied. */
+        const char *token;
+        /** Who may sign `/jobs/` requests (gr_http_auth.h); NULL: nobody.
+         *  Borrowed: must outlive the server. */
+        const gr_keyring *keyring;
+        /** 1: `/jobs/` without signatures; refused unless listen is a
+         *  loopback address. */
+        int jobs_unsigned;
+        int auth_window_s;          /**< signed request ts window, 1..86400 */
+        size_t nonces_max;          /**< replay cache entries, >= 1 */
+        unsigned max_connections;   /**< open connections at once, >= 1 */
+        unsigned per_ip_connections; /**< per client address; 0 = no limit */
+        unsigned timeout_s;          /**< idle connection timeout, >= 1 */
+        size_t request_max_bytes;    /**< request line + headers, >= 1024 */
+} gr_metrics_opts;
+
+/** The defaults: signed /jobs/, window 300 s, 100000 nonces, 64
+ *  connections, 16 per address, 10 s timeout, 16 KiB requests, no TLS,
+ *  no token, listen unset. */
+void gr_metrics_opts_default(gr_metrics_opts *o);
+
 /**
  * @brief Start the server.
- * @param listen_addr "HOST:PORT" ("127.0.0.1:9464", "0.0.0.0:9464",
- *        "[::]:9464"), or ":PORT" for every IPv4 interface.  Port 0 binds
- *        an ephemeral port (see gr_metrics_port()).  Borrowed.
  * @returns the server (caller destroys), or NULL with errstr filled (bad
- *          address, port in use, out of memory).
+ *          address, port in use, unsigned access off loopback, TLS asked
+ *          without TLS support or with a certificate that does not load,
+ *          out of memory).
  */
+gr_metrics *gr_metrics_new_opts(const gr_metrics_opts *o, char *errstr,
+                                size_t errstr_size);
+
+/** gr_metrics_new_opts() with the defaults and this listen address. */
 gr_metrics *gr_metrics_new(const char *listen_addr, char *errstr,
                            size_t errstr_size);
 
@@ -114,19 +151,20 @@ int gr_metrics_restore_observe(gr_metrics *m, int32_t partition,
                                uint64_t jobs);
 
 /**
- * @brief `/jobs/JOB_ID` callback, run by gr_metrics_dispatch() on the
- *        caller's thread.
+ * @brief `/jobs/JOB_ID` lookup, run by gr_metrics_dispatch() on the
+ *        caller's thread.  The server then checks who may read the job
+ *        (gr_http_may_read()) and renders it (HTML, or the receipt JSON
+ *        of gr_receipt_to_json()) on that same thread, while the job is
+ *        valid.
  * @param job_id NUL-terminated, URL-decoded, borrowed.
- * @param out empty buffer (borrowed) for the HTML page.
- * @returns 0 when out holds the page (200), 1 when this instance does not
- *          own the job (404), -1 on error (500).
+ * @returns the job (borrowed until the callback's caller returns), or NULL
+ *          when this instance does not own it (404).
  */
-typedef int(gr_metrics_job_cb)(void *opaque, const char *job_id,
-                               gr_buf *out);
+typedef const gr_job *(gr_metrics_job_find)(void *opaque, const char *job_id);
 
-/** Register the `/jobs/` callback (NULL: `/jobs/` answers 404). */
-void gr_metrics_job_handler_set(gr_metrics *m, gr_metrics_job_cb *cb,
-                                void *opaque);
+/** Register the `/jobs/` lookup (NULL: `/jobs/` answers 404). */
+void gr_metrics_job_finder_set(gr_metrics *m, gr_metrics_job_find *find,
+                               void *opaque);
 
 /**
  * @brief Run the pending `/jobs/` requests' callback on this thread.

@@ -322,20 +322,19 @@ static void producer_warm(gr_receiptd *r) {
 }
 
 /* /jobs/JOB_ID: runs on the daemon thread (gr_metrics_dispatch), so the
- * partitions' job tables are read without a lock. */
-static int metrics_job_cb(void *opaque, const char *job_id, gr_buf *out) {
+ * partitions' job tables are read without a lock; the server checks the
+ * reader's rights and renders the job there too. */
+static const gr_job *metrics_job_find(void *opaque, const char *job_id) {
         gr_receiptd *r = opaque;
         for (int32_t i = 0; i < r->nparts; i++) {
                 gr_job *j;
                 if (!r->parts[i] || !r->parts[i]->eng)
                         continue;
                 if ((j = gr_jobtab_get(gr_engine_jobs(r->parts[i]->eng),
-                                       job_id, 0))) {
-                        gr_receipt_to_html(j, out);
-                        return out->oom ? -1 : 0;
-                }
+                                       job_id, 0)))
+                        return j;
         }
-        return 1;
+        return NULL;
 }
 
 gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
@@ -358,11 +357,15 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
         }
         if (load_policy(r, errstr, errstr_size) == -1)
                 goto err;
+        if (gr_config_metrics_check(cfg, errstr, errstr_size) == -1)
+                goto err;
         if (cfg->metrics_listen) {
-                if (!(r->metrics = gr_metrics_new(cfg->metrics_listen, errstr,
-                                                  errstr_size)))
+                gr_metrics_opts mo;
+                gr_config_metrics_opts(cfg, &mo);
+                if (!(r->metrics = gr_metrics_new_opts(&mo, errstr,
+                                                       errstr_size)))
                         goto err;
-                gr_metrics_job_handler_set(r->metrics, metrics_job_cb, r);
+                gr_metrics_job_finder_set(r->metrics, metrics_job_find, r);
         }
         if (!gr_config_rdkafka_get(cfg, GR_SCOPE_CONSUMER, "bootstrap.servers")) {
                 snprintf(errstr, errstr_size,

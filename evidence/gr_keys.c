@@ -290,7 +290,8 @@ static int entry_parse(json_t *obj, gr_key_entry *e, char *why,
                        size_t why_size) {
         static const char *const known[] = {"key_id",     "role",
                                             "public_key", "valid_from",
-                                            "valid_to",   "types"};
+                                            "valid_to",   "types",
+                                            "actor_id"};
         const char *key, *s;
         json_t *v;
         size_t n;
@@ -318,6 +319,16 @@ static int entry_parse(json_t *obj, gr_key_entry *e, char *why,
                 return -1;
         }
         memcpy(e->key_id, s, n + 1);
+        memcpy(e->actor_id, e->key_id, sizeof(e->actor_id));
+        if ((v = json_object_get(obj, "actor_id"))) {
+                s = jstr(obj, "actor_id", &n);
+                if (!s || n == 0 || n >= GR_ID_MAX || strlen(s) != n) {
+                        snprintf(why, why_size, "actor_id must be a string "
+                                 "of 1..%d bytes", GR_ID_MAX - 1);
+                        return -1;
+                }
+                memcpy(e->actor_id, s, n + 1);
+        }
         if (!(s = jstr(obj, "role", &n)) ||
             gr_key_role_t_parse(s, n, &e->role) == -1) {
                 snprintf(why, why_size, "role must be an actor role or "

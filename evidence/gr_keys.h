@@ -34,7 +34,11 @@
  *    absent = never expires) bound the key in event time: a key is valid
  *    at t when valid_from <= t < valid_to;
  *  - types (optional): the event types this key may sign; absent = every
- *    type its role may send.
+ *    type its role may send;
+ *  - actor_id (optional): the actor.id this key speaks for (a buyer's or
+ *    seller's id in events); absent = the key_id.  receiptd's /jobs/ pages
+ *    let a buyer or seller key read the jobs whose events name its actor
+ *    id in that role.
  *  Unknown members are an error, so a misspelt "valid_to" cannot silently
  *  make a key immortal.
  *
@@ -115,6 +119,7 @@ typedef struct gr_key_entry {
         int64_t valid_from; /**< ms, inclusive; INT64_MIN when absent */
         int64_t valid_to;   /**< ms, exclusive; INT64_MAX when null/absent */
         uint32_t types;     /**< bit per gr_event_type_t; 0 = all of role */
+        char actor_id[GR_ID_MAX]; /**< "actor_id", or key_id when absent */
 } gr_key_entry;
 
 /** The registry: read-only after construction, so any number of threads

@@ -13,6 +13,10 @@
  * Version 1 (before amounts, cancel and review times) is still read: the
  * missing members take their initial values and the amounts are derived
  * from the posture.
+ * Optional member "parties":[{"role":"buyer"|"seller","id":ACTOR_ID},..]
+ * (written only when the job has any; absent reads as none): the buyer and
+ * seller actor ids seen in the job's events, who may read the receipt over
+ * HTTP.  Readers that do not know it ignore it.
  */
 #include "gr_state_json.h"
 
@@ -215,6 +219,18 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                 gr_buf_free(&eb);
         }
         gr_jw_arr_end(&w);
+        if (j->nparties) {
+                gr_jw_key(&w, "parties");
+                gr_jw_arr_begin(&w);
+                for (int i = 0; i < j->nparties; i++) {
+                        gr_jw_obj_begin(&w);
+                        gr_jw_kstr(&w, "role",
+                                   gr_role_t_name(j->parties[i].role));
+                        gr_jw_kstr(&w, "id", j->parties[i].id);
+                        gr_jw_obj_end(&w);
+                }
+                gr_jw_arr_end(&w);
+        }
         gr_jw_obj_end(&w);
 }
 
@@ -396,6 +412,10 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 j->quote.has_price = get_bool(&r, o, "has_price");
                 j->quote.price_amount_minor =
                     get_int(&r, o, "price_amount_minor");
+                /* as for events (gr_event_validate): a price is never
+                 * negative, so amounts derived from it cannot be either */
+                if (j->quote.price_amount_minor < 0)
+                        fail(&r, "price_amount_minor");
                 get_str(&r, o, "price_currency", &j->quote.price_currency);
         }
         if ((o = need(&r, root, "seller")) && json_is_object(o)) {
@@ -522,6 +542,34 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                         }
                         free(text);
                         j->parked[j->nparked++] = ev;
+                }
+        }
+        if ((o = json_object_get(root, "parties"))) {
+                if (!json_is_array(o) ||
+                    json_array_size(o) > GR_JOB_PARTIES_MAX) {
+                        fail(&r, "parties");
+                } else {
+                        json_array_foreach(o, i, v) {
+                                gr_role_t role = GR_ROLE_MARKETPLACE;
+                                json_t *id = json_object_get(v, "id");
+                                json_t *ro = json_object_get(v, "role");
+                                if (!json_is_string(ro) ||
+                                    gr_role_t_parse(json_string_value(ro),
+                                                    json_string_length(ro),
+                                                    &role) == -1 ||
+                                    !json_is_string(id) ||
+                                    !json_string_length(id) ||
+                                    json_string_length(id) >= GR_ID_MAX ||
+                                    strlen(json_string_value(id)) !=
+                                        json_string_length(id) ||
+                                    (role != GR_ROLE_BUYER &&
+                                     role != GR_ROLE_SELLER) ||
+                                    gr_job_party_add(j, role,
+                                                     json_string_value(id))) {
+                                        fail(&r, "parties");
+                                        break;
+                                }
+                        }
                 }
         }
         if (r.bad)

@@ -385,6 +385,11 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         }
 
         effect(j, ev, 1);
+        /* Who may read this job's receipt (receiptd's /jobs/): an ENOMEM
+         * here only leaves the party out, which refuses rather than
+         * grants. */
+        if (gr_event_has(ev, GR_F_actor_id) && gr_event_has(ev, GR_F_role))
+                (void)gr_job_party_add(j, ev->role, ev->actor_id);
         /* While I5 keeps a posture its amounts stay as decided; a review
          * decides them anew. */
         if (j->posture_locked && ev->type != GR_EVT_REVIEW_DECIDED)

@@ -63,9 +63,40 @@ gr_job *gr_job_new(const char *job_id) {
         return job;
 }
 
+int gr_job_party_add(gr_job *job, gr_role_t role, const char *id) {
+        gr_party *p;
+
+        if ((role != GR_ROLE_BUYER && role != GR_ROLE_SELLER) || !id || !*id ||
+            gr_job_is_party(job, role, id) ||
+            job->nparties >= GR_JOB_PARTIES_MAX)
+                return 0;
+        if (!(p = realloc(job->parties,
+                          (size_t)(job->nparties + 1) * sizeof(*p))))
+                return -1;
+        job->parties = p;
+        if (!(p[job->nparties].id = strdup(id)))
+                return -1;
+        p[job->nparties].role = role;
+        job->nparties++;
+        return 0;
+}
+
+int gr_job_is_party(const gr_job *job, gr_role_t role, const char *id) {
+        if (!job || !id)
+                return 0;
+        for (int i = 0; i < job->nparties; i++)
+                if (job->parties[i].role == role &&
+                    !strcmp(job->parties[i].id, id))
+                        return 1;
+        return 0;
+}
+
 void gr_job_destroy(gr_job *job) {
         if (!job)
                 return;
+        for (int i = 0; i < job->nparties; i++)
+                free(job->parties[i].id);
+        free(job->parties);
         free(job->job_id);
         free(job->quote.quote_id);
         free(job->quote.provider_id);
@@ -159,6 +190,8 @@ static size_t slen(const char *s) {
 size_t gr_job_footprint(const gr_job *job) {
         const gr_attempt *a = &job->cur;
         size_t n = sizeof(*job) + slen(job->job_id);
+        for (int i = 0; i < job->nparties; i++)
+                n += sizeof(gr_party) + slen(job->parties[i].id);
         n += slen(job->quote.quote_id) + slen(job->quote.provider_id) +
              slen(job->quote.gpu) + slen(job->quote.region) +
              slen(job->quote.driver_family) + slen(job->quote.price_currency);

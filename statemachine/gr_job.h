@@ -99,6 +99,18 @@ typedef struct gr_attempt_summary {
         gr_amounts amounts;
 } gr_attempt_summary;
 
+/** Most parties (buyer or seller actor ids) a job remembers; later new
+ *  ones are not recorded (the receipt page then refuses them). */
+#define GR_JOB_PARTIES_MAX 16
+
+/** A buyer or seller whose event was applied to the job: who may read its
+ *  receipt over HTTP (consumers/gr_http_auth.h).  Not part of any
+ *  canonical output or hash. */
+typedef struct gr_party {
+        gr_role_t role; /**< GR_ROLE_BUYER or GR_ROLE_SELLER */
+        char *id;       /**< actor.id, owned */
+} gr_party;
+
 typedef struct gr_job {
         char *job_id;
         uint32_t attempt;  /**< current attempt, >= 1 */
@@ -133,6 +145,9 @@ typedef struct gr_job {
 
         gr_event **parked; /**< owned copies, in arrival order */
         int nparked;
+
+        gr_party *parties; /**< buyer/seller actor ids seen, first first */
+        int nparties;
 } gr_job;
 
 /** @returns a new job in its initial state; caller frees with gr_job_destroy(). */
@@ -151,6 +166,17 @@ int gr_job_seen_hash(const gr_job *job, uint64_t h);
 /** @returns 0, or -1 on ENOMEM. Also used by state restore. */
 int gr_job_seen_add_hash(gr_job *job, uint64_t h);
 uint64_t gr_event_id_hash(const char *event_id);
+
+/**
+ * @brief Remember that `id` acted as `role` on this job (only
+ *        GR_ROLE_BUYER and GR_ROLE_SELLER are kept; others, an empty id,
+ *        a party already known, or a full list are ignored).
+ * @returns 0, or -1 on ENOMEM (nothing recorded).
+ */
+int gr_job_party_add(gr_job *job, gr_role_t role, const char *id);
+
+/** @returns 1 when `id` acted as `role` on this job, else 0. */
+int gr_job_is_party(const gr_job *job, gr_role_t role, const char *id);
 
 /** Approximate heap bytes held by this job (for benchmarks). */
 size_t gr_job_footprint(const gr_job *job);

@@ -19,7 +19,8 @@ GR_TEST_PACKAGES=(
   "${GR_DEMO_PACKAGES[@]}"
   kcat python3 python3-avro python3-confluent-kafka
   clang libclang-rt-14-dev valgrind
-  chromium prometheus python3-yaml
+  libmicrohttpd-dev libgnutls28-dev chromium prometheus python3-yaml
+  python3-cryptography openssl
 )
 
 # gr_deps_install [demo|test]: install the missing packages of that set

@@ -1,6 +1,8 @@
-/* receiptd's evidence keys in gr_config (issue 5): keys.registry,
- * processor.key, verify.threads — files read and checked when set, a bad
- * file or value is an error naming the key and the problem. */
+/* receiptd's evidence keys in gr_config: keys.registry, processor.key,
+ * verify.threads — files read and checked when set, a bad file or value is
+ * an error naming the key and the problem; secrets (processor.key,
+ * metrics.token.file, metrics.tls.key) refused when group or others may
+ * access them, and never quoted in an error; the metrics.* keys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,16 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "gr_config.h"
 #include "gr_keys.h"
+#include "gr_sign.h"
 
 static char dir[] = "/tmp/test_receiptd_config.XXXXXX";
 static char p_reg[256], p_proc[256], p_seller[256], p_bad[256],
-    p_missing[256];
+    p_missing[256], p_open[256], p_tok[256], p_pem[256];
 static gr_keypair k_proc;
 
 static void write_file(const char *path, const gr_buf *b) {
@@ -25,6 +29,16 @@ static void write_file(const char *path, const gr_buf *b) {
         assert_non_null(fp);
         fwrite(b->data, 1, b->len, fp);
         fclose(fp);
+        /* private, as receiptctl keygen writes them */
+        assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void write_text(const char *path, const char *text, mode_t mode) {
+        FILE *fp = fopen(path, "wb");
+        assert_non_null(fp);
+        fputs(text, fp);
+        fclose(fp);
+        assert_int_equal(chmod(path, mode), 0);
 }
 
 static int setup(void **state) {
@@ -44,6 +58,9 @@ static int setup(void **state) {
         snprintf(p_seller, sizeof(p_seller), "%s/k-seller.key.json", dir);
         snprintf(p_bad, sizeof(p_bad), "%s/bad.json", dir);
         snprintf(p_missing, sizeof(p_missing), "%s/missing.json", dir);
+        snprintf(p_open, sizeof(p_open), "%s/open.key.json", dir);
+        snprintf(p_tok, sizeof(p_tok), "%s/token", dir);
+        snprintf(p_pem, sizeof(p_pem), "%s/x.pem", dir);
         gr_buf_init(&b);
         gr_buf_putc(&b, '[');
         gr_keypair_public_to_json(&k_proc, 0, &b);
@@ -71,6 +88,9 @@ static int teardown(void **state) {
         unlink(p_proc);
         unlink(p_seller);
         unlink(p_bad);
+        unlink(p_open);
+        unlink(p_tok);
+        unlink(p_pem);
         rmdir(dir);
         gr_keypair_wipe(&k_proc);
         return 0;
@@ -161,12 +181,148 @@ static void test_verify_threads(void **state) {
         gr_config_destroy(c);
 }
 
+/* A processor key others may read is refused, with its mode in the
+ * message and nothing of its content. */
+static void test_secret_modes(void **state) {
+        gr_config *c = gr_config_new();
+        char es[512], b64[GR_SIG_B64_LEN];
+        gr_buf b;
+        static const mode_t bad_modes[] = {0644, 0640, 0604, 0620, 0602};
+        (void)state;
+
+        gr_buf_init(&b);
+        gr_keypair_secret_to_json(&k_proc, &b);
+        for (size_t i = 0; i < sizeof(bad_modes) / sizeof(bad_modes[0]);
+             i++) {
+                write_file(p_open, &b);
+                assert_int_equal(chmod(p_open, bad_modes[i]), 0);
+                assert_int_equal(gr_config_set(c, "processor.key", p_open, es,
+                                               sizeof(es)),
+                                 -1);
+                assert_non_null(strstr(es, "group or others"));
+                assert_non_null(strstr(es, "chmod 600"));
+                /* no byte of the secret in the message */
+                assert_int_equal(gr_b64_encode(k_proc.sk, 16, b64,
+                                               sizeof(b64)),
+                                 0);
+                b64[16] = '\0';
+                assert_null(strstr(es, b64));
+                assert_null(strstr(es, "secret_key"));
+                assert_null(c->processor_kp);
+        }
+        write_file(p_open, &b);
+        assert_int_equal(chmod(p_open, 0400), 0);
+        assert_int_equal(gr_config_set(c, "processor.key", p_open, es,
+                                       sizeof(es)),
+                         0);
+        gr_buf_wipe(&b);
+
+        /* metrics.token.file: private, one line, not empty */
+        write_text(p_tok, "s3cret-token\n", 0644);
+        assert_int_equal(gr_config_set(c, "metrics.token.file", p_tok, es,
+                                       sizeof(es)),
+                         -1);
+        assert_null(strstr(es, "s3cret"));
+        write_text(p_tok, "\n", 0600);
+        assert_int_equal(gr_config_set(c, "metrics.token.file", p_tok, es,
+                                       sizeof(es)),
+                         -1);
+        assert_non_null(strstr(es, "empty"));
+        write_text(p_tok, "two words\n", 0600);
+        assert_int_equal(gr_config_set(c, "metrics.token.file", p_tok, es,
+                                       sizeof(es)),
+                         -1);
+        write_text(p_tok, "s3cret-token\n", 0600);
+        assert_int_equal(gr_config_set(c, "metrics.token.file", p_tok, es,
+                                       sizeof(es)),
+                         0);
+        assert_string_equal(c->metrics_token, "s3cret-token");
+
+        /* TLS: the key is a secret, both must be PEM */
+        write_text(p_pem, "-----BEGIN PRIVATE KEY-----\nx\n", 0644);
+        assert_int_equal(gr_config_set(c, "metrics.tls.key", p_pem, es,
+                                       sizeof(es)),
+                         -1);
+        assert_non_null(strstr(es, "group or others"));
+        assert_int_equal(gr_config_set(c, "metrics.tls.cert", p_pem, es,
+                                       sizeof(es)),
+                         0);
+        write_text(p_pem, "hello", 0600);
+        assert_int_equal(gr_config_set(c, "metrics.tls.key", p_pem, es,
+                                       sizeof(es)),
+                         -1);
+        assert_non_null(strstr(es, "not PEM"));
+        gr_config_destroy(c);
+}
+
+static void test_metrics_keys(void **state) {
+        gr_config *c = gr_config_new();
+        gr_metrics_opts o;
+        char es[512];
+        (void)state;
+
+        gr_config_metrics_opts(c, &o);
+        assert_null(o.listen);
+        assert_int_equal(gr_config_metrics_check(c, es, sizeof(es)), 0);
+        assert_int_equal(o.jobs_unsigned, 0);
+        assert_int_equal(o.auth_window_s, 300);
+        assert_int_equal(gr_config_set(c, "metrics.jobs.unsigned", "yes", es,
+                                       sizeof(es)),
+                         -1);
+        assert_int_equal(gr_config_set(c, "metrics.jobs.unsigned", "true", es,
+                                       sizeof(es)),
+                         0);
+        assert_int_equal(gr_config_set(c, "metrics.auth.window.s", "0", es,
+                                       sizeof(es)),
+                         -1);
+        assert_int_equal(gr_config_set(c, "metrics.auth.window.s", "60", es,
+                                       sizeof(es)),
+                         0);
+        assert_int_equal(gr_config_set(c, "metrics.request.max.bytes", "10",
+                                       es, sizeof(es)),
+                         -1);
+        assert_int_equal(gr_config_set(c, "metrics.max.connections", "8", es,
+                                       sizeof(es)),
+                         0);
+        assert_int_equal(gr_config_set(c, "metrics.per.ip.connections", "2",
+                                       es, sizeof(es)),
+                         0);
+        assert_int_equal(gr_config_set(c, "metrics.timeout.s", "3", es,
+                                       sizeof(es)),
+                         0);
+        assert_int_equal(gr_config_set(c, "metrics.auth.nonces.max", "50",
+                                       es, sizeof(es)),
+                         0);
+        /* a misspelt metrics key is refused, not ignored */
+        assert_int_equal(gr_config_set(c, "metrics.tokenfile", "x", es,
+                                       sizeof(es)),
+                         -1);
+        /* set without a server to apply to: refused at start-up */
+        assert_int_equal(gr_config_metrics_check(c, es, sizeof(es)), -1);
+        assert_non_null(strstr(es, "metrics.listen"));
+        assert_int_equal(gr_config_set(c, "metrics.listen", "127.0.0.1:0", es,
+                                       sizeof(es)),
+                         0);
+        assert_int_equal(gr_config_metrics_check(c, es, sizeof(es)), 0);
+        gr_config_metrics_opts(c, &o);
+        assert_string_equal(o.listen, "127.0.0.1:0");
+        assert_int_equal(o.jobs_unsigned, 1);
+        assert_int_equal(o.auth_window_s, 60);
+        assert_int_equal(o.max_connections, 8);
+        assert_int_equal(o.per_ip_connections, 2);
+        assert_int_equal(o.timeout_s, 3);
+        assert_int_equal(o.nonces_max, 50);
+        gr_config_destroy(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_defaults),
             cmocka_unit_test(test_registry),
             cmocka_unit_test(test_processor_key),
             cmocka_unit_test(test_verify_threads),
+            cmocka_unit_test(test_secret_modes),
+            cmocka_unit_test(test_metrics_keys),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

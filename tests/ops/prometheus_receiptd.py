@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -37,8 +38,11 @@ def free_port():
 
 
 def get(url):
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return r.status, r.read().decode()
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
 
 
 def query(port, q):
@@ -85,11 +89,24 @@ try:
     assert first.startswith("bootstrap.servers="), first
     bootstrap = first.split("=", 1)[1]
 
+    # A seller key for /jobs/ (run_8841's seller is worker-17).
+    kg = subprocess.run([receiptctl, "keygen", "--role", "seller", "--id",
+                         "k-worker-17", "--out", tmp],
+                        capture_output=True, text=True, timeout=60)
+    assert kg.returncode == 0, kg.stderr
+    with open(os.path.join(tmp, "k-worker-17.pub.json")) as f:
+        entry = json.load(f)
+    entry["actor_id"] = "worker-17"
+    registry = os.path.join(tmp, "registry.json")
+    with open(registry, "w") as f:
+        json.dump([entry], f)
+
     mport = free_port()
     rd_log = open(os.path.join(tmp, "receiptd.log"), "w")
     rd = subprocess.Popen(
         [receiptd, "-X", "bootstrap.servers=" + bootstrap,
          "-X", "metrics.listen=127.0.0.1:%d" % mport,
+         "-X", "keys.registry=" + registry,
          "-X", "consumer.fetch.wait.max.ms=10",
          "-X", "consumer.session.timeout.ms=6000",
          "-X", "consumer.heartbeat.interval.ms=500"],
@@ -140,8 +157,18 @@ try:
           "gr_decisions_total{hold,R7} = %d (replay: %d), gr_restores_total "
           "= %s" % (want_records, want_r7, want_r7, restores))
     assert got and r7 and restores and restores >= 1
-    st, page = get("http://127.0.0.1:%d/jobs/run_8841" % mport)
-    assert st == 200 and "FAILED HERE" in page and ">R7<" in page
+    # /jobs/ answers only signed requests: unsigned 401, the job's seller
+    # through receiptctl 200.
+    st, _ = get("http://127.0.0.1:%d/jobs/run_8841" % mport)
+    assert st == 401, st
+    rc_ = subprocess.run(
+        [receiptctl, "receipt", "run_8841", "--server",
+         "http://127.0.0.1:%d" % mport, "--key",
+         os.path.join(tmp, "k-worker-17.key.json"), "--html"],
+        capture_output=True, text=True, timeout=60)
+    assert rc_.returncode == 0, rc_.stderr
+    page = rc_.stdout
+    assert "FAILED HERE" in page and ">R7<" in page
 
     rd.send_signal(signal.SIGTERM)
     assert rd.wait(timeout=60) == 0

@@ -49,6 +49,47 @@ static gr_metrics *start(void) {
         return m;
 }
 
+/* Unsigned /jobs/ only on loopback; TLS halves go together; limits in
+ * range. */
+static void test_bad_opts(void **state) {
+        const char *off_loopback[] = {"0.0.0.0:0", ":0", "[::]:0"};
+        gr_metrics_opts o;
+        gr_metrics *m;
+        char err[256];
+        (void)state;
+
+        for (size_t i = 0; i < 3; i++) {
+                gr_metrics_opts_default(&o);
+                o.listen = off_loopback[i];
+                o.jobs_unsigned = 1;
+                assert_null(gr_metrics_new_opts(&o, err, sizeof(err)));
+                assert_non_null(strstr(err, "loopback"));
+        }
+        gr_metrics_opts_default(&o);
+        o.listen = "[::1]:0";
+        o.jobs_unsigned = 1;
+        if ((m = gr_metrics_new_opts(&o, err, sizeof(err)))) /* no IPv6: skip */
+                gr_metrics_destroy(m);
+        gr_metrics_opts_default(&o);
+        o.listen = "127.0.0.1:0";
+        o.tls_cert_pem = "-----BEGIN CERTIFICATE-----\n";
+        assert_null(gr_metrics_new_opts(&o, err, sizeof(err)));
+        assert_non_null(strstr(err, "together"));
+        gr_metrics_opts_default(&o);
+        o.listen = "127.0.0.1:0";
+        o.tls_cert_pem = "not a certificate";
+        o.tls_key_pem = "not a key";
+        assert_null(gr_metrics_new_opts(&o, err, sizeof(err)));
+        gr_metrics_opts_default(&o);
+        o.listen = "127.0.0.1:0";
+        o.max_connections = 0;
+        assert_null(gr_metrics_new_opts(&o, err, sizeof(err)));
+        gr_metrics_opts_default(&o);
+        o.listen = "127.0.0.1:0";
+        o.token = "";
+        assert_null(gr_metrics_new_opts(&o, err, sizeof(err)));
+}
+
 static void test_bad_listen(void **state) {
         const char *bad[] = {"",          "nonsense",       "127.0.0.1",
                              "1.2.3.4:",  "127.0.0.1:99999", "::1:80",
@@ -90,7 +131,7 @@ static void test_null(void **state) {
         gr_metrics_commit_observe(NULL, 0.1);
         gr_metrics_abort_count(NULL);
         assert_int_equal(gr_metrics_restore_observe(NULL, 0, 1, 1, 1), 0);
-        gr_metrics_job_handler_set(NULL, NULL, NULL);
+        gr_metrics_job_finder_set(NULL, NULL, NULL);
         assert_int_equal(gr_metrics_dispatch(NULL), 0);
         assert_int_equal(gr_metrics_port(NULL), 0);
         gr_metrics_render(NULL, &b);
@@ -128,10 +169,11 @@ static void test_endpoints(void **state) {
                          405);
         assert_int_equal(ops_http_get(port, "GET", "/nope", NULL, NULL, 0),
                          404);
-        /* No /jobs/ handler registered: not found, not a hang. */
+        /* /jobs/ needs a signed request by default: refused before any
+         * lookup (no handler registered either), not a hang. */
         assert_int_equal(ops_http_get(port, "GET", "/jobs/run_8841", NULL,
                                       NULL, 0),
-                         404);
+                         401);
         gr_metrics_destroy(m);
 }
 
@@ -253,16 +295,12 @@ typedef struct {
         int calls;
 } daemon_sim;
 
-static int job_cb(void *opaque, const char *job_id, gr_buf *out) {
+static const gr_job *job_find(void *opaque, const char *job_id) {
         daemon_sim *d = opaque;
-        gr_job *j;
         /* Must run on the "daemon" thread, never an HTTP thread. */
         assert_true(pthread_equal(pthread_self(), d->self));
         d->calls++;
-        if (!(j = gr_jobtab_get(d->jobs, job_id, 0)))
-                return 1;
-        gr_receipt_to_html(j, out);
-        return 0;
+        return gr_jobtab_get(d->jobs, job_id, 0);
 }
 
 static void *daemon_loop(void *arg) {
@@ -285,10 +323,20 @@ static void test_jobs(void **state) {
 
         snprintf(path, sizeof(path), "%s/canonical.jsonl", GR_TEST_DATA_DIR);
         assert_int_equal(ops_run_file(&r, path), 0);
-        d.m = start();
+        {
+                /* Unsigned access (loopback only); signatures have their
+                 * own tests (test_http_auth, http_hostile). */
+                gr_metrics_opts o;
+                char err[256];
+                gr_metrics_opts_default(&o);
+                o.listen = "127.0.0.1:0";
+                o.jobs_unsigned = 1;
+                if (!(d.m = gr_metrics_new_opts(&o, err, sizeof(err))))
+                        fail_msg("gr_metrics_new_opts: %s", err);
+        }
         d.jobs = gr_engine_jobs(r.eng);
         port = gr_metrics_port(d.m);
-        gr_metrics_job_handler_set(d.m, job_cb, &d);
+        gr_metrics_job_finder_set(d.m, job_find, &d);
         assert_int_equal(pthread_create(&d.self, NULL, daemon_loop, &d), 0);
 
         assert_int_equal(ops_http_get(port, "GET", "/jobs/run_8841", &body, ct,
@@ -382,6 +430,7 @@ static void test_concurrent(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_bad_listen),
+            cmocka_unit_test(test_bad_opts),
             cmocka_unit_test(test_null),
             cmocka_unit_test(test_endpoints),
             cmocka_unit_test(test_counters),

@@ -69,10 +69,19 @@ const cli_command cli_commands[] = {
      "$GR_BOOTSTRAP; -X sets a librdkafka property.\n"},
     {"receipt", cmd_receipt,
      "receipt JOB_ID --bootstrap B [--prefix P] [--all] [--html] "
-     "[--timeout-ms MS] [-X k=v]",
+     "[--timeout-ms MS] [-X k=v]\n"
+     "       receiptctl receipt JOB_ID --server URL --key FILE [--html] "
+     "[--cacert PEM] [--print-auth] [--timeout-ms MS]",
      "Read JOB_ID's latest state from the state topic and print its\n"
      "receipt (pretty JSON, or HTML with --html).  --all scans every\n"
-     "partition instead of the job's own.\n"},
+     "partition instead of the job's own.\n"
+     "\n"
+     "With --server, ask receiptd's /jobs/ page instead, as a party of the\n"
+     "job: the request is signed with --key (a registry key of the job's\n"
+     "buyer or seller, a reviewer or the marketplace; see\n"
+     "docs/OPERATIONS.md).  https:// checks the server's certificate\n"
+     "(--cacert PEM for a private CA); --print-auth prints only the\n"
+     "Authorization header, for curl.\n"},
     {"demo", cmd_demo,
      "demo [--data FILE] [--partitions N] [--canonical JOB_ID] "
      "[--timeout S] [--verbose] [--live]",
