@@ -1,5 +1,5 @@
 /*
- * bare_parse: the floor for JSON ingest (issue 2, Speed).
+ * bare_parse: the floor for JSON ingest (Speed).
  *
  * Parses a JSON-lines file the way any event decoder must at least do it:
  * one yajl 2 parse per line (one message = one parse, as for a Kafka

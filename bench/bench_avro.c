@@ -1,5 +1,5 @@
 /*
- * bench_avro: Avro codec cost per event (issue 4, Speed), side by side
+ * bench_avro: Avro codec cost per event (Speed), side by side
  * with JSON on the same events.
  *
  * The input (JSON lines, default tests/data/scenarios.jsonl) is decoded

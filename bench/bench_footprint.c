@@ -1,6 +1,6 @@
 /*
  * bench_footprint: memory per job and engine time without decoding
- * (issue 2, Speed).
+ * (Speed).
  *
  * Replays a JSON-lines workload through gr_engine (gr_engine.h) the way
  * `receiptctl replay` does, but in batches: a batch of lines is decoded

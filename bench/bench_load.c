@@ -1,5 +1,5 @@
 /*
- * bench_load: the load curve (issue 6, Load).  Streams a JSON-lines
+ * bench_load: the load curve (Load).  Streams a JSON-lines
  * workload (bench/gen_load.py, any size, from a file or a pipe) through the
  * JSON decoder and one gr_engine in-process, and prints a row each time the
  * number of jobs seen crosses a checkpoint (default 10k, 30k, 100k, 300k,

@@ -1,5 +1,5 @@
-/* bench_passthrough: the baseline for receiptd's CPU per event (issue 3,
- * Speed).  A bare librdkafka consume -> produce loop with receiptd's client
+/* bench_passthrough: the baseline for receiptd's CPU per event (a
+ * speed baseline).  A bare librdkafka consume -> produce loop with receiptd's client
  * settings: same group protocol, same transactional batches of N records
  * with send_offsets_to_transaction, each record's value copied to the same
  * partition of the decisions topic.  No decoding, no FSM, no state.

@@ -1,5 +1,5 @@
 /*
- * bench_sign: the cost of evidence (issue 5, Speed).
+ * bench_sign: the cost of evidence (Speed).
  *
  *   bench_sign [N_EVENTS]
  *

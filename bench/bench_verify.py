@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""receiptd with event signatures required (issue 5, Speed): verify
+"""receiptd with event signatures required (Speed): verify
 throughput through the whole Kafka path at verify.threads=1 and =2, the
 same input with signatures not required (the floor), and the per-batch
 cost of signed tree heads (processor.key on vs off).

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Streaming load generator for the million-job curve (issue 6, Load).
+"""Streaming load generator for the million-job curve (Load).
 
 Same realistic mix as gen_workload.py (whose job builder it reuses): success
 with and without evaluation, every failure class, free retries then success,

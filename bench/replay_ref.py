@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Plain-Python reference replay: the "plain Python script applying the same
-rules with the standard json module" that issue 2's speed target compares
+rules with the standard json module" that the speed target compares
 `receiptctl replay` against.
 
 A straightforward reimplementation of SPEC §3-§6: decode each JSON line with

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replay speed benchmark (issue 2, "Speed").  Not a test: it prints numbers.
+# Replay speed benchmark ("Speed").  Not a test: it prints numbers.
 #
 #   bench/run_replay_bench.sh [EVENTS]        (default 200000)
 #

@@ -73,7 +73,7 @@ typedef struct gr_part {
         size_t ndirty, capdirty;
         char **evicted; /* job_ids to tombstone in the state topic */
         size_t nevicted, capevicted;
-        /* The partition's Merkle log over its ledger rows (issue 5): the
+        /* The partition's Merkle log over its ledger rows: the
          * frontier after every row produced so far, committed with the
          * checkpoint; head_size = tree_size of the last head published
          * (or restored); head_time = that head's timestamp; batch_latest =

@@ -156,7 +156,7 @@ static void merkle_rebuild_row(void *opaque, const rd_kafka_message_t *m) {
 }
 
 /* The partition's Merkle frontier: from the checkpoint, or — for a
- * checkpoint written before issue 5, or none — rebuilt by reading the
+ * checkpoint written before tree heads existed, or none — rebuilt by reading the
  * ledger partition, so the next head covers every row already there. */
 static int part_merkle_restore(gr_receiptd *r, gr_part *p,
                                const gr_restore_result *res) {

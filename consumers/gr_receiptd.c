@@ -186,7 +186,7 @@ err:
         return NULL;
 }
 
-/* Keys, the verification pool and the batch's record arrays (issue 5). */
+/* Keys, the verification pool and the batch's record arrays. */
 static int evidence_init(gr_receiptd *r, char *errstr, size_t errstr_size) {
         const gr_config *cfg = r->cfg;
         size_t cap = cfg->batch_size < GR_PEND_MAX ? (size_t)cfg->batch_size :

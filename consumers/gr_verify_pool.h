@@ -1,6 +1,6 @@
 /**
  * @file gr_verify_pool.h
- * @brief receiptd's event verification pool (issue 5): a fixed set of
+ * @brief receiptd's event verification pool: a fixed set of
  *        threads that run gr_event_authenticate() over a decoded batch,
  *        so signature checks (~50 µs each, everything else ~1 µs) scale
  *        with cores while the caller still applies the batch in order.

@@ -1,8 +1,8 @@
 /**
  * @file gr_broker.h
  * @brief The embedded broker: librdkafka's mock cluster with the five
- *        topics of SPEC §2 and gpu.job.ledger.heads (signed tree heads,
- *        issue 5) created at equal partition counts.  For local
+ *        topics of SPEC §2 and gpu.job.ledger.heads (signed tree heads)
+ *        created at equal partition counts.  For local
  *        development, the demo and the integration tests only; its limits
  *        are in DEVELOPERS.md ("The embedded broker").
  */

@@ -1,4 +1,4 @@
-/* Ed25519 role keys, key files and the key registry (issue 5). */
+/* Ed25519 role keys, key files and the key registry. */
 #include "gr_keys.h"
 
 #include <jansson.h>

@@ -1,7 +1,7 @@
 /**
  * @file gr_keys.h
  * @brief Ed25519 role keys (libsodium), their file formats and the key
- *        registry that says who may sign what (issue 5).
+ *        registry that says who may sign what.
  *
  * Pure: callers read files and pass bytes; nothing here touches the disk.
  *

@@ -1,6 +1,6 @@
 /**
  * @file gr_ledger_audit.h
- * @brief Audit an exported ledger (issue 5): every per-job hash chain,
+ * @brief Audit an exported ledger: every per-job hash chain,
  *        every signed tree head, the consistency of successive heads, and
  *        the first bad row; plus inclusion proofs a third party can check
  *        with the processor's public key alone.

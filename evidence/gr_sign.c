@@ -1,4 +1,4 @@
-/* Signatures over events, decisions and tree heads (issue 5). */
+/* Signatures over events, decisions and tree heads. */
 #include "gr_sign.h"
 
 #include <jansson.h>

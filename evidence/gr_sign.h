@@ -1,7 +1,7 @@
 /**
  * @file gr_sign.h
  * @brief Ed25519 signatures over events, decisions and Merkle tree heads
- *        (issue 5), each over a documented canonical byte form.
+ *       , each over a documented canonical byte form.
  *
  * Pure and thread-safe: every function works only on its arguments, and a
  * gr_keyring is read-only, so receiptd may verify from a pool of threads.

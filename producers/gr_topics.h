@@ -3,7 +3,7 @@
  * @brief The five topics of SPEC §2 behind one configurable prefix, and the
  *        partitioning rule that keeps a job on one partition number in all
  *        of them; plus `gpu.job.ledger.heads`, the signed Merkle tree heads
- *        of the ledger (issue 5), needed only when receiptd has a
+ *        of the ledger, needed only when receiptd has a
  *        processor.key.
  */
 #ifndef GR_TOPICS_H

@@ -26,7 +26,7 @@ void gr_ledger_row_to_json(const gr_ledger_row *row, int with_row_hash,
 
 /**
  * Decision. sig_b64/key_id: the processor's Ed25519 signature over the
- * decision rendered with sig_b64 = NULL (see issue 5); NULL writes null.
+ * decision rendered with sig_b64 = NULL (evidence/gr_sign.h); NULL writes null.
  */
 void gr_decision_to_json(const gr_decision *d, const char *sig_b64,
                          const char *key_id, gr_buf *out);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the unit tests under valgrind (issue 6): every ctest test of BUILD_DIR
+# Run the unit tests under valgrind: every ctest test of BUILD_DIR
 # whose command is a compiled program of the build (cmocka tests, fuzz
 # corpus replays), not labelled kafka, each under
 #   valgrind --error-exitcode=1 --leak-check=full

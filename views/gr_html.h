@@ -1,6 +1,6 @@
 /**
  * @file gr_html.h
- * @brief A job's receipt as a page a person can read (issue 7): the six
+ * @brief A job's receipt as a page a person can read: the six
  *        lanes — quote, capacity, execution, output, evaluation,
  *        settlement — as a timeline, the failure marked in the lane where
  *        it happened, and the rule that decided.

@@ -1,4 +1,4 @@
-/* receiptd's verification pool (issue 5): every thread count gives the
+/* receiptd's verification pool: every thread count gives the
  * same per-event results as gr_event_authenticate() run serially, at the
  * event's own index, NULL entries untouched. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Role keys, registry, event/decision/tree-head signatures (issue 5). */
+/* Role keys, registry, event/decision/tree-head signatures. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

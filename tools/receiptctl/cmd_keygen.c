@@ -1,5 +1,5 @@
 /*
- * receiptctl keygen: make an Ed25519 role key pair (issue 5).
+ * receiptctl keygen: make an Ed25519 role key pair.
  *
  *   receiptctl keygen --role seller --id k-worker-17 [--out DIR]
  *       [--valid-from RFC3339]

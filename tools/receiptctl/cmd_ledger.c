@@ -1,5 +1,5 @@
 /*
- * receiptctl ledger: audit an exported ledger and prove rows (issue 5).
+ * receiptctl ledger: audit an exported ledger and prove rows.
  *
  *   receiptctl ledger verify [--key PUBKEYFILE|--keys REGISTRY] [FILE|-]
  *   receiptctl ledger prove JOB_ID [--key PUBKEYFILE] [FILE|-]

@@ -1,6 +1,6 @@
 /*
  * receiptctl ledger export: write what receiptd published to the ledger
- * and its tree-head topic as an audit file (issue 5).
+ * and its tree-head topic as an audit file.
  *
  *   receiptctl ledger export --bootstrap B [--prefix P] [--timeout-ms MS]
  *       [-X k=v ...] > FILE

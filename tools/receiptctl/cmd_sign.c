@@ -1,5 +1,5 @@
 /*
- * receiptctl sign: sign JSON-lines events with a role key (issue 5).
+ * receiptctl sign: sign JSON-lines events with a role key.
  *
  *   receiptctl sign --key SECRET.key.json [--role ROLE] [FILE|-]
  *

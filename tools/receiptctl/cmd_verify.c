@@ -1,5 +1,5 @@
 /*
- * receiptctl verify: check signed objects, one JSON line each (issue 5).
+ * receiptctl verify: check signed objects, one JSON line each.
  *
  *   receiptctl verify --keys REGISTRY [FILE|-]
  *
