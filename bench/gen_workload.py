@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deterministic JSON-lines workload for the replay benchmark (Speed).
 
-Writes N lifecycle events (SPEC §3), one per line, shaped like
+Writes N lifecycle events (docs/SPEC.md §3), one per line, shaped like
 tests/data/scenarios.jsonl (~300 bytes each), for jobs drawn from a mix of
 outcomes that covers every settlement rule:
 

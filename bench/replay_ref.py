@@ -3,13 +3,13 @@
 rules with the standard json module" that the speed target compares
 `receiptctl replay` against.
 
-A straightforward reimplementation of SPEC §3-§6: decode each JSON line with
+A straightforward reimplementation of docs/SPEC.md §3-§6: decode each JSON line with
 json.loads, validate it (required fields, types, roles, a price with both
 members and never negative), drive a per-job state machine (attempts,
 preconditions, parking at most 16 per job with the park timeout in event
 time, duplicates by event_id, invariants I1-I5 with the I5 lock held per
 attempt), run rules R1-R12 in SPEC order (R12 right after R2), work out the
-decision's amounts (SPEC §6), chain ledger rows with SHA-256, and emit a
+decision's amounts (docs/SPEC.md §6), chain ledger rows with SHA-256, and emit a
 decision (with decision_id, receipt_hash, policy_hash, amounts) whenever
 (settlement, retry, reason) or the amounts change.  It does the same work
 per event as `receiptctl replay --emit decisions`, written the way one would
@@ -43,7 +43,7 @@ SETTLEMENTS = {"pending", "refund", "hold", "release", "partial_refund",
                "escalate"}
 FINAL = {"refund", "release", "partial_refund"}
 
-# SPEC §3 type table: allowed roles, required body fields.
+# docs/SPEC.md §3 type table: allowed roles, required body fields.
 TYPES = {
     "quote_accepted": ({"marketplace"}, ["quote_id", "provider_id", "gpu",
                                          "vram_gb", "window_start",
@@ -109,7 +109,7 @@ def parse_time(s):
 
 
 def format_time(ms):
-    """Integer ms -> RFC 3339 UTC as the outputs write it (SPEC §3: outputs
+    """Integer ms -> RFC 3339 UTC as the outputs write it (docs/SPEC.md §3: outputs
     carry times from events), milliseconds only when there are some."""
     dt = EPOCH + datetime.timedelta(milliseconds=ms)
     text = "%04d-%02d-%02dT%02d:%02d:%02d" % (
@@ -331,7 +331,7 @@ WAIT, MET, NEVER = "wait", "met", "never"
 
 
 def precondition(a, typ):
-    """SPEC §4 precondition table -> (MET|WAIT|NEVER, why)."""
+    """docs/SPEC.md §4 precondition table -> (MET|WAIT|NEVER, why)."""
     if typ == "execution_started":
         if a.capacity == "fail":
             return NEVER, "I3: capacity failed"
@@ -393,7 +393,7 @@ def effect(j, ev):
                           "reason": j.reason, "rule": j.rule,
                           "amounts": j.amounts})
         j.cur = Attempt()
-        if j.retry == "free":  # SPEC §5: consumed when attempt n+1 begins
+        if j.retry == "free":  # docs/SPEC.md §5: consumed when attempt n+1 begins
             j.free_retries_used += 1
         j.locked = False  # I5 is per attempt: n+1 begins pending
         j.attempt = att
@@ -460,7 +460,7 @@ def packets_disagree(j):
 
 
 def decide(j):
-    """SPEC §5: first matching rule -> (settlement, retry, reason, rule)."""
+    """docs/SPEC.md §5: first matching rule -> (settlement, retry, reason, rule)."""
     a = j.cur
     failed_no_output = a.execution == "fail" and a.output == "none"
     if a.reviewed:
@@ -500,7 +500,7 @@ def decide(j):
 
 
 def amounts(j, v, now):
-    """SPEC §6: what decision v means for the attempt's money at event time
+    """docs/SPEC.md §6: what decision v means for the attempt's money at event time
     `now` (ms), or None when the quote has no price."""
     q = j.quote
     if q is None or "price.amount_minor" not in q:

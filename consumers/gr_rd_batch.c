@@ -91,7 +91,7 @@ static void pend_decode(gr_receiptd *r, size_t i) {
                 /* reason set by the codec */
         } else if (!m->key || m->key_len != strlen(ev->job_id) ||
                    memcmp(m->key, ev->job_id, m->key_len)) {
-                /* A job's events must share one partition (SPEC §2): an
+                /* A job's events must share one partition (docs/SPEC.md §2): an
                  * event keyed otherwise would split the job's state. */
                 gr_err_set(err, GR_REJ_SCHEMA,
                            "record key is not the job_id (%s)",

@@ -1,6 +1,6 @@
 /**
  * @file gr_receiptd.h
- * @brief The processor behind `receiptd` (SPEC §2): a consumer in one
+ * @brief The processor behind `receiptd` (docs/SPEC.md §2): a consumer in one
  *        group, one engine per assigned partition restored from the state
  *        changelog, and batches of input turned into decisions, ledger
  *        rows, state updates with checkpoints and DLQ records — under

@@ -1,4 +1,4 @@
-/* receiptd: the processor (SPEC §2, §7).
+/* receiptd: the processor (docs/SPEC.md §2, §7).
  *
  *   receiptd [--config FILE] [-X key=value ...]
  *

@@ -1,7 +1,7 @@
 /**
  * @file gr_broker.h
  * @brief The embedded broker: librdkafka's mock cluster with the five
- *        topics of SPEC §2 and gpu.job.ledger.heads (signed tree heads)
+ *        topics of docs/SPEC.md §2 and gpu.job.ledger.heads (signed tree heads)
  *        created at equal partition counts.  For local
  *        development, the demo and the integration tests only; its limits
  *        are in DEVELOPERS.md ("The embedded broker").

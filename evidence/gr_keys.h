@@ -59,7 +59,7 @@
 #define GR_SK_LEN 64
 #define GR_SIGBIN_LEN 64
 
-/** Key roles: the SPEC §3 actor roles (same values as gr_role_t), then
+/** Key roles: the docs/SPEC.md §3 actor roles (same values as gr_role_t), then
  *  the processor, which signs decisions and tree heads. */
 #define GR_KEY_ROLE_MAP(X) GR_ROLE_MAP(X) X(PROCESSOR, "processor")
 #define GR__ENUM_KROLE(N, S) GR_KROLE_##N,

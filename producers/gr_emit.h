@@ -1,7 +1,7 @@
 /**
  * @file gr_emit.h
  * @brief Publishing JSON-lines events into the input topic, keyed by
- *        job_id with the murmur2 partitioner (SPEC §2), as `receiptctl
+ *        job_id with the murmur2 partitioner (docs/SPEC.md §2), as `receiptctl
  *        emit` and `receiptctl demo` do.
  */
 #ifndef GR_EMIT_H

@@ -4,7 +4,7 @@
  *        full local queue, and the DLQ record's headers.
  *
  * Every output goes to an explicit partition (the input record's partition
- * number, SPEC §2) and is keyed by job_id.
+ * number, docs/SPEC.md §2) and is keyed by job_id.
  */
 #ifndef GR_PRODUCE_H
 #define GR_PRODUCE_H

@@ -1,6 +1,6 @@
 /**
  * @file gr_topics.h
- * @brief The five topics of SPEC §2 behind one configurable prefix, and the
+ * @brief The five topics of docs/SPEC.md §2 behind one configurable prefix, and the
  *        partitioning rule that keeps a job on one partition number in all
  *        of them; plus `gpu.job.ledger.heads`, the signed Merkle tree heads
  *        of the ledger, needed only when receiptd has a
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Default prefix: gives the SPEC §2 names (`gpu.job.events`, ...). */
+/** Default prefix: gives the docs/SPEC.md §2 names (`gpu.job.events`, ...). */
 #define GR_TOPIC_PREFIX_DEFAULT "gpu."
 
 /** X(ID, suffix after the prefix). */
@@ -48,7 +48,7 @@ const char *gr_topic_suffix(gr_topic_t id);
 
 /**
  * @brief Partition of a key under the murmur2 partitioner (the Java client
- *        default), which every producer of input should use (SPEC §2).
+ *        default), which every producer of input should use (docs/SPEC.md §2).
  */
 int32_t gr_partition_of(const char *key, size_t keylen, int32_t partition_cnt);
 

@@ -110,7 +110,7 @@ typedef struct gr_avro_decision_codec gr_avro_decision_codec;
 /**
  * @brief Create a decision encoder for the given Decision schema (text
  *        borrowed).  Every field of the schema must be one the encoder
- *        knows (SPEC §6 names) or have a default.
+ *        knows (docs/SPEC.md §6 names) or have a default.
  * @returns the encoder (caller destroys), or NULL with errstr filled.
  */
 gr_avro_decision_codec *gr_avro_decision_codec_new(const char *schema_json,

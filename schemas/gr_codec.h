@@ -14,7 +14,7 @@
  *  - `0xC3 0x01`: Avro single-object encoding, then the 8-byte
  *    little-endian CRC-64-AVRO fingerprint of the writer schema's Parsing
  *    Canonical Form, then the datum.  Unknown fingerprint: `schema`.
- *  - anything else: JSON (SPEC §3 form, gr_json_event.h).
+ *  - anything else: JSON (docs/SPEC.md §3 form, gr_json_event.h).
  *
  * Every event schema listed in the table is accepted as a writer schema
  * and resolved to the current one (the last `event` line), which is also

@@ -1,6 +1,6 @@
 /**
  * @file gr_json_event.h
- * @brief JSON codec for lifecycle events (SPEC §3): a streaming yajl 2
+ * @brief JSON codec for lifecycle events (docs/SPEC.md §3): a streaming yajl 2
  *        decoder that fills a gr_event in place, and the canonical encoder.
  *
  * The codec deals with syntax only.  Every value is typed, spelled and

@@ -1,4 +1,4 @@
-/* The event field table, its setters and per-type validation (SPEC §3). */
+/* The event field table, its setters and per-type validation (docs/SPEC.md §3). */
 #include "gr_event.h"
 
 #include <math.h>
@@ -219,7 +219,7 @@ int gr_event_set_null(gr_event *ev, gr_field_t f, gr_err *err) {
 }
 
 /*
- * SPEC §3 type table: who may send each type, and its required body fields.
+ * docs/SPEC.md §3 type table: who may send each type, and its required body fields.
  */
 #define B(f) ((uint64_t)1 << GR_F_##f)
 #define R(r) (1u << GR_ROLE_##r)

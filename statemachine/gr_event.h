@@ -1,6 +1,6 @@
 /**
  * @file gr_event.h
- * @brief The lifecycle event (SPEC §3) as one flat, fixed-size struct, and
+ * @brief The lifecycle event (docs/SPEC.md §3) as one flat, fixed-size struct, and
  *        the single table of its fields that every codec walks.
  *
  * Codecs (schemas/) only deal with syntax: they find a field by its parent
@@ -198,7 +198,7 @@ int gr_event_set_null(gr_event *ev, gr_field_t f, gr_err *err);
  */
 int gr_event_validate(gr_event *ev, gr_err *err);
 
-/** @returns 1 when `role` may send events of `type` (SPEC §3 table). */
+/** @returns 1 when `role` may send events of `type` (docs/SPEC.md §3 table). */
 int gr_event_role_allowed(gr_event_type_t type, gr_role_t role);
 
 /** Times must lie in 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z. */

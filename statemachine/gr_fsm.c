@@ -1,5 +1,5 @@
 /*
- * The per-job state machine (SPEC §4): attempts, preconditions, parking,
+ * The per-job state machine (docs/SPEC.md §4): attempts, preconditions, parking,
  * duplicates, invariants I1–I5, and the ledger/decision actions.
  * Rules R1–R11 live in gr_rules.c; role checks (I6) and required fields in
  * gr_event.c (gr_event_validate), which runs before an event gets here.
@@ -24,7 +24,7 @@
 #include "gr_output.h"
 #include "gr_rules.h"
 
-/* ---- preconditions (SPEC §4 table) ------------------------------------ */
+/* ---- preconditions (docs/SPEC.md §4 table) ------------------------------------ */
 
 typedef enum { PRE_MET, PRE_WAIT, PRE_NEVER } pre_t;
 
@@ -323,7 +323,7 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
 }
 #undef STR
 
-/* ---- invariants (SPEC §4) --------------------------------------------- */
+/* ---- invariants (docs/SPEC.md §4) --------------------------------------------- */
 
 /* @returns NULL when the state is possible, else which invariant breaks. */
 static const char *impossible(const gr_job *j, const gr_verdict *v) {

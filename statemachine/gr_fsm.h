@@ -1,6 +1,6 @@
 /**
  * @file gr_fsm.h
- * @brief The per-job finite state machine (SPEC §4–§5): event in, new
+ * @brief The per-job finite state machine (docs/SPEC.md §4–§5): event in, new
  *        state and actions out, no I/O.
  *
  * gr_fsm_apply() is the only function that changes a gr_job.  Its actions

@@ -1,6 +1,6 @@
 /**
  * @file gr_job.h
- * @brief One job's state: the receipt (one field group per layer, SPEC §4),
+ * @brief One job's state: the receipt (one field group per layer, docs/SPEC.md §4),
  *        the ledger chain head, duplicate set and parked events.
  *
  * Only gr_fsm.c changes a job (through gr_fsm_apply()); everything else
@@ -77,7 +77,7 @@ typedef struct gr_attempt {
         char *review_note;
 } gr_attempt;
 
-/** What a posture means for the attempt's money (SPEC §6 amounts). */
+/** What a posture means for the attempt's money (docs/SPEC.md §6 amounts). */
 typedef struct gr_amounts {
         int present; /**< 0: the attempt's quote has no price (null) */
         int64_t price_minor, charge_minor, refund_minor, held_minor;

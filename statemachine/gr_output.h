@@ -1,6 +1,6 @@
 /**
  * @file gr_output.h
- * @brief Canonical JSON renderings of the core's outputs (SPEC §6).
+ * @brief Canonical JSON renderings of the core's outputs (docs/SPEC.md §6).
  *
  * Key order is fixed here and is part of the contract: ledger row hashes
  * and receipt hashes are computed over exactly these bytes.  Each function

@@ -1,6 +1,6 @@
 /**
  * @file gr_policy.h
- * @brief The settlement policy (SPEC §5): retry counts, rule switches, park
+ * @brief The settlement policy (docs/SPEC.md §5): retry counts, rule switches, park
  *        limits, signature requirements.  Loaded from JSON text; its SHA-256
  *        is stamped into every decision so each names the contract it used.
  *

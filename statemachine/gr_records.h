@@ -13,7 +13,7 @@
 #include "gr_job.h"
 #include "gr_types.h"
 
-/** One ledger row (SPEC §6).  Borrowed for the duration of the callback. */
+/** One ledger row (docs/SPEC.md §6).  Borrowed for the duration of the callback. */
 typedef struct gr_ledger_row {
         const char *job_id;
         uint32_t attempt;
@@ -33,7 +33,7 @@ typedef struct gr_ledger_row {
         char row_hash[65];         /**< hex SHA-256 of the canonical row */
 } gr_ledger_row;
 
-/** One settlement decision (SPEC §6).  Borrowed for the callback. */
+/** One settlement decision (docs/SPEC.md §6).  Borrowed for the callback. */
 typedef struct gr_decision {
         char decision_id[65]; /**< hex SHA-256("job_id\nattempt\nseq") */
         const char *job_id;

@@ -24,7 +24,7 @@ typedef struct gr_verdict {
  */
 gr_verdict gr_rules_decide(const gr_job *job, const gr_policy *pol);
 
-/** @returns 1 when the seller and buyer packets disagree (SPEC §5). */
+/** @returns 1 when the seller and buyer packets disagree (docs/SPEC.md §5). */
 int gr_packets_disagree(const gr_job *job);
 
 /** @returns 1 when the job's quote window has passed at time t (R4). */

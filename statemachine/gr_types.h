@@ -1,6 +1,6 @@
 /**
  * @file gr_types.h
- * @brief Every closed vocabulary of SPEC §3–§6, each written once as an
+ * @brief Every closed vocabulary of docs/SPEC.md §3–§6, each written once as an
  *        X-macro list so that the enum and its printed names never drift.
  *
  * For each list FOO_MAP there is:
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* SPEC §3 lifecycle event types. */
+/* docs/SPEC.md §3 lifecycle event types. */
 #define GR_EVENT_TYPE_MAP(X)                                                   \
         X(QUOTE_ACCEPTED, "quote_accepted")                                    \
         X(CAPACITY_CHECKED, "capacity_checked")                                \
@@ -30,7 +30,7 @@
         X(RESERVATION_EXPIRED, "reservation_expired")                          \
         X(REVIEW_DECIDED, "review_decided")
 
-/* SPEC §3 actor.role. */
+/* docs/SPEC.md §3 actor.role. */
 #define GR_ROLE_MAP(X)                                                         \
         X(MARKETPLACE, "marketplace")                                          \
         X(SELLER, "seller")                                                    \
@@ -38,7 +38,7 @@
         X(VERIFIER, "verifier")                                                \
         X(REVIEWER, "reviewer")
 
-/* SPEC §3 failure_class values; they double as R7/R8 decision reasons. */
+/* docs/SPEC.md §3 failure_class values; they double as R7/R8 decision reasons. */
 #define GR_FAILURE_CLASSES(X)                                                  \
         X(CONTAINER_OOM, "container_oom")                                      \
         X(DRIVER_MISMATCH, "driver_mismatch")                                  \
@@ -59,7 +59,7 @@
         X(PASS, "pass")                                                        \
         X(FAIL, "fail")
 
-/* SPEC §4 receipt layer statuses. */
+/* docs/SPEC.md §4 receipt layer statuses. */
 #define GR_CAPACITY_MAP(X)                                                     \
         X(UNKNOWN, "unknown")                                                  \
         X(PASS, "pass")                                                        \
@@ -96,7 +96,7 @@
         X(QUALITY_REVIEW, "quality_review")                                    \
         X(MANUAL_REVIEW, "manual_review")
 
-/* SPEC §6 reject reasons. */
+/* docs/SPEC.md §6 reject reasons. */
 #define GR_REJECT_MAP(X)                                                       \
         X(INVALID_JSON, "invalid_json")                                        \
         X(INVALID_AVRO, "invalid_avro")                                        \
@@ -142,7 +142,7 @@ GR_DECLARE_ENUM(gr_settlement_t, SETTLE, GR_SETTLEMENT_MAP)
 GR_DECLARE_ENUM(gr_retry_t, RETRY, GR_RETRY_MAP)
 GR_DECLARE_ENUM(gr_reject_t, REJ, GR_REJECT_MAP)
 
-/* Settlement rule that decided (SPEC §5); GR_RULE_NONE is "otherwise".
+/* Settlement rule that decided (docs/SPEC.md §5); GR_RULE_NONE is "otherwise".
  * Ids are stable names: a rule added later takes the next free id, however
  * early it is evaluated (the order lives in the table of gr_rules.c). */
 #define GR_RULE_MAP(X)                                                         \
@@ -162,7 +162,7 @@ GR_DECLARE_ENUM(gr_reject_t, REJ, GR_REJECT_MAP)
 #define GR__ENUM_RULE(N, S) GR_RULE_##N,
 GR_DECLARE_ENUM(gr_rule_t, RULE, GR_RULE_MAP)
 
-/* Decision reasons (SPEC §5): the fixed ones, then every failure class, so
+/* Decision reasons (docs/SPEC.md §5): the fixed ones, then every failure class, so
  * R7/R8 can name the failure_class itself. */
 #define GR_REASON_MAP(X)                                                       \
         X(IN_PROGRESS, "in_progress")                                          \

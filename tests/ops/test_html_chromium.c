@@ -1,5 +1,5 @@
 /*
- * The canonical receipt page as a browser shows it: render SPEC §1's case,
+ * The canonical receipt page as a browser shows it: render docs/SPEC.md §1's case,
  * load the file in headless Chromium (--dump-dom), and read the text a
  * person would see.  Exits 77 (ctest SKIP_RETURN_CODE) when no chromium
  * binary is installed, so a machine without it skips instead of failing.

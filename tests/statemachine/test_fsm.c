@@ -1,5 +1,5 @@
 /*
- * Table-driven FSM tests: every SPEC §5 rule and §4 invariant has rows that
+ * Table-driven FSM tests: every docs/SPEC.md §5 rule and §4 invariant has rows that
  * fail if it breaks.  Each row: a script (fsm_script.h), an optional policy,
  * the expected outcome letter per event (A applied, P parked, D duplicate,
  * R rejected), the reasons of rejects in the order they happen, and the
@@ -35,7 +35,7 @@ static const struct row {
         const char *line;
         const char *rule; /* rule of the last decision, NULL = none */
 } rows[] = {
-    /* ---- SPEC §1 canonical case ---- */
+    /* ---- docs/SPEC.md §1 canonical case ---- */
     {"canonical", "Q C+ S F:container_oom", NULL, "AAAA", "",
      LINE("1", "pass", "fail", "none", "hold", "container_oom", "free"), "R7"},
     {"otherwise pending", "Q C+", NULL, "AA", "",

@@ -1,6 +1,6 @@
 /*
  * Properties of the whole pipeline over the bundled example data
- * (the .jsonl files in tests/data): the SPEC §1 canonical case to the byte, determinism,
+ * (the .jsonl files in tests/data): the docs/SPEC.md §1 canonical case to the byte, determinism,
  * independence from how jobs interleave, state restore at every point of
  * every job, and the per-job ledger hash chain.
  */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# receiptctl replay's command-line contract (SPEC §7).
+# receiptctl replay's command-line contract (docs/SPEC.md §7).
 set -euo pipefail
 R="$1"; DATA="$2"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT

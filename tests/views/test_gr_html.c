@@ -125,7 +125,7 @@ typedef struct {
         const char *rule;
 } scenario_case;
 
-/* Expected per the scenario data and SPEC §5. */
+/* Expected per the scenario data and docs/SPEC.md §5. */
 static const scenario_case scenarios[] = {
     {"run_capfail", "capacity", "R3"},
     {"run_noshow", "execution", "R4"},

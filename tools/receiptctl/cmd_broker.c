@@ -1,5 +1,5 @@
 /* receiptctl broker: the embedded Kafka-protocol broker for local use
- * (SPEC §7).  First stdout line: bootstrap.servers=HOST:PORT[,...].
+ * (docs/SPEC.md §7).  First stdout line: bootstrap.servers=HOST:PORT[,...].
  * Then it reads control commands on stdin (see gr_broker_control()) and
  * answers each with one line on stdout, until SIGTERM/SIGINT. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* receiptctl demo: the whole pipeline on one machine (SPEC §7).
+/* receiptctl demo: the whole pipeline on one machine (docs/SPEC.md §7).
  *
  * Starts the embedded broker in-process, publishes the canonical case and
  * the other scenarios (scenarios.jsonl, installed with receiptctl or found

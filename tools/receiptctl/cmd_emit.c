@@ -1,5 +1,5 @@
 /* receiptctl emit: publish JSON-lines events keyed by job_id with the
- * murmur2 partitioner (SPEC §2) and wait until the broker has them. */
+ * murmur2 partitioner (docs/SPEC.md §2) and wait until the broker has them. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * receiptctl replay: the FSM offline over JSON-lines events (SPEC §7).
+ * receiptctl replay: the FSM offline over JSON-lines events (docs/SPEC.md §7).
  *
  * Same engine as receiptd, same canonical renderings, so for the same input
  * it prints byte-identical decisions.  It streams: memory grows with the

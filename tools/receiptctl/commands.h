@@ -3,7 +3,7 @@
  * @brief receiptctl subcommands: one file per command (cmd_<name>.c), each
  *        `int cmd_<name>(int argc, char **argv)` with argv[0] = the command
  *        name.  Exit codes: 0 ok, 1 runtime failure, 2 unusable arguments
- *        or input file (SPEC §7).  Their help text and option parsing
+ *        or input file (docs/SPEC.md §7).  Their help text and option parsing
  *        conventions are shared: cli.h.
  */
 #ifndef GR_RECEIPTCTL_COMMANDS_H

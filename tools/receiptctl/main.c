@@ -1,4 +1,4 @@
-/* receiptctl: the operator's command line (SPEC §7).  The subcommands and
+/* receiptctl: the operator's command line (docs/SPEC.md §7).  The subcommands and
  * their help live in one table (cli.c); each runs in its own cmd_*.c. */
 #include <stdio.h>
 #include <string.h>
