@@ -212,7 +212,9 @@ def main():
     ap.add_argument("--receiptctl", required=True)
     ap.add_argument("--receiptd", required=True)
     ap.add_argument("--data", required=True)
+    K.add_broker_args(ap)
     a = ap.parse_args()
+    K.use_broker_args(a)
     w = tempfile.mkdtemp(prefix="avro-it-%s-" % a.test)
     try:
         TESTS[a.test](a, w)

@@ -58,7 +58,7 @@ def inject(broker, api, err, count=1):
     broker.control("errors %d %d %d" % (API[api], ERR[err], count))
 
 
-class Cluster(it.Broker):
+class Cluster(it.EmbeddedBroker):
     """`receiptctl broker --brokers N` (kafka_it.Broker runs one broker)."""
 
     def __init__(self, receiptctl, workdir, brokers=BROKERS,

@@ -330,7 +330,9 @@ def main():
     ap.add_argument("--receiptd", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--keep", action="store_true")
+    it.add_broker_args(ap)
     a = ap.parse_args()
+    it.use_broker_args(a)
     w = tempfile.mkdtemp(prefix="kafka-hostile-")
     try:
         run(a, w)
