@@ -207,6 +207,9 @@ def run(a, w):
         f.write("\n".join(replay_lines) + "\n")
     rrej = it.replay(a.receiptctl, data, "rejects")
 
+    # A real broker refuses a record over the topic's max.message.bytes
+    # (1 MiB by default): let the ~1 MB one in, receiptd must reject it.
+    it.TOPIC_OVERRIDES["job.events"] = {"max.message.bytes": str(4 * BIG)}
     b = it.Broker(a.receiptctl, w)
     d = None
     try:
