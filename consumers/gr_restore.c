@@ -205,7 +205,13 @@ static void restore_record(void *opaque, const rd_kafka_message_t *m) {
         if (m->key_len == c->ckeylen && !memcmp(m->key, c->ckey, c->ckeylen)) {
                 int64_t off =
                     m->payload ? gr_checkpoint_decode(m->payload, m->len) : -1;
-                if (off >= 0) {
+                if (!m->payload) {
+                        /* A tombstone deletes the checkpoint, as compaction
+                         * will: the input resumes at the group's committed
+                         * offset then. */
+                        c->res->checkpoint = -1;
+                        c->res->has_frontier = 0;
+                } else if (off >= 0) {
                         c->res->checkpoint = off;
                         c->res->has_frontier =
                             gr_checkpoint_frontier_decode(
