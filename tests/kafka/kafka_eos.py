@@ -143,11 +143,47 @@ class Stream:
         self.seq += 1
         d = it.Receiptd(self.a.receiptd, self.bootstrap, self.w,
                         name or "r%d" % self.seq, list(extra))
+        d.extra = list(extra)
         self.daemons.append(d)
         return d
 
     def emit(self, i):
         self.em.send(self.chunks[i])
+
+    def supervise(self, restarts=3):
+        """What systemd's Restart=on-failure does (deploy/receiptd.service):
+        an instance that stopped after a fatal error (exit 1) is started
+        again with the same arguments; at most `restarts` times."""
+        for d in list(self.daemons):
+            rc = d.p.poll()
+            if rc is None or rc == 0 or getattr(d, "done", False):
+                continue
+            d.done = True
+            it.check(rc == 1, "receiptd %s exited %s" % (d.name, rc))
+            self.restarted = getattr(self, "restarted", 0) + 1
+            it.check(self.restarted <= restarts, "more than %d restarts "
+                     "after fatal errors" % restarts)
+            self.start(d.extra)
+
+    def live(self):
+        return [d for d in self.daemons if d.p.poll() is None]
+
+    def wait_supervised(self, minimum, timeout):
+        """Until `minimum` records are checkpointed (None: all input),
+        restarting instances that exit after a fatal error."""
+        deadline = time.time() + timeout
+        while True:
+            if minimum is None:
+                ends = it.end_offsets(self.bootstrap, it.TOPICS["events"])
+                cps = it.checkpoints(self.bootstrap)
+                if all(cps.get(p, 0) >= e for p, e in enumerate(ends)):
+                    return
+            elif self.progress() >= minimum:
+                return
+            self.supervise()
+            it.check(time.time() < deadline, "not processed to %s within "
+                     "%ds" % (minimum, timeout))
+            time.sleep(0.3)
 
     def progress(self):
         return sum(it.checkpoints(self.bootstrap).values())
@@ -354,12 +390,14 @@ def t_zombie(a, w):
             except subprocess.TimeoutExpired:
                 za.kill9()
         zlog = za.text()
+        it.check(any(k in zlog for k in (" lost", "fenced", "Fenced")),
+                 "the zombie never noticed it was fenced:\n" + zlog)
         s.verdict()
         fence = [l for l in zlog.splitlines()
                  if any(k in l.lower() for k in ("fenced", "fatal", "abort",
                                                   "lost", "revok"))]
         print("zombie: stopped %.0fs until B had every partition; after "
-              "SIGCONT it exited %s; outputs equal replay exactly (none of "
+              "SIGCONT it found itself fenced (exit %s after SIGTERM or on its own); outputs equal replay exactly (none of "
               "its late outputs visible). zombie's log: %s"
               % (moved, za.p.returncode, " | ".join(fence[-3:])))
     finally:
@@ -425,40 +463,51 @@ def t_compaction(a, w):
         s.close()
 
 
-def t_broker_kill(a, w, coordinator=False):
-    """(f): kill -9 of a broker under load, restarted later."""
+def t_broker_kill(a, w, coordinator=False, static=False):
+    """(f): kill -9 of a broker under load, restarted later.  receiptd runs
+    supervised (restarted after a fatal exit, as systemd does)."""
     s = Stream(a, w, copies=20, chunks=4)
     need_nodes(s.b)
     inst = "eos-bk"
-    x = ["group.instance.id=" + inst, "batch.size=20"]
+    x = ["batch.size=20"] + (["group.instance.id=" + inst] if static else [])
     try:
         d = s.start(x)
         d.wait_log("assigned", 30)
         s.emit(0)
         s.em.stream(s.chunks[1] + s.chunks[2], 6)
-        s.wait_progress(s.n // 8, 60, [d])
+        s.wait_supervised(s.n // 8, 60)
         cl = s.b.cluster
         if coordinator:
-            victim = txn_coordinator(cl, "%s-%s" % (group_of(), inst))
+            txnid = "%s-%s" % (group_of(), inst) if static else None
+            victim = txn_coordinator(cl, txnid) if txnid else \
+                coordinator_of_log(d)
             what = "transaction coordinator"
         else:
             victim = cl.leader(it.TOPICS["events"], 0)
             what = "leader of %s[0]" % it.TOPICS["events"]
+        before = s.progress()
         cl.kill9(victim)
-        time.sleep(4)
-        s.wait_progress(s.progress() + 1, 90, [d])   # goes on without it
+        s.wait_supervised(before + 1, 90)   # goes on without it
+        time.sleep(2)
         cl.restart(victim, 90)
         s.em.join(90)
         s.emit(3)
-        it.wait_processed(s.bootstrap, 180, [d])
-        d.stop()
+        s.wait_supervised(None, 180)
+        for dd in s.live():
+            dd.stop()
         s.verdict()
-        print("%s: %d events; node %d (%s) killed -9 under load and "
-              "restarted; nothing lost, nothing repeated"
-              % ("coordinator_kill" if coordinator else "broker_kill", s.n,
-                 victim, what))
+        print("%s (%s membership): %d events; node %d (%s) killed -9 under "
+              "load and restarted; %d receiptd restarts after fatal errors; "
+              "nothing lost, nothing repeated"
+              % ("coordinator_kill" if coordinator else "broker_kill",
+                 "static" if static else "dynamic", s.n, victim, what,
+                 getattr(s, "restarted", 0)))
     finally:
         s.close()
+
+
+def coordinator_of_log(d):
+    raise it.Fail("no transactional.id known for %s" % d.name)
 
 
 def java_hash(s):
@@ -479,7 +528,11 @@ def txn_coordinator(cl, txnid):
 
 
 def t_coordinator_kill(a, w):
-    t_broker_kill(a, w, coordinator=True)
+    t_broker_kill(a, w, coordinator=True, static=True)
+
+
+def t_broker_kill_static(a, w):
+    t_broker_kill(a, w, static=True)
 
 
 def t_topics(a, w):
@@ -546,7 +599,9 @@ def t_topics(a, w):
 
 TESTS = {"kill9_seeds": t_kill9_seeds, "offsets": t_offsets,
          "zombie": t_zombie, "compaction": t_compaction,
-         "broker_kill": t_broker_kill, "coordinator_kill": t_coordinator_kill,
+         "broker_kill": t_broker_kill,
+         "broker_kill_static": t_broker_kill_static,
+         "coordinator_kill": t_coordinator_kill,
          "topics": t_topics}
 
 
