@@ -121,7 +121,13 @@ def reset_topics(bootstrap, partitions, replicas, min_isr, prefix="gpu.",
     want = deploy_topics()
     names = [prefix + t for t in want]
     deadline = time.time() + timeout
-    have = set(ad.list_topics(timeout=10).topics)
+    while True:   # the cluster may still be settling after a restart
+        try:
+            have = set(ad.list_topics(timeout=10).topics)
+            break
+        except Exception as e:
+            check(time.time() < deadline, "no metadata: %s" % e)
+            time.sleep(1)
     old = [n for n in names if n in have]
     if old:
         for f in ad.delete_topics(old, operation_timeout=30).values():
