@@ -233,25 +233,39 @@ def kill_in_txn(s, d, rng, tries=40):
 
 def t_kill9_seeds(a, w):
     """(a)+(b): kill -9 mid-transaction at seeded random points."""
-    s = Stream(a, w, copies=24, chunks=2)
+    s = Stream(a, w, copies=40, chunks=8)
     x = ["group.instance.id=eos-a", "batch.size=10"]
     try:
+        emitted = 0
         for i in range(2):
             s.emit(i)
+            emitted += len(s.chunks[i])
+        nxt = 2
         d = s.start(x)
         d.wait_log("assigned", 30)
         kills, held_total = [], 0
-        for seed in range(1, a.kills + 1):
+        seed = 0
+        while len(kills) < a.kills:
+            # keep input ahead of the instance so that there is work to
+            # interrupt
+            if s.progress() >= emitted - 50:
+                it.check(nxt < len(s.chunks), "input exhausted after %d "
+                         "kills" % len(kills))
+                s.emit(nxt)
+                emitted += len(s.chunks[nxt])
+                nxt += 1
+            seed += 1
             rng = random.Random(seed)
             before = s.progress()
             held = kill_in_txn(s, d, rng)
             held_total += len(held)
             kills.append((seed, before, len(held)))
             d = s.start(x)
-            if before >= s.n:
-                break
             # wait for the restarted instance to commit something
             s.wait_progress(before + 1, 60, [d])
+        while nxt < len(s.chunks):
+            s.emit(nxt)
+            nxt += 1
         it.wait_processed(s.bootstrap, 120, [d])
         d.stop()
         # The killed transactions' records are in the log but never
