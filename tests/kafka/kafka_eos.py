@@ -27,6 +27,8 @@ even an identical repeat may be visible.
   broker_kill  kill -9 of the broker leading the partitions in use, under
                load, restarted later: nothing lost, nothing repeated
   coordinator_kill  kill -9 of receiptd's transaction coordinator
+  txn_timeout  transaction.timeout.ms above the broker's
+               transaction.max.timeout.ms: receiptd refuses to start
   topics       deploy/create-topics.sh against the cluster (kafka-topics
                from the broker's jars); the topic configs read back with
                the admin API equal what the script sets
@@ -611,12 +613,35 @@ def t_topics(a, w):
           "(state topic cleanup.policy=compact)" % (len(want), checked))
 
 
+def t_txn_timeout(a, w):
+    """transaction.timeout.ms above the broker's transaction.max.timeout.ms
+    (900000, Kafka's default): the broker refuses the producer id, receiptd
+    refuses to start with the broker's reason, instead of running without
+    exactly-once."""
+    s = Stream(a, w, copies=1, chunks=1)
+    try:
+        d = s.start(["producer.transaction.timeout.ms=3600000"])
+        try:
+            rc = d.p.wait(60)
+        except subprocess.TimeoutExpired:
+            raise it.Fail("receiptd started with transaction.timeout.ms "
+                          "above the broker's maximum")
+        log = d.text()
+        it.check(rc != 0 and "INVALID_TRANSACTION_TIMEOUT" in log,
+                 "rc %s, log:\n%s" % (rc, log))
+        print("txn_timeout: receiptd refused to start (exit %d): %s" % (
+            rc, [l for l in log.splitlines()
+                 if "INVALID_TRANSACTION_TIMEOUT" in l][0]))
+    finally:
+        s.close()
+
+
 TESTS = {"kill9_seeds": t_kill9_seeds, "offsets": t_offsets,
          "zombie": t_zombie, "compaction": t_compaction,
          "broker_kill": t_broker_kill,
          "broker_kill_static": t_broker_kill_static,
          "coordinator_kill": t_coordinator_kill,
-         "topics": t_topics}
+         "topics": t_topics, "txn_timeout": t_txn_timeout}
 
 
 def main():
