@@ -113,7 +113,7 @@ def deploy_topics(path=DEPLOY_TOPICS):
 
 
 def reset_topics(bootstrap, partitions, replicas, min_isr, prefix="gpu.",
-                 overrides=None, timeout=90):
+                 overrides=None, timeout=90, nodes=()):
     """Delete the topics (if any) and create them afresh, as deploy/ does
     (plus `overrides` {suffix: {config}}); bounded."""
     from confluent_kafka.admin import AdminClient, NewTopic
@@ -158,15 +158,25 @@ def reset_topics(bootstrap, partitions, replicas, min_isr, prefix="gpu.",
                           "creating %s: %s" % (name, e))
         if todo:
             time.sleep(0.5)
-    # until every partition has a leader
-    while True:
-        md = ad.list_topics(timeout=10).topics
-        if all(n in md and len(md[n].partitions) == partitions and
-               all(p.leader >= 0 for p in md[n].partitions.values())
-               for n in names):
-            return
-        check(time.time() < deadline, "topics have no leaders in time")
-        time.sleep(0.3)
+    # Until every partition has a leader, in the metadata of every node
+    # (`nodes`: HOST:PORT each): brokers learn of new topics one by one,
+    # and a client asking one that has not yet would find none.  A fresh
+    # client bootstrapped with one address asks that node first.
+    for addr in list(nodes) or [bootstrap]:
+        one = AdminClient({"bootstrap.servers": addr, "log_level": 0})
+        while True:
+            try:
+                md = one.list_topics(timeout=10).topics
+            except Exception:
+                md = {}
+            if all(n in md and len(md[n].partitions) == partitions and
+                   all(p.leader >= 0 for p in md[n].partitions.values())
+                   for n in names):
+                break
+            check(time.time() < deadline,
+                  "topics not in the metadata of %s in time" % addr)
+            time.sleep(0.3)
+            one = AdminClient({"bootstrap.servers": addr, "log_level": 0})
 
 
 class RealBroker:
@@ -183,8 +193,11 @@ class RealBroker:
         n = len(self.cluster.nodes)
         self.replicas = 3 if n >= 3 else 1
         self.min_isr = 2 if n >= 3 else 1
+        live = [] if self.cluster.external else [
+            "127.0.0.1:%d" % nd["port"] for nd in self.cluster.nodes
+            if self.cluster.alive(nd["id"])]
         reset_topics(self.bootstrap, partitions, self.replicas, self.min_isr,
-                     overrides=overrides)
+                     overrides=overrides, nodes=live)
         group = "gr-it-%d-%d" % (os.getpid(), int(time.time() * 1000))
         RECEIPTD_X[:] = [kv for kv in RECEIPTD_X
                          if not kv.startswith("group.id=")]
