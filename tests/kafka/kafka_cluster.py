@@ -157,7 +157,7 @@ class Cluster:
     """A started (or external) cluster described by DIR/cluster.json."""
 
     def __init__(self, d):
-        self.dir = d
+        self.dir = os.path.abspath(d)
         with open(os.path.join(d, "cluster.json")) as f:
             self.info = json.load(f)
         self.bootstrap = self.info["bootstrap"]
@@ -184,10 +184,16 @@ class Cluster:
             os.kill(pid, 0)
         except ProcessLookupError:
             return False
-        # a zombie child of ours counts as dead
+        # a zombie child of ours counts as dead; a pid reused by another
+        # process is not ours
         try:
             with open("/proc/%d/stat" % pid) as f:
-                return f.read().split(") ")[1][0] != "Z"
+                if f.read().split(") ")[1][0] == "Z":
+                    return False
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                props = os.path.join(self.dir, "node%d" % node_id,
+                                     "server.properties")
+                return props.encode() in f.read()
         except OSError:
             return False
 
@@ -283,6 +289,7 @@ class Cluster:
 
 
 def start(d, nodes, jars, heap="384m"):
+    d = os.path.abspath(d)
     os.makedirs(d, exist_ok=True)
     if os.path.exists(os.path.join(d, "cluster.json")):
         Cluster(d).stop()   # a cluster left over from an earlier run
