@@ -1,14 +1,15 @@
 #!/usr/bin/python3
-"""receiptd on the embedded broker (issue 3, Speed), side by side in one run,
-the broker in its own process:
+"""receiptd on the embedded broker (Speed), side by side in one run,
+the broker in its own process; on a real Kafka cluster with
+GR_KAFKA_BROKER=real GR_KAFKA_CLUSTER=DIR (tests/kafka/kafka_cluster.py):
 
   - CPU time per event: receiptd vs bench_passthrough (bare consume ->
     produce with the same client settings and transactional batches);
   - produce -> decision latency p50/p99 at a modest steady rate;
   - restore rate: state records per second on assignment.
 
-Not a test: prints numbers. Volumes stay under the mock cluster's ~5 MiB per
-partition (DEVELOPERS.md). Needs /usr/bin/python3 (python3-confluent-kafka).
+Not a test: prints numbers. On the embedded broker volumes stay under the
+mock cluster's ~5 MiB per partition (DEVELOPERS.md). Needs /usr/bin/python3 (python3-confluent-kafka).
 
 usage: bench_kafka.py BUILD_DIR [COPIES]
 """
@@ -78,8 +79,11 @@ def main():
         # 1. receiptd over n events, from start to SIGTERM after the last
         d = it.Receiptd(rd, b.bootstrap, w, "cpu", BATCH)
         t0 = time.time()
-        it.wait_processed(b.bootstrap, 120, [d])
+        d.wait_log("input resumes", 60)
+        t1 = time.time()            # joined and restored: processing starts
+        it.wait_processed(b.bootstrap, 600, [d])
         wall = time.time() - t0
+        busy = time.time() - t1
         d.p.send_signal(signal.SIGTERM)
         cpu_rd = cpu_of(d.p, 30)
         d.log.close()
@@ -112,8 +116,11 @@ def main():
         lat.sort()
         print("events %d (%d jobs), 4 partitions, exactly_once, batch 500 "
               "/ 20 ms" % (n, copies * 14))
+        print("broker        %s" % ("real Kafka cluster (%s)" % b.bootstrap
+                                     if it.real() else "embedded (mock)"))
         print("receiptd      CPU %.1f us/event  (%.2f s CPU, %.1f s wall "
-              "incl. ~3 s group join)" % (cpu_rd / n * 1e6, cpu_rd, wall))
+              "incl. group join; %.0f events/s after the join)"
+              % (cpu_rd / n * 1e6, cpu_rd, wall, n / busy))
         print("passthrough   CPU %.1f us/event  (%.2f s CPU)"
               % (cpu_pt / n * 1e6, cpu_pt))
         print("ratio         %.2fx (target <= 2x)" % (cpu_rd / cpu_pt))

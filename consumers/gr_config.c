@@ -61,6 +61,7 @@ void gr_config_destroy(gr_config *c) {
                 return;
         free(c->topic_prefix);
         free(c->group_id);
+        free(c->group_instance_id);
         free(c->policy_file);
         free(c->schema_dir);
         free(c->keys_registry);
@@ -328,6 +329,16 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
                 }
                 return set_str(&c->group_id, value, errstr, errstr_size);
         }
+        if (!strcmp(key, "group.instance.id") ||
+            !strcmp(key, "consumer.group.instance.id")) {
+                if (!*value) {
+                        snprintf(errstr, errstr_size,
+                                 "group.instance.id: empty");
+                        return -1;
+                }
+                return set_str(&c->group_instance_id, value, errstr,
+                               errstr_size);
+        }
         if (!strcmp(key, "policy.file"))
                 return set_str(&c->policy_file, value, errstr, errstr_size);
         if (!strcmp(key, "schema.dir"))
@@ -573,6 +584,24 @@ int gr_config_metrics_check(const gr_config *c, char *errstr,
                 return -1;
         }
         return 0;
+}
+
+int gr_config_transactional_id(const gr_config *c, char *buf,
+                                size_t size) {
+        char host[128];
+        int n;
+
+        if (c->group_instance_id)
+                n = snprintf(buf, size, "%s-%s", c->group_id,
+                             c->group_instance_id);
+        else {
+                if (gethostname(host, sizeof(host)))
+                        snprintf(host, sizeof(host), "host");
+                host[sizeof(host) - 1] = '\0';
+                n = snprintf(buf, size, "%s-%s-%ld", c->group_id, host,
+                             (long)getpid());
+        }
+        return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
 const char *gr_config_rdkafka_get(const gr_config *c, gr_scope_t scope,

@@ -7,8 +7,18 @@
  *        `sasl.*`, `ssl.*` ... work exactly as for any librdkafka client.
  *
  * receiptd keys (defaults in brackets):
- *   topic.prefix          [gpu.]          topic names = prefix + SPEC §2 suffix
+ *   topic.prefix          [gpu.]          topic names = prefix + docs/SPEC.md §2 suffix
  *   group.id              [gpu-receipts]  consumer group
+ *   group.instance.id     [none]          static membership (KIP-345): an
+ *                                         id stable across restarts and
+ *                                         unique per live instance (pod
+ *                                         name, host name); a restarted
+ *                                         instance gets its partitions back
+ *                                         without a rebalance, and the
+ *                                         transactional.id derives from it
+ *                                         (gr_config_transactional_id).
+ *                                         `consumer.group.instance.id` is
+ *                                         the same key
  *   policy.file           [built-in default policy]
  *   schema.dir            [built-in]      Avro schemas + registry.txt (gr_codec.h)
  *   processing.guarantee  [exactly_once]  or at_least_once
@@ -99,6 +109,7 @@ typedef struct gr_config_kv {
 typedef struct gr_config {
         char *topic_prefix; /**< owned */
         char *group_id;     /**< owned */
+        char *group_instance_id; /**< owned; NULL = dynamic membership */
         char *policy_file;  /**< owned; NULL = default policy */
         char *schema_dir;   /**< owned; NULL = built-in schemas */
         gr_guarantee_t guarantee;
@@ -165,6 +176,19 @@ void gr_config_metrics_opts(const gr_config *c, gr_metrics_opts *o);
  */
 int gr_config_metrics_check(const gr_config *c, char *errstr,
                             size_t errstr_size);
+
+/**
+ * @brief The producer's transactional.id under exactly_once when the
+ *        operator set none: `<group.id>-<group.instance.id>` with static
+ *        membership, stable across restarts, so a restarted instance's
+ *        init_transactions fences its predecessor and aborts the
+ *        transaction it left open (read_committed readers and the state
+ *        restore do not wait for transaction.timeout.ms); without it
+ *        `<group.id>-<host>-<pid>`, unique per live instance (KIP-447
+ *        fences a zombie by group generation either way).
+ * @returns 0, or -1 when buf is too small.
+ */
+int gr_config_transactional_id(const gr_config *c, char *buf, size_t size);
 
 /** Last value given for a pass-through key applying to scope, or NULL
  *  (borrowed). */

@@ -55,12 +55,18 @@ void grd_txn_abort(gr_receiptd *r) {
 /* Report a failed transactional call; fatal errors stop the processor,
  * everything else is aborted and redone by the caller. */
 static void txn_failed(gr_receiptd *r, const char *what, rd_kafka_error_t *e) {
+        /* FENCED_INSTANCE_ID: this static member was replaced (after a
+         * group coordinator moved, librdkafka 2.0 can fence itself); the
+         * consumer cannot go on, a restart with the same identity can. */
+        int fenced = rd_kafka_error_code(e) ==
+                     RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
+
         rlog(r, 0, "%s failed: %s: %s (%s)", what, rd_kafka_error_name(e),
              rd_kafka_error_string(e),
-             rd_kafka_error_is_fatal(e)              ? "fatal" :
+             rd_kafka_error_is_fatal(e) || fenced    ? "fatal" :
              rd_kafka_error_txn_requires_abort(e)    ? "aborting the batch" :
                                                        "aborting the batch");
-        if (rd_kafka_error_is_fatal(e))
+        if (rd_kafka_error_is_fatal(e) || fenced)
                 r->fatal = 1;
         rd_kafka_error_destroy(e);
 }

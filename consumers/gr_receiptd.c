@@ -110,7 +110,7 @@ static rd_kafka_t *client_new(gr_receiptd *r, rd_kafka_type_t type,
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         gr_scope_t scope =
             type == RD_KAFKA_PRODUCER ? GR_SCOPE_PRODUCER : GR_SCOPE_CONSUMER;
-        char txnid[256], host[128], err[512];
+        char txnid[256], err[512];
         rd_kafka_t *rk;
 
         /* Our defaults, then the operator's keys, then what correctness
@@ -153,7 +153,11 @@ static rd_kafka_t *client_new(gr_receiptd *r, rd_kafka_type_t type,
                                 goto err;
                 } else {
                         if (conf_set(conf, "group.id", r->cfg->group_id,
-                                     errstr, errstr_size))
+                                     errstr, errstr_size) ||
+                            (r->cfg->group_instance_id &&
+                             conf_set(conf, "group.instance.id",
+                                      r->cfg->group_instance_id, errstr,
+                                      errstr_size)))
                                 goto err;
                         rd_kafka_conf_set_rebalance_cb(conf, grd_rebalance_cb);
                 }
@@ -161,14 +165,14 @@ static rd_kafka_t *client_new(gr_receiptd *r, rd_kafka_type_t type,
                 if (r->eos &&
                     !gr_config_rdkafka_get(r->cfg, GR_SCOPE_PRODUCER,
                                            "transactional.id")) {
-                        /* KIP-447 fences by group generation, so the id
-                         * only has to be unique per live instance.  Set it
-                         * per pod in production (see deploy/). */
-                        if (gethostname(host, sizeof(host)))
-                                snprintf(host, sizeof(host), "host");
-                        host[sizeof(host) - 1] = '\0';
-                        snprintf(txnid, sizeof(txnid), "%s-%s-%ld",
-                                 r->cfg->group_id, host, (long)getpid());
+                        /* Stable with static membership (gr_config.h). */
+                        if (gr_config_transactional_id(r->cfg, txnid,
+                                                       sizeof(txnid))) {
+                                snprintf(errstr, errstr_size,
+                                         "transactional.id: group.id and "
+                                         "group.instance.id too long");
+                                goto err;
+                        }
                         if (conf_set(conf, "transactional.id", txnid, errstr,
                                      errstr_size))
                                 goto err;

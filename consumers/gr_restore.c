@@ -18,6 +18,26 @@ static int64_t now_ms(void) {
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int watermark_retriable(rd_kafka_resp_err_t e) {
+        switch (e) {
+        case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+        case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+        case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+        case RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR:
+        case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+        case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+        case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+        case RD_KAFKA_RESP_ERR__TRANSPORT:
+        case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+        case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+                return 1;
+        default:
+                return 0;
+        }
+}
+
 int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
                       int timeout_ms, gr_scan_cb *cb, void *opaque,
                       char *errstr, size_t errstr_size) {
@@ -26,8 +46,20 @@ int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
         int64_t lo = 0, hi = 0, deadline = now_ms() + timeout_ms;
         int rc_ret = -1, done = 0;
 
-        e = rd_kafka_query_watermark_offsets(rc, topic, partition, &lo, &hi,
-                                             timeout_ms);
+        /* A real cluster answers ListOffsets with retriable errors while a
+         * partition is new or its leader moves (a broker died): ask again
+         * until the deadline. */
+        for (;;) {
+                int64_t left = deadline - now_ms();
+                struct timespec pause = {0, 100 * 1000000L};
+
+                e = rd_kafka_query_watermark_offsets(
+                    rc, topic, partition, &lo, &hi,
+                    left > 0 ? (int)left : 1);
+                if (!e || !watermark_retriable(e) || now_ms() >= deadline)
+                        break;
+                nanosleep(&pause, NULL);
+        }
         if (e) {
                 snprintf(errstr, errstr_size, "%s [%d]: watermarks: %s", topic,
                          (int)partition, rd_kafka_err2str(e));
@@ -98,7 +130,13 @@ static void restore_record(void *opaque, const rd_kafka_message_t *m) {
         if (m->key_len == c->ckeylen && !memcmp(m->key, c->ckey, c->ckeylen)) {
                 int64_t off =
                     m->payload ? gr_checkpoint_decode(m->payload, m->len) : -1;
-                if (off >= 0) {
+                if (!m->payload) {
+                        /* A tombstone deletes the checkpoint, as compaction
+                         * will: the input resumes at the group's committed
+                         * offset then. */
+                        c->res->checkpoint = -1;
+                        c->res->has_frontier = 0;
+                } else if (off >= 0) {
                         c->res->checkpoint = off;
                         c->res->has_frontier =
                             gr_checkpoint_frontier_decode(

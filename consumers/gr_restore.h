@@ -16,7 +16,7 @@
  * `merkle` is the Merkle frontier of partition p of the ledger after the
  * rows committed with this checkpoint (gr_merkle.h), so tree heads go on
  * from where the last instance left them; absent in checkpoints written
- * before issue 5.
+ * before tree heads existed.
  */
 #ifndef GR_RESTORE_H
 #define GR_RESTORE_H

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Creates the six gpu-receipts topics (SPEC §2) with equal partition
+# Creates the six gpu-receipts topics (docs/SPEC.md §2) with equal partition
 # counts.  Used by deploy/compose.yaml and, verbatim, by the Kubernetes
 # topic Job (deploy/k8s/topics-job.yaml embeds this file; deploy_validate
 # checks they match).  Idempotent: existing topics are left alone.
@@ -43,7 +43,7 @@ create settlement.decisions \
 # Rejected input with reasons in headers: 30 days.
 create job.events.dlq \
         --config cleanup.policy=delete --config retention.ms=2592000000
-# Signed Merkle tree heads over the ledger (issue 5): kept as long as
+# Signed Merkle tree heads over the ledger: kept as long as
 # the ledger they cover.
 create job.ledger.heads \
         --config cleanup.policy=delete --config retention.ms=-1

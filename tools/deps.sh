@@ -14,13 +14,17 @@ GR_DEMO_PACKAGES=(
 )
 # What the test suite adds: Kafka and Avro clients, sanitizers and fuzzing
 # (clang), valgrind, the HTML receipt check (chromium), the metrics scrape
-# (prometheus), deploy file checks (yaml).
+# (prometheus), deploy file checks (yaml), HTTPS (GnuTLS, python3-
+# cryptography, openssl), and for the real-Kafka tests (ctest -L kafka_real)
+# a JDK to run the brokers and Maven to fetch their jars
+# (tests/kafka/cluster/pom.xml).  The demo needs none of these.
 GR_TEST_PACKAGES=(
   "${GR_DEMO_PACKAGES[@]}"
   kcat python3 python3-avro python3-confluent-kafka
   clang libclang-rt-14-dev valgrind
-  libmicrohttpd-dev libgnutls28-dev chromium prometheus python3-yaml
+  libgnutls28-dev chromium prometheus python3-yaml
   python3-cryptography openssl
+  maven default-jdk-headless
 )
 
 # gr_deps_install [demo|test]: install the missing packages of that set

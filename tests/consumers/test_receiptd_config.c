@@ -315,6 +315,44 @@ static void test_metrics_keys(void **state) {
         gr_config_destroy(c);
 }
 
+/* group.instance.id (KIP-345): a receiptd key, consumer-scoped alias
+ * accepted; the transactional.id derives from it and is stable. */
+static void test_static_membership(void **state) {
+        gr_config *c = gr_config_new();
+        char es[256], id[256], host[128], want[512];
+        (void)state;
+
+        assert_non_null(c);
+        assert_null(c->group_instance_id);
+        /* dynamic membership: unique per live process */
+        assert_int_equal(gr_config_transactional_id(c, id, sizeof(id)), 0);
+        assert_int_equal(gethostname(host, sizeof(host)), 0);
+        host[sizeof(host) - 1] = '\0';
+        snprintf(want, sizeof(want), "gpu-receipts-%s-%ld", host,
+                 (long)getpid());
+        assert_string_equal(id, want);
+        /* static: <group.id>-<instance>, the same in every process */
+        assert_int_equal(gr_config_set(c, "group.instance.id", "", es,
+                                       sizeof(es)), -1);
+        assert_non_null(strstr(es, "group.instance.id"));
+        assert_int_equal(gr_config_set_kv(c, "group.id=settle", es,
+                                          sizeof(es)), 0);
+        assert_int_equal(gr_config_set_kv(c, "group.instance.id=pod-0", es,
+                                          sizeof(es)), 0);
+        assert_int_equal(gr_config_transactional_id(c, id, sizeof(id)), 0);
+        assert_string_equal(id, "settle-pod-0");
+        assert_int_equal(gr_config_set_kv(c,
+                                          "consumer.group.instance.id=pod-1",
+                                          es, sizeof(es)), 0);
+        assert_string_equal(c->group_instance_id, "pod-1");
+        /* not handed to librdkafka (the restorer and producer must not
+         * get it) */
+        assert_null(gr_config_rdkafka_get(c, GR_SCOPE_CONSUMER,
+                                          "group.instance.id"));
+        assert_int_equal(gr_config_transactional_id(c, id, 8), -1);
+        gr_config_destroy(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_defaults),
@@ -323,6 +361,7 @@ int main(void) {
             cmocka_unit_test(test_verify_threads),
             cmocka_unit_test(test_secret_modes),
             cmocka_unit_test(test_metrics_keys),
+            cmocka_unit_test(test_static_membership),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

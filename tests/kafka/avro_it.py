@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Avro on the wire through receiptd and the embedded broker (issue 4).
+"""Avro on the wire through receiptd and the embedded broker.
 
 Runs under /usr/bin/python3 (Debian's python3-avro and
 python3-confluent-kafka import only there); uses kafka_it.py's helpers.
@@ -215,7 +215,9 @@ def main():
     ap.add_argument("--receiptctl", required=True)
     ap.add_argument("--receiptd", required=True)
     ap.add_argument("--data", required=True)
+    K.add_broker_args(ap)
     a = ap.parse_args()
+    K.use_broker_args(a)
     w = tempfile.mkdtemp(prefix="avro-it-%s-" % a.test)
     try:
         TESTS[a.test](a, w)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Evidence integration tests (issue 5) for receiptd against the embedded
+"""Evidence integration tests for receiptd against the embedded
 broker: signed decisions, signed Merkle tree heads per batch, the ledger
 export audited end to end, and signature verification on receiptd's pool.
 
@@ -230,7 +230,9 @@ def main():
     ap.add_argument("--receiptd", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--keep", action="store_true")
+    K.add_broker_args(ap)
     a = ap.parse_args()
+    K.use_broker_args(a)
     w = tempfile.mkdtemp(prefix="evidence-it-%s-" % a.test)
     try:
         TESTS[a.test](a, w)

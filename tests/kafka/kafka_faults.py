@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fault suite for receiptd on the embedded broker (issue 6, label `faults`).
+"""Fault suite for receiptd on the embedded broker (label `faults`).
 
 Each fault runs on its own `receiptctl broker --brokers 3`: receiptd
 instances process a stream of events (the scenarios of tests/data, copied
@@ -58,7 +58,7 @@ def inject(broker, api, err, count=1):
     broker.control("errors %d %d %d" % (API[api], ERR[err], count))
 
 
-class Cluster(it.Broker):
+class Cluster(it.EmbeddedBroker):
     """`receiptctl broker --brokers N` (kafka_it.Broker runs one broker)."""
 
     def __init__(self, receiptctl, workdir, brokers=BROKERS,

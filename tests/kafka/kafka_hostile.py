@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Hostile Kafka records end to end (issue 6): a corpus of bad records is
+"""Hostile Kafka records end to end: a corpus of bad records is
 published into the input topic between two halves of good events while
 receiptd runs on the embedded broker.  Checked:
 
@@ -207,6 +207,9 @@ def run(a, w):
         f.write("\n".join(replay_lines) + "\n")
     rrej = it.replay(a.receiptctl, data, "rejects")
 
+    # A real broker refuses a record over the topic's max.message.bytes
+    # (1 MiB by default): let the ~1 MB one in, receiptd must reject it.
+    it.TOPIC_OVERRIDES["job.events"] = {"max.message.bytes": str(4 * BIG)}
     b = it.Broker(a.receiptctl, w)
     d = None
     try:
@@ -330,7 +333,9 @@ def main():
     ap.add_argument("--receiptd", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--keep", action="store_true")
+    it.add_broker_args(ap)
     a = ap.parse_args()
+    it.use_broker_args(a)
     w = tempfile.mkdtemp(prefix="kafka-hostile-")
     try:
         run(a, w)

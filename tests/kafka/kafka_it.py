@@ -1,10 +1,21 @@
 #!/usr/bin/python3
-"""Kafka integration tests for receiptd against the embedded broker.
+"""Kafka integration tests for receiptd, on the embedded broker or on a
+real Apache Kafka cluster.
 
 Runs under /usr/bin/python3 (Debian's python3-confluent-kafka). Each test
-starts its own `receiptctl broker`, drives `receiptd` processes and checks
-what they wrote against `receiptctl replay` over the same input. Every wait
-is bounded; a test that cannot finish in time fails with the logs attached.
+gets a broker (see below), drives `receiptd` processes and checks what they
+wrote against `receiptctl replay` over the same input. Every wait is
+bounded; a test that cannot finish in time fails with the logs attached.
+
+One switch picks the broker for every driver in this folder:
+  GR_KAFKA_BROKER=embedded (default)  each test starts its own
+      `receiptctl broker` (librdkafka's mock cluster)
+  GR_KAFKA_BROKER=real GR_KAFKA_CLUSTER=DIR   the cluster kafka_cluster.py
+      started in DIR (or an existing one it recorded); each test deletes and
+      re-creates the topics as deploy/create-topics.sh defines them, and
+      uses a consumer group of its own.  Injected request errors
+      (`control`) exist only on the embedded broker.
+`--broker real|embedded [--cluster DIR]` on the command line does the same.
 
 usage: kafka_it.py TEST --receiptctl PATH --receiptd PATH --data FILE
 tests: equiv equiv_alo takeover kill9 faults kcat
@@ -22,6 +33,9 @@ import tempfile
 import time
 
 from confluent_kafka import Consumer, TopicPartition, KafkaError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kafka_cluster  # noqa: E402
 
 PARTITIONS = 4
 TOPICS = {
@@ -51,7 +65,168 @@ def check(cond, msg):
         raise Fail(msg)
 
 
-class Broker:
+def real():
+    """True when the tests run on a real Kafka cluster."""
+    return os.environ.get("GR_KAFKA_BROKER", "embedded") == "real"
+
+
+def add_broker_args(ap):
+    ap.add_argument("--broker", choices=["embedded", "real"])
+    ap.add_argument("--cluster", help="cluster directory (kafka_cluster.py)")
+
+
+def use_broker_args(a):
+    if a.broker:
+        os.environ["GR_KAFKA_BROKER"] = a.broker
+    if a.cluster:
+        os.environ["GR_KAFKA_CLUSTER"] = os.path.abspath(a.cluster)
+
+
+def Broker(receiptctl, workdir, partitions=PARTITIONS):
+    """The broker a test runs on: see the module's docstring."""
+    if real():
+        return RealBroker(workdir, partitions, TOPIC_OVERRIDES)
+    return EmbeddedBroker(receiptctl, workdir, partitions)
+
+
+DEPLOY_TOPICS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "..", "..", "deploy", "create-topics.sh")
+
+
+def deploy_topics(path=DEPLOY_TOPICS):
+    """The topics deploy/create-topics.sh creates: {suffix: {config}}, read
+    from the script itself so the tests create exactly what deploy/ does."""
+    import shlex
+    text = open(path).read().replace("\\\n", " ")
+    out = {}
+    for line in text.split("\n"):
+        t = shlex.split(line.strip(), comments=True) if line.strip() else []
+        if len(t) >= 2 and t[0] == "create" and not t[1].startswith("("):
+            cfg = {}
+            for i, tok in enumerate(t):
+                if tok == "--config" and i + 1 < len(t):
+                    k, v = t[i + 1].split("=", 1)
+                    cfg[k] = v
+            out[t[1]] = cfg
+    check(len(out) >= 6, "deploy/create-topics.sh: found only %s" % out)
+    return out
+
+
+def reset_topics(bootstrap, partitions, replicas, min_isr, prefix="gpu.",
+                 overrides=None, timeout=90, nodes=()):
+    """Delete the topics (if any) and create them afresh, as deploy/ does
+    (plus `overrides` {suffix: {config}}); bounded."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    ad = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
+    want = deploy_topics()
+    names = [prefix + t for t in want]
+    deadline = time.time() + timeout
+    while True:   # the cluster may still be settling after a restart
+        try:
+            have = set(ad.list_topics(timeout=10).topics)
+            break
+        except Exception as e:
+            check(time.time() < deadline, "no metadata: %s" % e)
+            time.sleep(1)
+    old = [n for n in names if n in have]
+    if old:
+        for f in ad.delete_topics(old, operation_timeout=30).values():
+            try:
+                f.result()
+            except Exception:  # already gone
+                pass
+        while set(old) & set(ad.list_topics(timeout=10).topics):
+            check(time.time() < deadline, "topics not deleted in time")
+            time.sleep(0.3)
+    todo = dict((prefix + t, c) for t, c in want.items())
+    while todo:
+        new = []
+        for name, cfg in todo.items():
+            cfg = dict(cfg)
+            cfg["min.insync.replicas"] = str(min_isr)
+            cfg.update((overrides or {}).get(name[len(prefix):], {}))
+            new.append(NewTopic(name, partitions, replicas, config=cfg))
+        for name, f in ad.create_topics(new, operation_timeout=30).items():
+            try:
+                f.result()
+                todo.pop(name)
+            except Exception as e:
+                if "already exists" in str(e).lower():
+                    todo.pop(name)   # deletion finished after all
+                else:
+                    check(time.time() < deadline,
+                          "creating %s: %s" % (name, e))
+        if todo:
+            time.sleep(0.5)
+    # Until every partition has a leader, in the metadata of every node
+    # (`nodes`: HOST:PORT each): brokers learn of new topics one by one,
+    # and a client asking one that has not yet would find none.  A fresh
+    # client bootstrapped with one address asks that node first.
+    for addr in list(nodes) or [bootstrap]:
+        one = AdminClient({"bootstrap.servers": addr, "log_level": 0})
+        while True:
+            try:
+                md = one.list_topics(timeout=10).topics
+            except Exception:
+                md = {}
+            if all(n in md and len(md[n].partitions) == partitions and
+                   all(p.leader >= 0 for p in md[n].partitions.values())
+                   for n in names):
+                break
+            check(time.time() < deadline,
+                  "topics not in the metadata of %s in time" % addr)
+            time.sleep(0.3)
+            one = AdminClient({"bootstrap.servers": addr, "log_level": 0})
+
+
+class RealBroker:
+    """The real cluster recorded in $GR_KAFKA_CLUSTER: fresh topics, a
+    consumer group of this test's own; nothing to stop."""
+
+    def __init__(self, workdir, partitions=PARTITIONS, overrides=None):
+        d = os.environ.get("GR_KAFKA_CLUSTER")
+        check(d and os.path.exists(os.path.join(d, "cluster.json")),
+              "GR_KAFKA_BROKER=real needs GR_KAFKA_CLUSTER=DIR of a cluster "
+              "started by kafka_cluster.py")
+        self.cluster = kafka_cluster.Cluster(d)
+        self.bootstrap = self.cluster.bootstrap
+        n = len(self.cluster.nodes)
+        self.replicas = 3 if n >= 3 else 1
+        self.min_isr = 2 if n >= 3 else 1
+        live = [] if self.cluster.external else [
+            "127.0.0.1:%d" % nd["port"] for nd in self.cluster.nodes
+            if self.cluster.alive(nd["id"])]
+        reset_topics(self.bootstrap, partitions, self.replicas, self.min_isr,
+                     overrides=overrides, nodes=live)
+        group = "gr-it-%d-%d" % (os.getpid(), int(time.time() * 1000))
+        RECEIPTD_X[:] = [kv for kv in RECEIPTD_X
+                         if not kv.startswith("group.id=")]
+        RECEIPTD_X.extend(["group.id=" + group] + REAL_X)
+
+    def control(self, cmd):
+        raise Fail("%r: injected faults exist only on the embedded broker"
+                   % cmd)
+
+    def stop(self):
+        # Nodes killed by a test come back for the next one.
+        if not self.cluster.external:
+            dead = [n["id"] for n in self.cluster.nodes
+                    if not self.cluster.alive(n["id"])]
+            for i in dead:
+                self.cluster.start_node(i)
+            if dead:
+                self.cluster.wait_nodes(90)
+
+
+# Topic configs a test needs beyond deploy/'s ({suffix: {key: value}}).
+TOPIC_OVERRIDES = {}
+
+# On a real cluster: an open transaction of a killed instance blocks
+# read_committed readers until the broker aborts it after this long.
+REAL_X = ["producer.transaction.timeout.ms=20000"]
+
+
+class EmbeddedBroker:
     """`receiptctl broker` with its stdin control channel."""
 
     def __init__(self, receiptctl, workdir, partitions=PARTITIONS):
@@ -143,10 +318,17 @@ def emit(receiptctl, bootstrap, path):
     check(r.returncode == 0, "emit failed: %s" % r.stderr)
 
 
-def read_topic(bootstrap, topic, timeout=30):
-    """Every record of topic: list of (partition, offset, key, value, headers)."""
+def read_topic(bootstrap, topic, timeout=None, settled=True):
+    """Every committed record of topic (read_committed): list of
+    (partition, offset, key, value, headers).  On a real cluster, with
+    `settled`, reads on until no transaction is open on the partitions
+    (the end reached is the high watermark, not a last stable offset held
+    back by an open transaction), so what it returns is final."""
+    if timeout is None:
+        timeout = 60 if real() else 30
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "kafka-it-read",
                   "enable.auto.commit": False, "enable.partition.eof": True,
+                  "isolation.level": "read_committed",
                   "fetch.wait.max.ms": 10, "log_level": 3})
     try:
         c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
@@ -155,12 +337,19 @@ def read_topic(bootstrap, topic, timeout=30):
         # Empty partitions report EOF at offset 0 as well.
         while len(eof) < PARTITIONS:
             check(time.time() < deadline,
-                  "reading %s: no end within %ds" % (topic, timeout))
+                  "reading %s: no end within %ds (an open transaction?)"
+                  % (topic, timeout))
             m = c.poll(0.2)
             if m is None:
                 continue
             if m.error():
                 if m.error().code() == KafkaError._PARTITION_EOF:
+                    if real() and settled:
+                        hi = c.get_watermark_offsets(
+                            TopicPartition(topic, m.partition()),
+                            timeout=10, cached=False)[1]
+                        if m.offset() < hi:
+                            continue   # held back by an open transaction
                     eof.add(m.partition())
                 continue
             out.append((m.partition(), m.offset(),
@@ -185,7 +374,8 @@ def end_offsets(bootstrap, topic):
 
 def checkpoints(bootstrap):
     cps = {}
-    for p, _, k, v, _ in read_topic(bootstrap, TOPICS["state"]):
+    for p, _, k, v, _ in read_topic(bootstrap, TOPICS["state"],
+                                    settled=False):
         if k and k.startswith("__checkpoint__.") and v:
             cps[p] = json.loads(v)["next_offset"]
     return cps
@@ -397,18 +587,24 @@ def t_kill9(a, w):
     n, chunks = make_input(a.data, data, 12, 4)
     b = Broker(a.receiptctl, w)
     d1 = d2 = None
+    # On a real cluster the restarted instance keeps its static identity,
+    # so its transactional.id is its predecessor's: init_transactions
+    # aborts the transaction the kill left open (dynamic membership is
+    # kafka_eos.py's resume test).
+    x = ["group.instance.id=kill9"] if real() else []
     try:
-        d1 = Receiptd(a.receiptd, b.bootstrap, w, "A")
+        d1 = Receiptd(a.receiptd, b.bootstrap, w, "A", x)
         d1.wait_log("assigned", 20)
         for c in chunks[:3]:
             emit(a.receiptctl, b.bootstrap, c)
         wait_progress(b.bootstrap, n // 4, 30)
         d1.kill9()
         emit(a.receiptctl, b.bootstrap, chunks[3])
-        d2 = Receiptd(a.receiptd, b.bootstrap, w, "A2")
+        d2 = Receiptd(a.receiptd, b.bootstrap, w, "A2", x)
         wait_processed(b.bootstrap, 60, [d2])
         d2.stop()
-        dup = compare_outputs(a, b.bootstrap, data, exact=False)
+        # exactly-once is enforced on a real cluster: no repeats at all
+        dup = compare_outputs(a, b.bootstrap, data, exact=real())
         print("kill9: %d events, no decision lost, %d identical repeats"
               % (n, dup))
     finally:
@@ -504,7 +700,9 @@ def main():
     ap.add_argument("--receiptd", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--keep", action="store_true")
+    add_broker_args(ap)
     a = ap.parse_args()
+    use_broker_args(a)
     w = tempfile.mkdtemp(prefix="kafka-it-%s-" % a.test)
     try:
         TESTS[a.test](a, w)

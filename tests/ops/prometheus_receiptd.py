@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Integration (label kafka): a real Prometheus server on loopback scrapes a
-real receiptd running against the embedded broker while the scenario events
+real receiptd running against the embedded broker (or, with
+GR_KAFKA_BROKER=real GR_KAFKA_CLUSTER=DIR, the real cluster of tests/kafka)
+while the scenario events
 flow, and the counters are read back through Prometheus' HTTP API and
 compared with what `receiptctl replay` decides for the same input.
 
@@ -81,13 +83,25 @@ tmp = tempfile.mkdtemp(prefix="gr-prom-rd-")
 procs = []
 rc = 1
 try:
-    broker = subprocess.Popen([receiptctl, "broker", "--partitions", "4"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True)
-    procs.append(broker)
-    first = broker.stdout.readline().strip()
-    assert first.startswith("bootstrap.servers="), first
-    bootstrap = first.split("=", 1)[1]
+    group = []
+    if os.environ.get("GR_KAFKA_BROKER") == "real":
+        # The real cluster of tests/kafka (kafka_it.py): fresh topics, a
+        # group of our own.
+        sys.path.insert(0, os.path.join(os.path.dirname(
+            os.path.abspath(__file__)), "..", "kafka"))
+        import kafka_it
+        bootstrap = kafka_it.RealBroker(tmp).bootstrap
+        group = ["-X", [kv for kv in kafka_it.RECEIPTD_X
+                        if kv.startswith("group.id=")][-1]]
+    else:
+        broker = subprocess.Popen([receiptctl, "broker", "--partitions",
+                                   "4"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        procs.append(broker)
+        first = broker.stdout.readline().strip()
+        assert first.startswith("bootstrap.servers="), first
+        bootstrap = first.split("=", 1)[1]
 
     # A seller key for /jobs/ (run_8841's seller is worker-17).
     kg = subprocess.run([receiptctl, "keygen", "--role", "seller", "--id",
@@ -109,7 +123,7 @@ try:
          "-X", "keys.registry=" + registry,
          "-X", "consumer.fetch.wait.max.ms=10",
          "-X", "consumer.session.timeout.ms=6000",
-         "-X", "consumer.heartbeat.interval.ms=500"],
+         "-X", "consumer.heartbeat.interval.ms=500"] + group,
         stdout=rd_log, stderr=subprocess.STDOUT)
     procs.append(rd)
     time.sleep(1)
