@@ -947,6 +947,12 @@ typedef struct writer {
         uint64_t fp_alias;          /* python-avro 1.11's form (see pcf.h) */
         avro_schema_t wschema;
         gr_avro_scan *scan;
+        /* The body record each branch of the writer's body union stands
+         * for (gr_event_type_t, -1 none): which type the bytes carry is the
+         * writer's to say, whatever a resolver makes of an empty record. */
+        int *wbody;
+        avro_schema_t wbody_union; /* borrowed from wschema */
+        size_t nwbody;
         json_t *pjson;              /* projected reader schema */
         avro_schema_t pschema;
         avro_value_iface_t *piface; /* generic class of pschema */
@@ -975,6 +981,7 @@ struct gr_avro_event_codec {
 
 static void writer_free(writer_ent *w) {
         desc_free(&w->map);
+        free(w->wbody);
         if (w->riface) {
                 avro_value_decref(&w->rvalue);
                 avro_value_iface_decref(w->riface);
@@ -1029,6 +1036,26 @@ int gr_avro_event_writer_add(gr_avro_event_codec *c, const char *schema_json,
                 goto err;
         if (!(w.scan = gr_avro_scan_new(w.wschema, errstr, errstr_size)))
                 goto err;
+        if (gr_avro_scan_watch(w.scan, w.wschema, "body") == 0) {
+                avro_schema_t body = avro_schema_record_field_get(w.wschema,
+                                                                  "body");
+                if (is_avro_link(body))
+                        body = avro_schema_link_target(body);
+                w.wbody_union = body;
+                w.nwbody = avro_schema_union_size(body);
+                if (!(w.wbody = calloc(w.nwbody ? w.nwbody : 1,
+                                       sizeof(*w.wbody))))
+                        goto oom;
+                for (size_t i = 0; i < w.nwbody; i++) {
+                        avro_schema_t b =
+                            avro_schema_union_branch(body, (int)i);
+                        if (is_avro_link(b))
+                                b = avro_schema_link_target(b);
+                        w.wbody[i] = is_avro_record(b)
+                                         ? body_evtype(avro_schema_name(b))
+                                         : -1;
+                }
+        }
         if (schemas_collect(w.wschema, &wnames, 0))
                 goto oom;
         pc = (proj_ctx){&wnames, &w.drops, errstr, errstr_size};
@@ -1191,7 +1218,7 @@ int gr_avro_event_writer_find(const gr_avro_event_codec *c, uint64_t fp) {
 int gr_avro_event_decode(gr_avro_event_codec *c, int writer, const void *buf,
                          size_t len, gr_event *ev, gr_err *err) {
         writer_ent *w;
-        int body_type = -1, rc;
+        int body_type = -1, wbranch = -1, rc;
 
         gr_event_reset(ev);
         if (writer < 0 || writer >= c->nw)
@@ -1203,7 +1230,7 @@ int gr_avro_event_decode(gr_avro_event_codec *c, int writer, const void *buf,
         w = &c->w[writer];
         /* Nothing reaches avro-c before the bytes are known to be one
          * well-formed datum of the writer schema. */
-        if (gr_avro_scan_check(w->scan, buf, len, err))
+        if (gr_avro_scan_check_branch(w->scan, buf, len, &wbranch, err))
                 return -1;
         avro_reader_memory_set_source(c->reader, buf, (int64_t)len);
         avro_value_reset(&w->pvalue);
@@ -1213,6 +1240,30 @@ int gr_avro_event_decode(gr_avro_event_codec *c, int writer, const void *buf,
                 return avro_fail(err, "Avro read");
         if (fill(&w->map, &w->pvalue, ev, &body_type, err))
                 return -1;
+        if (w->wbody && wbranch >= 0 && (size_t)wbranch < w->nwbody &&
+            body_type != w->wbody[wbranch]) {
+                /* avro-c's resolver took the first reader branch the
+                 * writer's record resolves to (by field names, defaults for
+                 * the rest), not the record of the same name: keep only
+                 * what the writer's record really has. */
+                avro_schema_t rec =
+                    avro_schema_union_branch(w->wbody_union, wbranch);
+                if (is_avro_link(rec))
+                        rec = avro_schema_link_target(rec);
+                for (int f = 0; f < GR_F__CNT; f++) {
+                        const gr_field_desc *fd = &gr_event_fields[f];
+                        const char *key =
+                            fd->parent == GR_P_BODY       ? fd->key
+                            : fd->parent == GR_P_PRICE    ? "price"
+                            : fd->parent == GR_P_RESOURCES ? "resources"
+                                                           : NULL;
+                        if (key && gr_event_has(ev, (gr_field_t)f) &&
+                            (!is_avro_record(rec) ||
+                             avro_schema_record_field_get_index(rec, key) < 0))
+                                ev->present &= ~((uint64_t)1 << f);
+                }
+                body_type = w->wbody[wbranch];
+        }
         if (gr_event_has(ev, GR_F_type) && body_type != (int)ev->type)
                 return gr_err_set(err, GR_REJ_SCHEMA,
                                   "body is a %s record but type is %s",

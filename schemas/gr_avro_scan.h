@@ -46,4 +46,18 @@ void gr_avro_scan_destroy(gr_avro_scan *s);
 int gr_avro_scan_check(const gr_avro_scan *s, const void *buf, size_t len,
                        gr_err *err);
 
+/**
+ * @brief Have gr_avro_scan_check_branch() report which branch the data
+ *        takes in the union that is field `field` of the root record
+ *        (schema is the one the program was compiled from).
+ * @returns 0, or -1 when there is no such union field.
+ */
+int gr_avro_scan_watch(gr_avro_scan *s, avro_schema_t schema,
+                       const char *field);
+
+/** gr_avro_scan_check(), also setting *branch to the branch the watched
+ *  union took (-1 when none is watched). */
+int gr_avro_scan_check_branch(const gr_avro_scan *s, const void *buf,
+                              size_t len, int *branch, gr_err *err);
+
 #endif /* GR_AVRO_SCAN_H */

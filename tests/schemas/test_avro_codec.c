@@ -233,6 +233,12 @@ static void test_body_branch_disagrees_with_type(void **state) {
         confluent(&x, 7); /* the current schema: no resolution */
         datum(&x, &k);
         expect_reject(&x, GR_REJ_SCHEMA, "reservation_expired record");
+        /* the same bytes from a writer of the previous schema (id 1): the
+         * resolver must not move the empty body onto another branch; the
+         * writer's own branch says what the body is */
+        confluent(&x, 1);
+        datum(&x, &k);
+        expect_reject(&x, GR_REJ_SCHEMA, "reservation_expired record");
 }
 
 static void test_setters_judge_avro_values(void **state) {
