@@ -664,30 +664,6 @@ static enum MHD_Result reply_text(call *k, unsigned status,
                      strlen(text));
 }
 
-static void html_escape(gr_buf *b, const char *s) {
-        for (const char *p = s; *p; p++) {
-                switch (*p) {
-                case '&':
-                        gr_buf_puts(b, "&amp;");
-                        break;
-                case '<':
-                        gr_buf_puts(b, "&lt;");
-                        break;
-                case '>':
-                        gr_buf_puts(b, "&gt;");
-                        break;
-                case '"':
-                        gr_buf_puts(b, "&quot;");
-                        break;
-                case '\'':
-                        gr_buf_puts(b, "&#39;");
-                        break;
-                default:
-                        gr_buf_putc(b, *p);
-                }
-        }
-}
-
 static void auth_fail(gr_metrics *m, gr_auth_result why) {
         if ((unsigned)why < GR_AUTH__CNT && why != GR_AUTH_OK)
                 add(&m->auth_failures[why], 1);
@@ -717,10 +693,10 @@ static enum MHD_Result job_error(call *k, unsigned status, int json,
                               status);
                 if (job_id) {
                         gr_buf_puts(&page, "Job <code>");
-                        html_escape(&page, job_id);
+                        gr_html_escape(&page, job_id, strlen(job_id));
                         gr_buf_puts(&page, "</code>: ");
                 }
-                html_escape(&page, msg);
+                gr_html_escape(&page, msg, strlen(msg));
                 gr_buf_puts(&page, "</p></body></html>\n");
         }
         ret = page.oom ? MHD_NO

@@ -163,6 +163,9 @@ int grd_txn_begin(gr_receiptd *r);
 void grd_txn_abort(gr_receiptd *r);
 int grd_txn_commit(gr_receiptd *r, rd_kafka_topic_partition_list_t *offs);
 int grd_outputs_wait(gr_receiptd *r, const char *what);
+/* A writer (producers/gr_outputs.h) failed: say why once per batch and
+ * fail the batch. */
+void grd_output_failed(gr_receiptd *r);
 
 /* gr_rd_batch.c */
 rd_kafka_message_t *grd_pend_add(gr_receiptd *r, rd_kafka_message_t *m);

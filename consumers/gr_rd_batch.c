@@ -9,13 +9,6 @@ static int cmp_ptr(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* A writer failed: say why once per batch, and fail the batch. */
-static void output_failed(gr_receiptd *r) {
-        if (!r->produce_failed)
-                rlog(r, 1, "%s", r->out.errstr);
-        r->produce_failed = 1;
-}
-
 /* One signed tree head over every ledger row of the partition so far, in
  * the batch's transaction: one signature per batch, not per row.  Its
  * timestamp is event time (the batch's latest row), never a clock. */
@@ -30,7 +23,7 @@ static void part_write_head(gr_receiptd *r, gr_part *p) {
         th.timestamp = p->batch_latest > p->head_time ? p->batch_latest :
                                                          p->head_time;
         if (gr_out_tree_head(&r->out, p->partition, &th) == -1) {
-                output_failed(r);
+                grd_output_failed(r);
                 return;
         }
         r->st.heads_ms += now_ms_f() - t0;
@@ -48,7 +41,7 @@ static void part_write_state(gr_receiptd *r, gr_part *p) {
                 if (!job || (i && job == p->dirty[i - 1]))
                         continue;
                 if (gr_out_state(&r->out, p->partition, job) == -1) {
-                        output_failed(r);
+                        grd_output_failed(r);
                         return;
                 }
                 r->st.state_records++;
@@ -56,7 +49,7 @@ static void part_write_state(gr_receiptd *r, gr_part *p) {
         for (size_t i = 0; i < p->nevicted; i++) {
                 if (gr_out_tombstone(&r->out, p->partition, p->evicted[i]) ==
                     -1) {
-                        output_failed(r);
+                        grd_output_failed(r);
                         return;
                 }
                 r->st.state_records++;
@@ -66,7 +59,7 @@ static void part_write_state(gr_receiptd *r, gr_part *p) {
         if (gr_out_checkpoint(&r->out, p->partition,
                               r->topics.name[GR_TOPIC_EVENTS], p->next_offset,
                               &p->merkle) == -1)
-                output_failed(r);
+                grd_output_failed(r);
 }
 
 void grd_pend_drop(gr_receiptd *r) {

@@ -44,13 +44,6 @@ static void part_evict(void *opaque, const gr_job *job) {
         p->evicted[p->nevicted++] = id;
 }
 
-/* A writer failed: say why once per batch, and fail the batch. */
-static void output_failed(gr_receiptd *r) {
-        if (!r->produce_failed)
-                rlog(r, 1, "%s", r->out.errstr);
-        r->produce_failed = 1;
-}
-
 static void sink_ledger(void *opaque, const gr_job *job,
                         const gr_ledger_row *row) {
         gr_part *p = ((grd_record *)opaque)->part;
@@ -58,7 +51,7 @@ static void sink_ledger(void *opaque, const gr_job *job,
         uint8_t leaf[GR_HASH_LEN];
 
         if (gr_out_ledger_row(&r->out, p->partition, row, leaf) == -1) {
-                output_failed(r);
+                grd_output_failed(r);
                 return;
         }
         if (gr_merkle_frontier_append(&p->merkle, leaf) == -1)
@@ -75,7 +68,7 @@ static void sink_decision(void *opaque, const gr_job *job,
         gr_receiptd *r = p->r;
 
         if (gr_out_decision(&r->out, p->partition, d) == -1) {
-                output_failed(r);
+                grd_output_failed(r);
                 return;
         }
         r->st.decisions++;
@@ -107,7 +100,7 @@ static void sink_reject(void *opaque, const gr_event *ev, const gr_err *err) {
         else
                 rc = gr_out_dlq_event(&r->out, p->partition, ev, err, src);
         if (rc == -1)
-                output_failed(r);
+                grd_output_failed(r);
 }
 
 void grd_record_sink(grd_record *rec, gr_fsm_sink *sink) {

@@ -122,3 +122,9 @@ int grd_outputs_wait(gr_receiptd *r, const char *what) {
         }
         return 0;
 }
+
+void grd_output_failed(gr_receiptd *r) {
+        if (!r->produce_failed)
+                rlog(r, 1, "%s", r->out.errstr);
+        r->produce_failed = 1;
+}
