@@ -379,7 +379,7 @@ static void test_encode_headers_and_failure(void **state) {
         assert_int_equal(decode(&x, &err), 0);
         gr_buf_init(&out);
         assert_int_equal(gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT,
-                                               &ev, &out),
+                                               &ev, &out, NULL),
                          0);
         /* our hand-built datum is exactly what the encoder writes */
         assert_int_equal(out.len, x.n);
@@ -389,10 +389,11 @@ static void test_encode_headers_and_failure(void **state) {
         before = out.len;
         gr_event_reset(&ev);
         assert_int_equal(gr_codec_encode_event(codec, GR_WIRE_AVRO_SINGLE, &ev,
-                                               &out),
+                                               &out, &err),
                          -1);
         assert_int_equal(out.len, before);
-        assert_true(gr_codec_last_error(codec)[0] != '\0');
+        assert_int_equal(err.reason, GR_REJ_MISSING_FIELD);
+        assert_true(err.detail[0] != '\0');
         gr_buf_free(&out);
 
         assert_int_equal(gr_wire_parse("avro", &w), 0);
@@ -434,7 +435,7 @@ static void test_resources_evolution(void **state) {
                          0);
         gr_buf_init(&b);
         assert_int_equal(gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT,
-                                               &in, &b),
+                                               &in, &b, NULL),
                          0);
         assert_int_equal((unsigned char)b.data[4], 7);
         assert_int_equal(gr_codec_decode(codec, b.data, b.len, &out, &err), 0);
@@ -480,12 +481,12 @@ static void test_decision_framing(void **state) {
         d.policy_hash = "p";
         gr_buf_init(&out);
         assert_int_equal(gr_codec_encode_decision(codec, GR_WIRE_AVRO_CONFLUENT,
-                                                  &d, NULL, NULL, &out),
+                                                  &d, NULL, NULL, &out, NULL),
                          0);
         assert_memory_equal(out.data, "\0\0\0\0\6", 5);
         gr_buf_reset(&out);
         assert_int_equal(gr_codec_encode_decision(codec, GR_WIRE_JSON, &d, NULL,
-                                                  NULL, &out),
+                                                  NULL, &out, NULL),
                          0);
         assert_int_equal(out.data[0], '{');
         gr_buf_free(&out);
