@@ -7,7 +7,8 @@
  * timed loops run over those messages, `reps` times:
  *
  *   avro decode      gr_codec_decode() of the Confluent message: bounds
- *                    scan, avro-c read, setters, gr_event_validate()
+ *                    scan, hand-written read into the setters,
+ *                    gr_event_validate()
  *   avro encode      gr_codec_encode_event(GR_WIRE_AVRO_CONFLUENT)
  *   json decode/encode the same through the JSON codec
  *   pipeline         Avro decode + gr_engine_apply() + Avro encode of every

@@ -121,6 +121,7 @@ int gr_avro_desc_build(gr_avro_desc *d, avro_schema_t sc, int parent, const char
         d->def = def;
         if (is_avro_link(sc))
                 sc = avro_schema_link_target(sc);
+        d->schema = sc;
         if (depth > GR_AVRO_DEPTH_MAX) {
                 d->kind = D_SKIP;
                 return 0;
@@ -129,6 +130,7 @@ int gr_avro_desc_build(gr_avro_desc *d, avro_schema_t sc, int parent, const char
                 int cp = key ? child_parent(parent, key) : GR_P_TOP;
                 char full[GR_AVRO_NAME_MAX];
                 json_t *jdef, *jfields;
+                avro_schema_t rrec;
 
                 gr_avro_schema_fullname(sc, full);
                 if (parent == GR_P_TOP && key && strcmp(key, "body") == 0)
@@ -143,11 +145,27 @@ int gr_avro_desc_build(gr_avro_desc *d, avro_schema_t sc, int parent, const char
                         goto oom;
                 jdef = gr_avro_namemap_get(bc->names, full);
                 jfields = jdef ? json_object_get(jdef, "fields") : NULL;
+                rrec = bc->reader ? gr_avro_schemamap_get(bc->reader, full)
+                                  : NULL;
                 for (size_t i = 0; i < d->n; i++) {
                         const char *fname =
                             avro_schema_record_field_name(sc, (int)i);
                         json_t *fdef = json_object_get(
                             json_array_get(jfields, i), "default");
+                        if (rrec && is_avro_record(rrec) &&
+                            avro_schema_record_field_get_index(rrec, fname) <
+                                0) {
+                                avro_schema_t fs =
+                                    avro_schema_record_field_get_by_index(
+                                        sc, (int)i);
+                                gr_avro_desc *k = &d->kids[i];
+                                k->kind = D_SKIP;
+                                k->field = k->evtype = k->null_branch = -1;
+                                k->schema = is_avro_link(fs)
+                                                ? avro_schema_link_target(fs)
+                                                : fs;
+                                continue;
+                        }
                         if (gr_avro_desc_build(&d->kids[i],
                                        avro_schema_record_field_get_by_index(
                                            sc, (int)i),
@@ -228,7 +246,7 @@ oom:
 /* ---- decode: avro value -> gr_event ------------------------------------ */
 
 
-static int set_from_json(gr_event *ev, int f, json_t *j, gr_err *err) {
+int gr_avro_set_from_json(gr_event *ev, int f, json_t *j, gr_err *err) {
         if (json_is_null(j))
                 return gr_event_set_null(ev, (gr_field_t)f, err);
         if (json_is_string(j))
@@ -247,117 +265,6 @@ static int set_from_json(gr_event *ev, int f, json_t *j, gr_err *err) {
                           gr_event_fields[f].key);
 }
 
-int gr_avro_desc_fill(const gr_avro_desc *d, avro_value_t *v, gr_event *ev, int *body_type,
-                gr_err *err) {
-        gr_field_t f = (gr_field_t)d->field;
-
-        switch (d->kind) {
-        case D_SKIP:
-                return 0;
-        case D_RECORD:
-                for (size_t i = 0; i < d->n; i++) {
-                        avro_value_t child;
-                        if (d->kids[i].kind == D_SKIP)
-                                continue;
-                        if (avro_value_get_by_index(v, i, &child, NULL))
-                                return gr_avro_fail(err, "record");
-                        if (gr_avro_desc_fill(&d->kids[i], &child, ev, body_type, err))
-                                return -1;
-                }
-                for (size_t i = 0; i < d->ndrop; i++)
-                        if (set_from_json(ev, d->drop[i].field, d->drop[i].def,
-                                          err))
-                                return -1;
-                return 0;
-        case D_UNION: {
-                int disc;
-                avro_value_t branch;
-                if (avro_value_get_discriminant(v, &disc) ||
-                    avro_value_get_current_branch(v, &branch))
-                        return gr_avro_fail(err, "union");
-                if (disc < 0 || (size_t)disc >= d->n)
-                        return gr_err_set(err, GR_REJ_INVALID_AVRO,
-                                          "union branch %d out of range", disc);
-                if (d->is_body)
-                        *body_type = d->kids[disc].evtype;
-                return gr_avro_desc_fill(&d->kids[disc], &branch, ev, body_type, err);
-        }
-        case D_LEAF:
-                break;
-        }
-        if (d->field < 0)
-                return 0;
-        switch (d->type) {
-        case AVRO_NULL:
-                return gr_event_set_null(ev, f, err);
-        case AVRO_BOOLEAN: {
-                int b;
-                if (avro_value_get_boolean(v, &b))
-                        return gr_avro_fail(err, "boolean");
-                return gr_event_set_bool(ev, f, b, err);
-        }
-        case AVRO_INT32: {
-                int32_t i;
-                if (avro_value_get_int(v, &i))
-                        return gr_avro_fail(err, "int");
-                return gr_event_set_int(ev, f, i, err);
-        }
-        case AVRO_INT64: {
-                int64_t l;
-                if (avro_value_get_long(v, &l))
-                        return gr_avro_fail(err, "long");
-                return gr_event_set_int(ev, f, l, err);
-        }
-        case AVRO_FLOAT: {
-                float x;
-                if (avro_value_get_float(v, &x))
-                        return gr_avro_fail(err, "float");
-                return gr_event_set_num(ev, f, x, err);
-        }
-        case AVRO_DOUBLE: {
-                double x;
-                if (avro_value_get_double(v, &x))
-                        return gr_avro_fail(err, "double");
-                return gr_event_set_num(ev, f, x, err);
-        }
-        case AVRO_STRING: {
-                const char *s;
-                size_t n;
-                if (avro_value_get_string(v, &s, &n))
-                        return gr_avro_fail(err, "string");
-                /* avro-c counts the terminating NUL it adds. */
-                return gr_event_set_str(ev, f, s ? s : "", n ? n - 1 : 0, err);
-        }
-        case AVRO_BYTES: {
-                const void *p;
-                size_t n;
-                if (avro_value_get_bytes(v, &p, &n))
-                        return gr_avro_fail(err, "bytes");
-                return gr_event_set_str(ev, f, p ? p : "", n, err);
-        }
-        case AVRO_ENUM: {
-                int sym;
-                const char *name;
-                if (avro_value_get_enum(v, &sym))
-                        return gr_avro_fail(err, "enum");
-                name = avro_schema_enum_get(d->enum_schema, sym);
-                if (!name)
-                        return gr_err_set(err, GR_REJ_INVALID_AVRO,
-                                          "enum index %d out of range", sym);
-                return gr_event_set_str(ev, f, name, strlen(name), err);
-        }
-        case AVRO_FIXED:
-        case AVRO_RECORD:
-        case AVRO_MAP:
-        case AVRO_ARRAY:
-        case AVRO_UNION:
-        case AVRO_LINK:
-                break;
-        }
-        return gr_err_set(err, GR_REJ_SCHEMA,
-                          "%s: Avro type %d cannot carry it",
-                          gr_event_fields[f].key, (int)d->type);
-}
 
 
 static int enum_value(const gr_event *ev, gr_field_t f) {

@@ -28,6 +28,8 @@ typedef enum { D_SKIP, D_LEAF, D_RECORD, D_UNION } gr_avro_desc_kind;
 typedef struct gr_avro_desc gr_avro_desc;
 struct gr_avro_desc {
         gr_avro_desc_kind kind;
+        avro_schema_t schema; /* this node's schema (borrowed; links
+                                 resolved): what a skip walks */
         avro_type_t type;   /* leaf: Avro type */
         int field;          /* leaf: gr_field_t, or -1 when unmapped */
         int evtype;         /* body branch record: gr_event_type_t, or -1 */
@@ -49,6 +51,11 @@ struct gr_avro_desc {
 typedef struct gr_avro_build_ctx {
         const gr_avro_namemap *names;   /* JSON definitions of the schema */
         const gr_avro_droplist *drops;  /* may be NULL */
+        /* Named types of the reader schema, or NULL.  When set (a map built
+         * from a writer schema for gr_avro_desc_read()), a field of a
+         * record the reader also has, but without that field, is skipped:
+         * what the reader schema cannot hold is not read. */
+        const gr_avro_schemamap *reader;
         char *errstr;
         size_t errstr_size;
 } gr_avro_build_ctx;
@@ -64,10 +71,22 @@ int gr_avro_desc_build(gr_avro_desc *d, avro_schema_t sc, int parent,
 
 void gr_avro_desc_free(gr_avro_desc *d);
 
-/** Decode: hand every mapped value of v to the gr_event setters, and
- *  the dropped fields' defaults; *body_type = the body branch's type. */
-int gr_avro_desc_fill(const gr_avro_desc *d, avro_value_t *v, gr_event *ev,
-                      int *body_type, gr_err *err);
+
+/**
+ * @brief Decode: read one datum of the schema the map was built from (a
+ *        writer schema) straight from its binary encoding into ev, through
+ *        the gr_event setters; apply the dropped fields' defaults.
+ *        *body_type = the event type of the body branch read (-1 foreign).
+ *        The bytes should have passed gr_avro_scan_check() (this walk
+ *        bounds-checks but does not validate UTF-8).
+ * @returns 0, or -1 with err filled (`invalid_avro`, or what a setter
+ *          says).
+ */
+int gr_avro_desc_read(const gr_avro_desc *d, const void *buf, size_t len,
+                      gr_event *ev, int *body_type, gr_err *err);
+
+/** Set field f of ev from a JSON default (null, string, number, bool). */
+int gr_avro_set_from_json(gr_event *ev, int f, json_t *j, gr_err *err);
 
 /** Encode: fill v from ev (fields in `have`), defaults for the rest. */
 int gr_avro_desc_emit(const gr_avro_desc *d, avro_value_t *v,

@@ -147,7 +147,7 @@ int gr_avro_schemas_collect(avro_schema_t s, gr_avro_schemamap *m, int depth) {
         return 0;
 }
 
-static avro_schema_t schemamap_get(const gr_avro_schemamap *m, const char *name) {
+avro_schema_t gr_avro_schemamap_get(const gr_avro_schemamap *m, const char *name) {
         for (size_t i = 0; i < m->n; i++)
                 if (strcmp(m->v[i].name, name) == 0)
                         return m->v[i].s;
@@ -210,7 +210,7 @@ json_t *gr_avro_project(json_t *s, const char *ns, gr_avro_proj_ctx *pc, int dep
                 json_t *fields = json_array(), *f;
 
                 json_fullname(s, ns, full, inner);
-                w = schemamap_get(pc->writer, full);
+                w = gr_avro_schemamap_get(pc->writer, full);
                 if (!fields)
                         goto err;
                 json_array_foreach(json_object_get(s, "fields"), i, f) {

@@ -74,6 +74,10 @@ void gr_avro_namemap_free(gr_avro_namemap *m);
 int gr_avro_schemas_collect(avro_schema_t s, gr_avro_schemamap *m,
                             int depth);
 
+/** The named type of that full name, or NULL. */
+avro_schema_t gr_avro_schemamap_get(const gr_avro_schemamap *m,
+                                    const char *name);
+
 void gr_avro_droplist_free(gr_avro_droplist *d);
 
 /**
