@@ -153,7 +153,7 @@ int gr_out_dlq_event(gr_outputs *o, int32_t partition, const gr_event *ev,
 
 int gr_out_state(gr_outputs *o, int32_t partition, const gr_job *job) {
         gr_buf_reset(&o->buf);
-        gr_state_encode(job, &o->buf);
+        gr_state_encode_compact(job, &o->buf);
         if (rendered(o, "state record"))
                 return -1;
         return produce(o, GR_TOPIC_STATE, partition, job->job_id,

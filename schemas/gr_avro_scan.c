@@ -268,7 +268,8 @@ static int need(cursor *c, int64_t n, const char *what) {
         return 0;
 }
 
-static int utf8_valid(const uint8_t *s, size_t n) {
+int gr_avro_utf8_valid(const void *p, size_t n) {
+        const uint8_t *s = p;
         size_t i = 0;
 
         while (i < n) {
@@ -341,7 +342,7 @@ static int walk(const gr_avro_scan *s, uint32_t ni, cursor *c, int depth) {
                                                   : "bytes length"))
                         return -1;
                 if (n->op == OP_STRING &&
-                    !utf8_valid(c->p + c->pos, (size_t)v))
+                    !gr_avro_utf8_valid(c->p + c->pos, (size_t)v))
                         return bad(c, "string is not valid UTF-8");
                 c->pos += (size_t)v;
                 return 0;
@@ -406,7 +407,7 @@ static int walk(const gr_avro_scan *s, uint32_t ni, cursor *c, int depth) {
                                         if (read_varint(c, 64, &v) ||
                                             need(c, v, "map key length"))
                                                 return -1;
-                                        if (!utf8_valid(c->p + c->pos,
+                                        if (!gr_avro_utf8_valid(c->p + c->pos,
                                                         (size_t)v))
                                                 return bad(c, "map key is not "
                                                               "valid UTF-8");

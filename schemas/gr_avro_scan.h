@@ -60,4 +60,8 @@ int gr_avro_scan_watch(gr_avro_scan *s, avro_schema_t schema,
 int gr_avro_scan_check_branch(const gr_avro_scan *s, const void *buf,
                               size_t len, int *branch, gr_err *err);
 
+/** 1 when the n bytes are valid UTF-8 (no overlongs, surrogates or code
+ *  points beyond U+10FFFF), else 0. */
+int gr_avro_utf8_valid(const void *p, size_t n);
+
 #endif /* GR_AVRO_SCAN_H */
