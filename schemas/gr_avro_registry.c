@@ -10,7 +10,7 @@
 #include "gr_avro_builtin.h"
 
 const char *const gr_schema_kind_names[GR_SCHEMA__CNT] = {
-    "event", "decision", "ledger_row", "receipt", "state"};
+    "event", "decision", "state", "retired"};
 
 #define SCHEMA_FILE_MAX (1024 * 1024)
 
@@ -60,7 +60,8 @@ static char *load_file(const char *dir, const char *name, size_t *len,
         return buf;
 }
 
-/* registry.txt: "<id> <kind> <file>" lines, '#' comments. */
+/* registry.txt: "<id> <kind> <file>" or "<id> retired" lines, '#'
+ * comments. */
 int gr_avro_registry_load(gr_avro_registry *c, const char *dir,
                           char *errstr, size_t errstr_size) {
         size_t len;
@@ -74,7 +75,7 @@ int gr_avro_registry_load(gr_avro_registry *c, const char *dir,
              line = strtok_r(NULL, "\n", &save)) {
                 char kind[32], file[1024];
                 unsigned long id;
-                int k = -1;
+                int k = -1, nf;
                 gr_avro_schema_entry *e;
                 void *p;
 
@@ -83,17 +84,18 @@ int gr_avro_registry_load(gr_avro_registry *c, const char *dir,
                         line++;
                 if (!*line || *line == '#' || *line == '\r')
                         continue;
-                if (sscanf(line, "%lu %31s %1023s", &id, kind, file) != 3 ||
-                    id > UINT32_MAX) {
+                nf = sscanf(line, "%lu %31s %1023s", &id, kind, file);
+                for (int i = 0; nf >= 2 && i < GR_SCHEMA__CNT; i++)
+                        if (strcmp(kind, gr_schema_kind_names[i]) == 0)
+                                k = i;
+                if (id > UINT32_MAX ||
+                    !(nf == 3 || (nf == 2 && k == GR_SCHEMA_RETIRED))) {
                         snprintf(errstr, errstr_size,
                                  "registry.txt line %d: want <id> <kind> "
-                                 "<file>",
+                                 "<file> or <id> retired",
                                  lineno);
                         goto err;
                 }
-                for (int i = 0; i < GR_SCHEMA__CNT; i++)
-                        if (strcmp(kind, gr_schema_kind_names[i]) == 0)
-                                k = i;
                 if (k < 0) {
                         snprintf(errstr, errstr_size,
                                  "registry.txt line %d: unknown kind %s",
@@ -115,7 +117,8 @@ int gr_avro_registry_load(gr_avro_registry *c, const char *dir,
                 memset(e, 0, sizeof(*e));
                 e->id = (uint32_t)id;
                 e->kind = (gr_schema_kind)k;
-                if (!(e->text = load_file(dir, file, &e->len, errstr,
+                if (k != GR_SCHEMA_RETIRED &&
+                    !(e->text = load_file(dir, file, &e->len, errstr,
                                           errstr_size)))
                         goto err;
                 c->n++;

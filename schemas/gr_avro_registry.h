@@ -8,7 +8,9 @@
  * Confluent schema ids of the wire format and must match the registry the
  * producers use.  Several ids may name the same kind (older writer
  * versions); the last line of a kind is the current one, what this build
- * writes and reads into.
+ * writes and reads into.  `<id> retired` keeps a withdrawn id taken: a
+ * message with it is rejected `schema`, and no later line may reuse it
+ * (an id listed twice is an error).
  */
 #ifndef GR_AVRO_REGISTRY_H
 #define GR_AVRO_REGISTRY_H
@@ -19,9 +21,8 @@
 typedef enum {
         GR_SCHEMA_EVENT,
         GR_SCHEMA_DECISION,
-        GR_SCHEMA_LEDGER_ROW,
-        GR_SCHEMA_RECEIPT,
         GR_SCHEMA_STATE,
+        GR_SCHEMA_RETIRED, /**< withdrawn: no schema, never reused */
         GR_SCHEMA__CNT
 } gr_schema_kind;
 
@@ -31,7 +32,8 @@ extern const char *const gr_schema_kind_names[GR_SCHEMA__CNT];
 typedef struct gr_avro_schema_entry {
         uint32_t id;
         gr_schema_kind kind;
-        char *text; /**< schema JSON, NUL-terminated (owned) */
+        char *text; /**< schema JSON, NUL-terminated (owned); NULL when
+                         retired */
         size_t len;
 } gr_avro_schema_entry;
 

@@ -296,6 +296,9 @@ static void test_unknown_schema_ids(void **state) {
         confluent(&x, 2); /* the decision schema */
         datum(&x, &good);
         expect_reject(&x, GR_REJ_SCHEMA, "not an event");
+        confluent(&x, 3); /* retired: no schema behind it */
+        datum(&x, &good);
+        expect_reject(&x, GR_REJ_SCHEMA, "schema id 3 is a retired schema");
         x.n = 3;
         expect_reject(&x, GR_REJ_INVALID_AVRO, "Confluent header");
 }
@@ -511,6 +514,13 @@ static void test_bad_schema_dirs(void **state) {
         fclose(f);
         assert_null(gr_codec_new(dir, errstr, sizeof(errstr)));
         assert_non_null(strstr(errstr, "no event schema"));
+        /* a retired id stays taken */
+        assert_non_null(f = fopen(path, "w"));
+        fputs("3 retired\n3 event " GR_SCHEMAS_DIR "/lifecycle_event.avsc\n",
+              f);
+        fclose(f);
+        assert_null(gr_codec_new(dir, errstr, sizeof(errstr)));
+        assert_non_null(strstr(errstr, "id 3 listed twice"));
         unlink(path);
         rmdir(dir);
 }
