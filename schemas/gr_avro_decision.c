@@ -279,7 +279,8 @@ gr_avro_decision_codec *gr_avro_decision_codec_new(const char *schema_json,
                                  errstr_size))
                 goto err;
         if (!is_avro_record(c->schema)) {
-                snprintf(errstr, errstr_size, "decision schema is not a record");
+                snprintf(errstr, errstr_size,
+                         "decision schema is not a record");
                 goto err;
         }
         fields = json_object_get(json, "fields");
@@ -400,7 +401,9 @@ static int put_amounts(const wstep *w, const gr_amounts *m, gr_buf *out) {
                 int rc;
                 switch (k->field) {
                 case AF_currency: rc = put_str(k, m->currency, out); break;
-                case AF_price_minor: rc = put_long(k, m->price_minor, out); break;
+                case AF_price_minor:
+                        rc = put_long(k, m->price_minor, out);
+                        break;
                 case AF_charge_minor:
                         rc = put_long(k, m->charge_minor, out);
                         break;
@@ -430,7 +433,9 @@ int gr_avro_decision_encode(gr_avro_decision_codec *c, const gr_decision *d,
                         continue;
                 }
                 switch ((dfield)w->field) {
-                case DF_decision_id: rc = put_str(w, d->decision_id, out); break;
+                case DF_decision_id:
+                        rc = put_str(w, d->decision_id, out);
+                        break;
                 case DF_job_id: rc = put_str(w, d->job_id, out); break;
                 case DF_attempt: rc = put_long(w, d->attempt, out); break;
                 case DF_seq:
@@ -456,8 +461,12 @@ int gr_avro_decision_encode(gr_avro_decision_codec *c, const gr_decision *d,
                                  ? put_str(w, NULL, out)
                                  : put_str(w, gr_rule_t_name(d->rule), out);
                         break;
-                case DF_line: rc = put_str(w, d->line ? d->line : "", out); break;
-                case DF_receipt_hash: rc = put_str(w, d->receipt_hash, out); break;
+                case DF_line:
+                        rc = put_str(w, d->line ? d->line : "", out);
+                        break;
+                case DF_receipt_hash:
+                        rc = put_str(w, d->receipt_hash, out);
+                        break;
                 case DF_policy_hash:
                         rc = put_str(w, d->policy_hash ? d->policy_hash : "",
                                      out);

@@ -175,7 +175,8 @@ gr_avro_event_codec *gr_avro_event_codec_new(const char *schema_json,
         }
         if (gr_avro_fingerprint_compute(schema_json, len, &c->rfp, errstr,
                                         errstr_size) ||
-            gr_avro_schema_parse(schema_json, len, &c->rschema, errstr, errstr_size))
+            gr_avro_schema_parse(schema_json, len, &c->rschema, errstr,
+                                 errstr_size))
                 goto err;
         if (gr_avro_names_collect(c->rjson, NULL, &c->rnames, 0) ||
             gr_avro_schemas_collect(c->rschema, &c->rtypes, 0))

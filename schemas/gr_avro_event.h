@@ -26,9 +26,9 @@
  * follows the writer schema: fields the reader's record lacks are skipped,
  * reader fields the writer lacks get their defaults.
  *
- * Encoding (events) writes with the reader schema on avro-c's value API.  A body field that SPEC does not
- * list for the event's type has no place in its body record and is not
- * written; fields of the schema the codec does not know (added by a later
+ * Encoding (events) writes with the reader schema on avro-c's value API.
+ * A body field that SPEC does not list for the event's type has no place in
+ * its body record and is not written; fields of the schema the codec does not know (added by a later
  * schema version) are written with their defaults.
  *
  * Not thread-safe: one codec per thread.

@@ -112,7 +112,8 @@ int gr_avro_body_evtype(const char *record_name) {
  * Field map of the value at (parent, key) with schema sc.  parent -1 with
  * key NULL is the envelope itself (its fields live at GR_P_TOP).
  */
-int gr_avro_desc_build(gr_avro_desc *d, avro_schema_t sc, int parent, const char *key,
+int gr_avro_desc_build(gr_avro_desc *d, avro_schema_t sc, int parent,
+                       const char *key,
                       json_t *def, const gr_avro_build_ctx *bc, int depth) {
         memset(d, 0, sizeof(*d));
         d->field = -1;
@@ -203,7 +204,8 @@ int gr_avro_desc_build(gr_avro_desc *d, avro_schema_t sc, int parent, const char
                         avro_schema_t b = avro_schema_union_branch(sc, (int)i);
                         if (is_avro_null(b) && d->null_branch < 0)
                                 d->null_branch = (int)i;
-                        if (gr_avro_desc_build(&d->kids[i], b, parent, key, NULL, bc,
+                        if (gr_avro_desc_build(&d->kids[i], b, parent, key,
+                                               NULL, bc,
                                        depth + 1))
                                 return -1;
                         d->mask |= d->kids[i].mask;
@@ -360,7 +362,8 @@ static int emit_leaf(const gr_avro_desc *d, avro_value_t *v, const gr_event *ev,
                         return gr_err_set(err, GR_REJ_SCHEMA,
                                           "%s: \"%s\" is not a symbol of the "
                                           "Avro enum",
-                                          fd->key, enum_kind_name(fd->kind, val));
+                                          fd->key, enum_kind_name(fd->kind,
+                                                                  val));
                 rc = avro_value_set_enum(v, sym);
                 break;
         }
@@ -393,7 +396,8 @@ static int union_pick(const gr_avro_desc *d, uint64_t have) {
         return d->null_branch >= 0 ? d->null_branch : 0;
 }
 
-int gr_avro_desc_emit(const gr_avro_desc *d, avro_value_t *v, const gr_event *ev,
+int gr_avro_desc_emit(const gr_avro_desc *d, avro_value_t *v,
+                      const gr_event *ev,
                 uint64_t have, gr_err *err) {
         switch (d->kind) {
         case D_SKIP:

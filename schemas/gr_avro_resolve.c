@@ -75,15 +75,18 @@ json_t *gr_avro_namemap_get(const gr_avro_namemap *m, const char *name) {
         return NULL;
 }
 
-int gr_avro_names_collect(json_t *s, const char *ns, gr_avro_namemap *m, int depth) {
+int gr_avro_names_collect(json_t *s, const char *ns, gr_avro_namemap *m,
+                          int depth) {
         json_t *t, *f;
         size_t i;
 
         if (depth > 64)
                 return -1;
         if (json_is_array(s)) {
-                json_array_foreach(s, i, f) if (gr_avro_names_collect(f, ns, m,
-                                                              depth + 1)) return -1;
+                json_array_foreach(s, i, f) {
+                        if (gr_avro_names_collect(f, ns, m, depth + 1))
+                                return -1;
+                }
                 return 0;
         }
         if (!json_is_object(s))
@@ -97,18 +100,18 @@ int gr_avro_names_collect(json_t *s, const char *ns, gr_avro_namemap *m, int dep
                 if (namemap_add(m, full, s))
                         return -1;
                 json_array_foreach(json_object_get(s, "fields"), i, f) {
-                        if (gr_avro_names_collect(json_object_get(f, "type"), inner, m,
-                                          depth + 1))
+                        if (gr_avro_names_collect(json_object_get(f, "type"),
+                                                  inner, m, depth + 1))
                                 return -1;
                 }
                 return 0;
         }
         if (json_object_get(s, "items"))
-                return gr_avro_names_collect(json_object_get(s, "items"), ns, m,
-                                     depth + 1);
+                return gr_avro_names_collect(json_object_get(s, "items"), ns,
+                                             m, depth + 1);
         if (json_object_get(s, "values"))
-                return gr_avro_names_collect(json_object_get(s, "values"), ns, m,
-                                     depth + 1);
+                return gr_avro_names_collect(json_object_get(s, "values"), ns,
+                                             m, depth + 1);
         return 0;
 }
 
@@ -131,23 +134,28 @@ int gr_avro_schemas_collect(avro_schema_t s, gr_avro_schemamap *m, int depth) {
         if (is_avro_record(s)) {
                 for (size_t i = 0; i < avro_schema_record_size(s); i++)
                         if (gr_avro_schemas_collect(
-                                avro_schema_record_field_get_by_index(s, (int)i),
+                                avro_schema_record_field_get_by_index(
+                                    s, (int)i),
                                 m, depth + 1))
                                 return -1;
         } else if (is_avro_union(s)) {
                 for (size_t i = 0; i < avro_schema_union_size(s); i++)
-                        if (gr_avro_schemas_collect(avro_schema_union_branch(s, (int)i),
-                                            m, depth + 1))
+                        if (gr_avro_schemas_collect(
+                                avro_schema_union_branch(s, (int)i), m,
+                                depth + 1))
                                 return -1;
         } else if (is_avro_array(s)) {
-                return gr_avro_schemas_collect(avro_schema_array_items(s), m, depth + 1);
+                return gr_avro_schemas_collect(avro_schema_array_items(s), m,
+                                               depth + 1);
         } else if (is_avro_map(s)) {
-                return gr_avro_schemas_collect(avro_schema_map_values(s), m, depth + 1);
+                return gr_avro_schemas_collect(avro_schema_map_values(s), m,
+                                               depth + 1);
         }
         return 0;
 }
 
-avro_schema_t gr_avro_schemamap_get(const gr_avro_schemamap *m, const char *name) {
+avro_schema_t gr_avro_schemamap_get(const gr_avro_schemamap *m,
+                                    const char *name) {
         for (size_t i = 0; i < m->n; i++)
                 if (strcmp(m->v[i].name, name) == 0)
                         return m->v[i].s;
@@ -169,7 +177,8 @@ void gr_avro_droplist_free(gr_avro_droplist *d) {
  * The reader schema without the record fields its writer counterpart
  * (same full name) lacks.  Returns a new reference or NULL.
  */
-json_t *gr_avro_project(json_t *s, const char *ns, gr_avro_proj_ctx *pc, int depth) {
+json_t *gr_avro_project(json_t *s, const char *ns, gr_avro_proj_ctx *pc,
+                        int depth) {
         json_t *t, *copy = NULL, *sub;
         size_t i;
 
@@ -250,7 +259,8 @@ json_t *gr_avro_project(json_t *s, const char *ns, gr_avro_proj_ctx *pc, int dep
                                         d->v = p;
                                         d->cap = nc;
                                 }
-                                snprintf(d->v[d->n].record, GR_AVRO_NAME_MAX, "%s",
+                                snprintf(d->v[d->n].record, GR_AVRO_NAME_MAX,
+                                         "%s",
                                          full);
                                 d->v[d->n].field = strdup(fname);
                                 d->v[d->n].def = json_incref(def);
@@ -258,9 +268,11 @@ json_t *gr_avro_project(json_t *s, const char *ns, gr_avro_proj_ctx *pc, int dep
                                 continue;
                         }
                         nf = json_copy(f);
-                        sub = gr_avro_project(json_object_get(f, "type"), inner, pc,
+                        sub = gr_avro_project(json_object_get(f, "type"),
+                                              inner, pc,
                                       depth + 1);
-                        if (!nf || !sub || json_object_set_new(nf, "type", sub) ||
+                        if (!nf || !sub || json_object_set_new(nf, "type",
+                                                               sub) ||
                             json_array_append_new(fields, nf)) {
                                 json_decref(nf);
                                 json_decref(fields);
@@ -277,7 +289,8 @@ json_t *gr_avro_project(json_t *s, const char *ns, gr_avro_proj_ctx *pc, int dep
                     json_object_set_new(copy, "items", sub))
                         goto err;
         } else if (json_object_get(s, "values")) {
-                if (!(sub = gr_avro_project(json_object_get(s, "values"), ns, pc,
+                if (!(sub = gr_avro_project(json_object_get(s, "values"), ns,
+                                            pc,
                                     depth + 1)) ||
                     json_object_set_new(copy, "values", sub))
                         goto err;
@@ -341,8 +354,8 @@ int gr_avro_value_from_json(avro_value_t *v, json_t *j, int depth) {
                 for (size_t i = 0; i < n; i++) {
                         const char *name;
                         if (avro_value_get_by_index(v, i, &child, &name) ||
-                            gr_avro_value_from_json(&child, json_object_get(j, name),
-                                            depth + 1))
+                            gr_avro_value_from_json(
+                                &child, json_object_get(j, name), depth + 1))
                                 return -1;
                 }
                 return 0;

@@ -133,11 +133,11 @@ int gr_codec_decode(gr_codec *c, const void *buf, size_t len, gr_event *ev,
                         if (e->id != id)
                                 continue;
                         if (e->kind != GR_SCHEMA_EVENT)
-                                return gr_err_set(err, GR_REJ_SCHEMA,
-                                                  "schema id %u is a %s "
-                                                  "schema, not an event",
-                                                  id,
-                                                  gr_schema_kind_names[e->kind]);
+                                return gr_err_set(
+                                    err, GR_REJ_SCHEMA,
+                                    "schema id %u is a %s schema, not an "
+                                    "event",
+                                    id, gr_schema_kind_names[e->kind]);
                         return gr_avro_event_decode(
                             c->ev, c->writer[i], b + GR_CONFLUENT_HEADER,
                             len - GR_CONFLUENT_HEADER, ev, err);

@@ -426,7 +426,8 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
         }
         j->free_retries_used =
             (int)get_range(&r, "free_retries_used", INT32_MIN, INT32_MAX);
-        GET_ENUM(&r, "settlement", gr_settlement_t, GR_SETTLE__CNT, &j->settlement);
+        GET_ENUM(&r, "settlement", gr_settlement_t, GR_SETTLE__CNT,
+                 &j->settlement);
         GET_ENUM(&r, "retry", gr_retry_t, GR_RETRY__CNT, &j->retry);
         GET_ENUM(&r, "reason", gr_reason_t, GR_REASON__CNT, &j->reason);
         GET_ENUM(&r, "rule", gr_rule_t, GR_RULE__CNT, &j->rule);
@@ -461,7 +462,8 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                 get_ostr(&r, "seller.worker_id", &sp->worker_id);
                 if (get_opt(&r, "seller.capacity_result") == 1) {
                         sp->has_capacity_result = 1;
-                        GET_ENUM(&r, "seller.capacity_result", gr_result_t, GR_RESULT__CNT,
+                        GET_ENUM(&r, "seller.capacity_result", gr_result_t,
+                                 GR_RESULT__CNT,
                                  &sp->capacity_result);
                 }
                 GET_ENUM(&r, "seller.failure_class", gr_failure_t, GR_FAIL__CNT,
@@ -474,7 +476,8 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
 #undef X
                 j->buyer.memory_budget_gb =
                     get_double(&r, "buyer.memory_budget_gb");
-                GET_ENUM(&r, "buyer.observed_failure_class", gr_failure_t, GR_FAIL__CNT,
+                GET_ENUM(&r, "buyer.observed_failure_class", gr_failure_t,
+                         GR_FAIL__CNT,
                          &j->buyer.observed_failure_class);
         }
 
@@ -497,11 +500,13 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                 a->peak_vram_mb = get_long(&r, "cur.peak_vram_mb");
         if ((a->has_gpu_seconds = get_opt(&r, "cur.gpu_seconds") == 1))
                 a->gpu_seconds = get_double(&r, "cur.gpu_seconds");
-        GET_ENUM(&r, "cur.failure_class", gr_failure_t, GR_FAIL__CNT, &a->failure_class);
+        GET_ENUM(&r, "cur.failure_class", gr_failure_t, GR_FAIL__CNT,
+                 &a->failure_class);
         a->output_written =
             (int)get_range(&r, "cur.output_written", INT32_MIN, INT32_MAX);
         a->cancelled = get_bool(&r, "cur.cancelled");
-        GET_ENUM(&r, "cur.cancelled_exec", gr_exec_t, GR_EXEC__CNT, &a->cancelled_exec);
+        GET_ENUM(&r, "cur.cancelled_exec", gr_exec_t, GR_EXEC__CNT,
+                 &a->cancelled_exec);
         a->expired = get_bool(&r, "cur.expired");
         a->reviewed = get_bool(&r, "cur.reviewed");
         GET_ENUM(&r, "cur.review_settlement", gr_settlement_t, GR_SETTLE__CNT,
@@ -520,21 +525,30 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                         memset(h, 0, sizeof(*h));
                         h->attempt = (uint32_t)get_range(
                             &r, "history.attempt", 0, UINT32_MAX);
-                        GET_ENUM(&r, "history.capacity", gr_capacity_t, GR_CAP__CNT,
+                        GET_ENUM(&r, "history.capacity", gr_capacity_t,
+                                 GR_CAP__CNT,
                                  &h->capacity);
-                        GET_ENUM(&r, "history.execution", gr_exec_t, GR_EXEC__CNT,
+                        GET_ENUM(&r, "history.execution", gr_exec_t,
+                                 GR_EXEC__CNT,
                                  &h->execution);
-                        GET_ENUM(&r, "history.output", gr_output_t, GR_OUT__CNT, &h->output);
-                        GET_ENUM(&r, "history.evaluation", gr_eval_t, GR_EVAL__CNT,
+                        GET_ENUM(&r, "history.output", gr_output_t,
+                                 GR_OUT__CNT, &h->output);
+                        GET_ENUM(&r, "history.evaluation", gr_eval_t,
+                                 GR_EVAL__CNT,
                                  &h->evaluation);
-                        GET_ENUM(&r, "history.failure_class", gr_failure_t, GR_FAIL__CNT,
+                        GET_ENUM(&r, "history.failure_class", gr_failure_t,
+                                 GR_FAIL__CNT,
                                  &h->failure_class);
-                        GET_ENUM(&r, "history.settlement", gr_settlement_t, GR_SETTLE__CNT,
+                        GET_ENUM(&r, "history.settlement", gr_settlement_t,
+                                 GR_SETTLE__CNT,
                                  &h->settlement);
-                        GET_ENUM(&r, "history.retry", gr_retry_t, GR_RETRY__CNT, &h->retry);
-                        GET_ENUM(&r, "history.reason", gr_reason_t, GR_REASON__CNT,
+                        GET_ENUM(&r, "history.retry", gr_retry_t,
+                                 GR_RETRY__CNT, &h->retry);
+                        GET_ENUM(&r, "history.reason", gr_reason_t,
+                                 GR_REASON__CNT,
                                  &h->reason);
-                        GET_ENUM(&r, "history.rule", gr_rule_t, GR_RULE__CNT, &h->rule);
+                        GET_ENUM(&r, "history.rule", gr_rule_t, GR_RULE__CNT,
+                                 &h->rule);
                         get_amounts(&r, "history.amounts", &h->amounts);
                         j->nhistory++;
                 }
@@ -555,8 +569,8 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
         }
 
         while (!r.bad && (n = (size_t)get_block(&r, "parked", 1)) > 0) {
-                void *p = realloc(j->parked,
-                                  ((size_t)j->nparked + n) * sizeof(*j->parked));
+                size_t np = (size_t)j->nparked + n;
+                void *p = realloc(j->parked, np * sizeof(*j->parked));
                 if (!p || (!dec && !(dec = gr_json_decoder_new()))) {
                         if (p)
                                 j->parked = p;
