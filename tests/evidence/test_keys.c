@@ -4,8 +4,7 @@
  * key wiped and a reason), registry lookups and validity windows, and the
  * base64/hex helpers.  The library reads no files: refusing a secret file
  * by its permissions is the reader's job (consumers/gr_config.c, tested in
- * tests/consumers/test_receiptd_config.c).  Malformed registries are in
- * test_sign.c's test_registry.
+ * tests/consumers/test_receiptd_config.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -176,6 +175,7 @@ static void test_files_round_trip(void **state) {
         assert_memory_equal(back.pk, kp.pk, GR_PK_LEN);
         assert_memory_equal(back.sk, kp.sk, GR_SK_LEN);
         gr_buf_wipe(&b);
+        assert_null(b.data);
         gr_buf_wipe(NULL);
 
         /* public_key is optional in the secret file: derived from the seed. */
@@ -356,6 +356,52 @@ static void test_registry_lookup(void **state) {
         gr_keypair_wipe(&kp);
 }
 
+/* Every malformed registry is an error with a reason. */
+static void test_registry_refused(void **state) {
+        char es[200];
+        (void)state;
+
+        static const struct {
+                const char *json, *why;
+        } bad[] = {
+            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
+             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"},"
+             "{\"key_id\":\"a\",\"role\":\"buyer\",\"public_key\":"
+             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]",
+             "twice"},
+            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
+             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+             "\"valid_untill\":null}]",
+             "unknown member"},
+            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
+             "\"AAAA\"}]",
+             "public_key"},
+            {"[{\"key_id\":\"a\",\"role\":\"janitor\",\"public_key\":"
+             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]",
+             "role"},
+            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
+             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+             "\"valid_from\":\"2026-02-01T00:00:00Z\","
+             "\"valid_to\":\"2026-01-01T00:00:00Z\"}]",
+             "not after"},
+            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
+             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+             "\"types\":[\"exec_started\"]}]",
+             "types[0]"},
+            {"[1]", "not an object"},
+            {"[{\"key_id\":", "line"},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                es[0] = '\0';
+                assert_null(gr_keyring_new(bad[i].json, strlen(bad[i].json),
+                                           es, sizeof(es)));
+                if (!strstr(es, bad[i].why))
+                        fail_msg("case %zu: \"%s\" lacks \"%s\"", i, es,
+                                 bad[i].why);
+        }
+}
+
+
 static void test_encodings(void **state) {
         static const uint8_t bin[5] = {0x00, 0xff, 0x10, 0x80, 0x7f};
         uint8_t out[8];
@@ -390,6 +436,7 @@ int main(void) {
             cmocka_unit_test(test_files_round_trip),
             cmocka_unit_test(test_bad_secret_files),
             cmocka_unit_test(test_registry_lookup),
+            cmocka_unit_test(test_registry_refused),
             cmocka_unit_test(test_encodings),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
