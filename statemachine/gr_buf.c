@@ -81,36 +81,46 @@ static const unsigned char needs_escape[256] = {
     0, 0, 1, ['\\'] = 1,
 };
 
-void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
+/* The escape of byte c (needs_escape[c] set) into u; @returns its length. */
+static size_t escape_of(unsigned char c, char u[6]) {
         static const char hex[] = "0123456789abcdef";
-        size_t start = 0;
+        u[0] = '\\';
+        switch (c) {
+        case '"': u[1] = '"'; return 2;
+        case '\\': u[1] = '\\'; return 2;
+        case '\n': u[1] = 'n'; return 2;
+        case '\r': u[1] = 'r'; return 2;
+        case '\t': u[1] = 't'; return 2;
+        case '\b': u[1] = 'b'; return 2;
+        case '\f': u[1] = 'f'; return 2;
+        default:
+                u[1] = 'u', u[2] = '0', u[3] = '0';
+                u[4] = hex[c >> 4], u[5] = hex[c & 15];
+                return 6;
+        }
+}
 
+void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
+        size_t i = 0, start;
+
+        /* Most strings need no escape at all: one room check, one copy. */
+        while (i < n && !needs_escape[(unsigned char)s[i]])
+                i++;
         if (grow(b, n + 2) == -1)
                 return;
         b->data[b->len++] = '"';
-        for (size_t i = 0; i < n; i++) {
+        memcpy(b->data + b->len, s, i);
+        b->len += i;
+        start = i;
+        for (; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
-                const char *esc;
-                char u[7];
+                char u[6];
 
                 if (!needs_escape[c])
                         continue;
                 gr_buf_append(b, s + start, i - start);
                 start = i + 1;
-                switch (c) {
-                case '"': esc = "\\\""; break;
-                case '\\': esc = "\\\\"; break;
-                case '\n': esc = "\\n"; break;
-                case '\r': esc = "\\r"; break;
-                case '\t': esc = "\\t"; break;
-                case '\b': esc = "\\b"; break;
-                case '\f': esc = "\\f"; break;
-                default:
-                        u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
-                        u[4] = hex[c >> 4], u[5] = hex[c & 15], u[6] = '\0';
-                        esc = u;
-                }
-                gr_buf_puts(b, esc);
+                gr_buf_append(b, u, escape_of(c, u));
         }
         gr_buf_append(b, s + start, n - start);
         gr_buf_putc(b, '"');
@@ -131,11 +141,23 @@ static void sep(gr_jw *w) {
 }
 
 void gr_jw_key_n(gr_jw *w, const char *key, size_t n) {
-        /* Keys are literals of this code base, never input: no escaping. */
-        sep(w);
-        gr_buf_putc(w->b, '"');
-        gr_buf_append(w->b, key, n);
-        gr_buf_append(w->b, "\":", 2);
+        /* Keys are literals of this code base, never input: no escaping.
+         * Comma, quotes and colon go in with the key under one room check. */
+        gr_buf *b = w->b;
+        char *p;
+
+        if (grow(b, n + 4) == -1)
+                return;
+        p = b->data + b->len;
+        if (w->first[w->depth] == 0)
+                *p++ = ',';
+        *p++ = '"';
+        memcpy(p, key, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+        *p = '\0';
+        b->len = (size_t)(p - b->data);
         w->first[w->depth] = 2; /* value follows, no comma */
 }
 
@@ -163,7 +185,12 @@ void gr_jw_str(gr_jw *w, const char *s) {
         if (s)
                 gr_buf_json_str(w->b, s, strlen(s));
         else
-                gr_buf_puts(w->b, "null");
+                gr_buf_append(w->b, "null", 4);
+}
+
+void gr_jw_str_n(gr_jw *w, const char *s, size_t n) {
+        sep(w);
+        gr_buf_json_str(w->b, s, n);
 }
 
 /* Decimal without printf: this runs several times per event. */
@@ -201,12 +228,15 @@ void gr_jw_num(gr_jw *w, double v) {
 
 void gr_jw_bool(gr_jw *w, int v) {
         sep(w);
-        gr_buf_puts(w->b, v ? "true" : "false");
+        if (v)
+                gr_buf_append(w->b, "true", 4);
+        else
+                gr_buf_append(w->b, "false", 5);
 }
 
 void gr_jw_null(gr_jw *w) {
         sep(w);
-        gr_buf_puts(w->b, "null");
+        gr_buf_append(w->b, "null", 4);
 }
 
 void gr_jw_time(gr_jw *w, int64_t ms) {

@@ -71,6 +71,8 @@ static inline void gr_jw_key(gr_jw *w, const char *key) {
         gr_jw_key_n(w, key, __builtin_strlen(key));
 }
 void gr_jw_str(gr_jw *w, const char *s); /**< NULL writes null */
+/** String of n bytes (s not NULL; no strlen). */
+void gr_jw_str_n(gr_jw *w, const char *s, size_t n);
 void gr_jw_int(gr_jw *w, int64_t v);
 void gr_jw_num(gr_jw *w, double v); /**< %.17g, integers without ".0" */
 void gr_jw_bool(gr_jw *w, int v);

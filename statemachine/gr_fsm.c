@@ -342,11 +342,29 @@ static const char *impossible(const gr_job *j, const gr_verdict *v) {
 
 /* ---- actions ---------------------------------------------------------- */
 
+static size_t put_u64(char *p, uint64_t v) {
+        char tmp[24];
+        size_t n = 0, k = 0;
+        do
+                tmp[n++] = (char)('0' + v % 10);
+        while ((v /= 10));
+        while (n)
+                p[k++] = tmp[--n];
+        return k;
+}
+
 static void decision_id(const gr_job *j, uint64_t seq, char out[65]) {
         char tmp[GR_ID_MAX + 48];
-        int n = snprintf(tmp, sizeof(tmp), "%s\n%u\n%llu", j->job_id,
-                         j->attempt, (unsigned long long)seq);
-        gr_sha256_hex(tmp, (size_t)n, out);
+        size_t n = strlen(j->job_id);
+
+        if (n > GR_ID_MAX) /* job ids are bounded by the event setters */
+                n = GR_ID_MAX;
+        memcpy(tmp, j->job_id, n);
+        tmp[n++] = '\n';
+        n += put_u64(tmp + n, j->attempt);
+        tmp[n++] = '\n';
+        n += put_u64(tmp + n, seq);
+        gr_sha256_hex(tmp, n, out);
 }
 
 static void reject(const gr_fsm_sink *sink, const gr_event *ev,
@@ -433,6 +451,10 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         gr_ledger_row_to_json(&row, 0, b);
         gr_sha256(b->data, b->len, j->chain);
         gr_hex(j->chain, sizeof(j->chain), row.row_hash);
+        if (!b->oom) { /* sinks append row_hash to these bytes */
+                row.canon = b->data;
+                row.canon_len = b->len;
+        }
         j->seq = row.seq;
         if (sink && sink->ledger)
                 sink->ledger(sink->opaque, j, &row);
