@@ -81,6 +81,17 @@ static const unsigned char needs_escape[256] = {
     0, 0, 1, ['\\'] = 1,
 };
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Nonzero when some byte of x is below 0x20, '"' or '\\'.  A byte b is
+ * below k (k <= 0x80) exactly when (b - k) borrows into its high bit while
+ * b's own high bit is clear; equality is "below 1" of b ^ c. */
+static inline uint64_t word_needs_escape(uint64_t x) {
+        uint64_t q = x ^ (ONES * '"'), bs = x ^ (ONES * '\\');
+        return ((x - ONES * 0x20) | (q - ONES) | (bs - ONES)) & ~x & HIGHS;
+}
+
 /* The escape of byte c (needs_escape[c] set) into u; @returns its length. */
 static size_t escape_of(unsigned char c, char u[6]) {
         static const char hex[] = "0123456789abcdef";
@@ -103,7 +114,16 @@ static size_t escape_of(unsigned char c, char u[6]) {
 void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
         size_t i = 0, start;
 
-        /* Most strings need no escape at all: one room check, one copy. */
+        /* Most strings need no escape at all: one room check, one copy.
+         * The scan tests 8 bytes at a time for a control byte, '"' or
+         * '\\' (bit tricks on a 64-bit word), then finds which one. */
+        while (i + 8 <= n) {
+                uint64_t x;
+                memcpy(&x, s + i, 8);
+                if (word_needs_escape(x))
+                        break;
+                i += 8;
+        }
         while (i < n && !needs_escape[(unsigned char)s[i]])
                 i++;
         if (grow(b, n + 2) == -1)
