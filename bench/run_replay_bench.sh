@@ -11,10 +11,11 @@
 #      python3 bench/replay_ref.py FILE > /dev/null     (PYTHON overrides)
 #      bare_parse FILE                                  (the JSON floor)
 #    and prints us/event for each and both ratios (CPU time decides; wall
-#    is shown too) with their targets:
-#      python / replay >= 3,   replay / bare <= 5;
+#    is shown too) beside their goals:
+#      replay / bare <= 2.5,   python / replay >= 4;
 # 4. runs bench_footprint: engine time with decoding excluded, bytes per
-#    job (gr_job_footprint) and RSS growth per job; peak RSS of replay.
+#    job (gr_job_footprint) and RSS growth per job, each beside its goal
+#    (<= 600 bytes per open job); peak RSS of replay.
 # hyperfine is used for an extra table when installed (not required).
 set -euo pipefail
 
@@ -113,8 +114,8 @@ RB_W=$(ratio "$R_WALL" "$B_WALL"); RB_C=$(ratio "$R_CPU" "$B_CPU")
 echo
 # Verdicts use CPU time (user+sys): all three are single-threaded, so on a
 # quiet machine CPU ~= wall, and on a shared one CPU time is the stable one.
-echo "ratio python/replay = $PR_C (cpu), $PR_W (wall)   target >= 3: $(verdict "$PR_C" 3 '>=')"
-echo "ratio replay/bare   = $RB_C (cpu), $RB_W (wall)   target <= 5: $(verdict "$RB_C" 5 '<=')"
+echo "ratio replay/bare   = $RB_C (cpu), $RB_W (wall)   goal <= 2.5: $(verdict "$RB_C" 2.5 '<=')"
+echo "ratio python/replay = $PR_C (cpu), $PR_W (wall)   goal >= 4:   $(verdict "$PR_C" 4 '>=')"
 
 if command -v hyperfine >/dev/null 2>&1; then
         echo
@@ -125,7 +126,11 @@ if command -v hyperfine >/dev/null 2>&1; then
 fi
 
 echo
-"$FOOT" "$WORKLOAD"
+"$FOOT" "$WORKLOAD" | tee "$BUILD_DIR/bench/footprint.txt"
+# Bytes per job beside the goal (<= 600), from bench_footprint's lines.
+awk '/^footprint:/ { printf "bytes/job (gr_job_footprint) = %s   goal <= 600: %s\n", $2, ($2 <= 600 ? "PASS" : "MISS") }
+     /^rss:/ { n = $(NF-1); printf "bytes/job (RSS growth)       = %s   goal <= 600: %s\n", n, (n <= 600 ? "PASS" : "MISS") }' \
+        "$BUILD_DIR/bench/footprint.txt"
 if [ -x /usr/bin/time ]; then
         /usr/bin/time -f 'replay peak RSS: %M KiB' \
                 "$REPLAY" replay --emit decisions "$WORKLOAD" 2>&1 >/dev/null |

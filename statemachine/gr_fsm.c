@@ -136,7 +136,7 @@ static pre_t gate(const gr_job *j, const gr_event *ev, const char **why) {
 #define STR(dst, f)                                                            \
         do {                                                                   \
                 if (strings && gr_event_has(ev, GR_F_##f))                     \
-                        gr_str_set(&(dst), ev->f);                             \
+                        gr_job_str_set(j, &(dst), ev->f);                      \
         } while (0)
 
 static void attempt_init(gr_attempt *a) {
@@ -197,17 +197,17 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 j->quote.price_amount_minor =
                     j->quote.has_price ? ev->price_amount_minor : 0;
                 if (strings) {
-                        gr_str_set(&j->quote.quote_id, ev->quote_id);
-                        gr_str_set(&j->quote.provider_id, ev->provider_id);
-                        gr_str_set(&j->quote.gpu, ev->gpu);
-                        gr_str_set(&j->quote.region,
+                        gr_job_str_set(j, &j->quote.quote_id, ev->quote_id);
+                        gr_job_str_set(j, &j->quote.provider_id, ev->provider_id);
+                        gr_job_str_set(j, &j->quote.gpu, ev->gpu);
+                        gr_job_str_set(j, &j->quote.region,
                                    gr_event_has(ev, GR_F_region) ? ev->region
                                                                  : NULL);
-                        gr_str_set(&j->quote.driver_family,
+                        gr_job_str_set(j, &j->quote.driver_family,
                                    gr_event_has(ev, GR_F_driver_family)
                                        ? ev->driver_family
                                        : NULL);
-                        gr_str_set(&j->quote.price_currency,
+                        gr_job_str_set(j, &j->quote.price_currency,
                                    gr_event_has(ev, GR_F_price_currency)
                                        ? ev->price_currency
                                        : NULL);
