@@ -469,7 +469,7 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 d.rule = v.rule;
                 d.line = gr_job_line(j, line, sizeof(line));
                 gr_buf_reset(b);
-                gr_receipt_to_json(j, b);
+                gr_receipt_to_json_line(j, d.line, b);
                 gr_sha256_hex(b->data, b->len, d.receipt_hash);
                 d.policy_hash = pol->hash;
                 d.decided_at = ev->occurred_at;

@@ -152,15 +152,20 @@ static void attempt_json(gr_jw *w, const gr_attempt_summary *s) {
 }
 
 void gr_receipt_to_json(const gr_job *j, gr_buf *out) {
+        char line[GR_ID_MAX + 200];
+        gr_receipt_to_json_line(j, gr_job_line(j, line, sizeof(line)), out);
+}
+
+void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
         const gr_attempt *a = &j->cur;
         gr_jw w;
-        char line[GR_ID_MAX + 200], chain[65];
+        char chain[65];
 
         gr_jw_init(&w, out);
         gr_jw_obj_begin(&w);
         gr_jw_kstr(&w, "job_id", j->job_id);
         gr_jw_kint(&w, "attempt", j->attempt);
-        gr_jw_kstr(&w, "line", gr_job_line(j, line, sizeof(line)));
+        gr_jw_kstr(&w, "line", line);
 
         gr_jw_key(&w, "quote");
         if (!j->quote.present) {

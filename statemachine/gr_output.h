@@ -36,6 +36,9 @@ void gr_decision_to_json(const gr_decision *d, const char *sig,
 /** Receipt in the seed layout: quote, capacity, execution, output,
  *  settlement, packets, attempts. */
 void gr_receipt_to_json(const gr_job *job, gr_buf *out);
+/** The same with the job's summary line already made by gr_job_line(). */
+void gr_receipt_to_json_line(const gr_job *job, const char *line,
+                             gr_buf *out);
 
 /** `"key":{currency, price_minor, charge_minor, refund_minor, held_minor}`,
  *  or `"key":null` when m->present is 0 (docs/SPEC.md §6 amounts). */
