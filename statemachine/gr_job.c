@@ -40,6 +40,12 @@ static char **job_field(gr_job *job, size_t i) {
         return (char **)(void *)((char *)job + job_str_fields[i]);
 }
 
+/* String i of the job: the fields above, then each party's id. */
+static char **job_str(gr_job *job, size_t i) {
+        return i < N_JOB_STR ? job_field(job, i)
+                             : &job->parties[i - N_JOB_STR].id;
+}
+
 /* Drop a string: frees it when it is a heap string. */
 static void str_release(char *s) {
         if (s && s[-1] == TAG_HEAP)
@@ -68,17 +74,19 @@ static int arena_make_room(gr_job *job, char **dst, size_t need) {
         size_t live = 0, cap, len = 0;
         char *nb;
 
-        for (size_t i = 0; i < N_JOB_STR; i++) {
-                char *s = *job_field(job, i);
-                if (s && s[-1] == TAG_ARENA && job_field(job, i) != dst)
-                        live += strlen(s) + 2;
+        const size_t nf = N_JOB_STR + (size_t)job->nparties;
+
+        for (size_t i = 0; i < nf; i++) {
+                char **f = job_str(job, i);
+                if (*f && (*f)[-1] == TAG_ARENA && f != dst)
+                        live += strlen(*f) + 2;
         }
         cap = live + need;
         cap = (cap + cap / 4 + 15) & ~(size_t)15;
         if (cap > UINT32_MAX || !(nb = malloc(cap)))
                 return -1;
-        for (size_t i = 0; i < N_JOB_STR; i++) {
-                char **f = job_field(job, i);
+        for (size_t i = 0; i < nf; i++) {
+                char **f = job_str(job, i);
                 size_t n;
                 if (!*f || (*f)[-1] != TAG_ARENA)
                         continue;
@@ -196,7 +204,8 @@ int gr_job_party_add(gr_job *job, gr_role_t role, const char *id) {
                           (size_t)(job->nparties + 1) * sizeof(*p))))
                 return -1;
         job->parties = p;
-        if (!(p[job->nparties].id = strdup(id)))
+        p[job->nparties].id = NULL;
+        if (gr_job_str_set(job, &p[job->nparties].id, id) == -1)
                 return -1;
         p[job->nparties].role = role;
         job->nparties++;
@@ -216,11 +225,9 @@ int gr_job_is_party(const gr_job *job, gr_role_t role, const char *id) {
 void gr_job_destroy(gr_job *job) {
         if (!job)
                 return;
-        for (int i = 0; i < job->nparties; i++)
-                free(job->parties[i].id);
+        for (size_t i = 0; i < N_JOB_STR + (size_t)job->nparties; i++)
+                str_release(*job_str(job, i));
         free(job->parties);
-        for (size_t i = 0; i < N_JOB_STR; i++)
-                str_release(*job_field(job, i));
         free(job->arena);
         free(job->history);
         free(job->seen);
@@ -292,10 +299,9 @@ int gr_job_seen_hash(const gr_job *job, uint64_t h) {
 
 size_t gr_job_footprint(const gr_job *job) {
         size_t n = sizeof(*job) + strlen(job->job_id) + 1 + job->arena_cap;
-        for (int i = 0; i < job->nparties; i++)
-                n += sizeof(gr_party) + strlen(job->parties[i].id) + 1;
-        for (size_t i = 0; i < N_JOB_STR; i++) {
-                const char *s = *job_field((gr_job *)job, i);
+        n += (size_t)job->nparties * sizeof(gr_party);
+        for (size_t i = 0; i < N_JOB_STR + (size_t)job->nparties; i++) {
+                const char *s = *job_str((gr_job *)job, i);
                 if (s && s[-1] == TAG_HEAP)
                         n += strlen(s) + 2;
         }

@@ -113,7 +113,7 @@ typedef struct gr_attempt_summary {
  *  canonical output or hash. */
 typedef struct gr_party {
         gr_role_t role; /**< GR_ROLE_BUYER or GR_ROLE_SELLER */
-        char *id;       /**< actor.id, owned */
+        char *id;       /**< actor.id, a job string (gr_job_str_set) */
 } gr_party;
 
 typedef struct gr_job {

@@ -121,12 +121,45 @@ static void test_heap_and_arena_mix(void **state) {
         gr_job_destroy(j);
 }
 
+/* Party ids are job strings too: they survive compactions. */
+static void test_parties_in_arena(void **state) {
+        gr_job *j = gr_job_new("job-5");
+        char id[40];
+        (void)state;
+
+        for (int i = 0; i < GR_JOB_PARTIES_MAX; i++) {
+                snprintf(id, sizeof(id), "actor-%d-with-a-longer-name", i);
+                assert_int_equal(gr_job_party_add(j, i % 2 ? GR_ROLE_BUYER
+                                                           : GR_ROLE_SELLER,
+                                                  id),
+                                 0);
+                snprintf(id, sizeof(id), "note-%d", i);
+                assert_int_equal(gr_job_str_set(j, &j->cur.review_note, id),
+                                 0);
+        }
+        assert_int_equal(j->nparties, GR_JOB_PARTIES_MAX);
+        for (int i = 0; i < GR_JOB_PARTIES_MAX; i++) {
+                snprintf(id, sizeof(id), "actor-%d-with-a-longer-name", i);
+                assert_int_equal(
+                    gr_job_is_party(j, i % 2 ? GR_ROLE_BUYER : GR_ROLE_SELLER,
+                                    id),
+                    1);
+                assert_int_equal(
+                    gr_job_is_party(j, i % 2 ? GR_ROLE_SELLER : GR_ROLE_BUYER,
+                                    id),
+                    0);
+        }
+        assert_string_equal(j->cur.review_note, "note-15");
+        gr_job_destroy(j);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_set_replace_clear),
             cmocka_unit_test(test_compaction_keeps_values),
             cmocka_unit_test(test_source_inside_arena),
             cmocka_unit_test(test_heap_and_arena_mix),
+            cmocka_unit_test(test_parties_in_arena),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
