@@ -162,7 +162,7 @@ typedef struct gr_ledger_row_buf {
  *        with gr_ledger_row_to_json(row, 0), never by a second renderer.
  * @returns 0 ok; 1 parsed but row_hash does not recompute; 2 parsed and
  *          the hash is right, but the line is not the canonical rendering;
- *          -1 not a ledger row (why in errstr).
+ *          -1 not a ledger row.  Whenever it is not 0, errstr says why.
  */
 int gr_ledger_row_parse(const char *line, size_t len, gr_ledger_row_buf *rb,
                         char *errstr, size_t errstr_size);

@@ -254,6 +254,7 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
 typedef struct rd {
         gr_avro_in in;
         gr_buf s;          /* the last string read, NUL-terminated */
+        gr_job *job;       /* being filled: strings go to its arena */
         char *errstr;
         size_t errstr_size;
         int bad;
@@ -327,7 +328,7 @@ static void get_ostr(rd *r, const char *what, char **dst) {
         const char *s;
         if (get_opt(r, what) != 1)
                 return;
-        if ((s = get_str(r, what)) && gr_str_set(dst, s))
+        if ((s = get_str(r, what)) && gr_job_str_set(r->job, dst, s))
                 fail(r, what);
 }
 
@@ -384,7 +385,7 @@ static int64_t get_block(rd *r, const char *what, size_t min_item) {
 gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                                 size_t errstr_size) {
         const uint8_t *b = (const uint8_t *)buf;
-        rd r = {{0}, {0}, errstr, errstr_size, 0};
+        rd r = {{0}, {0}, NULL, errstr, errstr_size, 0};
         gr_job *j = NULL;
         gr_attempt *a;
         gr_json_decoder *dec = NULL;
@@ -415,6 +416,7 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                 fail(&r, "job_id");
                 goto err;
         }
+        r.job = j;
         j->attempt = (uint32_t)get_range(&r, "attempt", 0, UINT32_MAX);
         j->time = get_otime(&r, "time");
         j->seq = (uint64_t)get_range(&r, "seq", 0, INT64_MAX);

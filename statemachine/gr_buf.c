@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 void gr_buf_init(gr_buf *b) {
         memset(b, 0, sizeof(*b));
@@ -81,36 +84,81 @@ static const unsigned char needs_escape[256] = {
     0, 0, 1, ['\\'] = 1,
 };
 
-void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
-        static const char hex[] = "0123456789abcdef";
-        size_t start = 0;
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
 
+/* Nonzero when some byte of x is below 0x20, '"' or '\\'.  A byte b is
+ * below k (k <= 0x80) exactly when (b - k) borrows into its high bit while
+ * b's own high bit is clear; equality is "below 1" of b ^ c. */
+static inline uint64_t word_needs_escape(uint64_t x) {
+        uint64_t q = x ^ (ONES * '"'), bs = x ^ (ONES * '\\');
+        return ((x - ONES * 0x20) | (q - ONES) | (bs - ONES)) & ~x & HIGHS;
+}
+
+/* The escape of byte c (needs_escape[c] set) into u; @returns its length. */
+static size_t escape_of(unsigned char c, char u[6]) {
+        static const char hex[] = "0123456789abcdef";
+        u[0] = '\\';
+        switch (c) {
+        case '"': u[1] = '"'; return 2;
+        case '\\': u[1] = '\\'; return 2;
+        case '\n': u[1] = 'n'; return 2;
+        case '\r': u[1] = 'r'; return 2;
+        case '\t': u[1] = 't'; return 2;
+        case '\b': u[1] = 'b'; return 2;
+        case '\f': u[1] = 'f'; return 2;
+        default:
+                u[1] = 'u', u[2] = '0', u[3] = '0';
+                u[4] = hex[c >> 4], u[5] = hex[c & 15];
+                return 6;
+        }
+}
+
+void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
+        size_t i = 0, start;
+
+        /* Most strings need no escape at all: one room check, one copy.
+         * The scan tests 16 (SSE2) or 8 bytes at a time for a control byte, '"' or
+         * '\\' (bit tricks on a 64-bit word), then finds which one. */
+#ifdef __SSE2__
+        {
+                const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
+                              ctl = _mm_set1_epi8(0x1f);
+                for (; i + 16 <= n; i += 16) {
+                        __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+                        __m128i m = _mm_or_si128(
+                            _mm_or_si128(_mm_cmpeq_epi8(x, q),
+                                         _mm_cmpeq_epi8(x, bs)),
+                            _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl));
+                        if (_mm_movemask_epi8(m))
+                                break;
+                }
+        }
+#endif
+        while (i + 8 <= n) {
+                uint64_t x;
+                memcpy(&x, s + i, 8);
+                if (word_needs_escape(x))
+                        break;
+                i += 8;
+        }
+        while (i < n && !needs_escape[(unsigned char)s[i]])
+                i++;
         if (grow(b, n + 2) == -1)
                 return;
         b->data[b->len++] = '"';
-        for (size_t i = 0; i < n; i++) {
+        memcpy(b->data + b->len, s, i);
+        b->len += i;
+        start = i;
+        for (; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
-                const char *esc;
-                char u[7];
+                char u[6];
 
                 if (!needs_escape[c])
                         continue;
                 gr_buf_append(b, s + start, i - start);
                 start = i + 1;
-                switch (c) {
-                case '"': esc = "\\\""; break;
-                case '\\': esc = "\\\\"; break;
-                case '\n': esc = "\\n"; break;
-                case '\r': esc = "\\r"; break;
-                case '\t': esc = "\\t"; break;
-                case '\b': esc = "\\b"; break;
-                case '\f': esc = "\\f"; break;
-                default:
-                        u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
-                        u[4] = hex[c >> 4], u[5] = hex[c & 15], u[6] = '\0';
-                        esc = u;
-                }
-                gr_buf_puts(b, esc);
+                gr_buf_append(b, u, escape_of(c, u));
         }
         gr_buf_append(b, s + start, n - start);
         gr_buf_putc(b, '"');
@@ -128,15 +176,6 @@ static void sep(gr_jw *w) {
         if (w->first[w->depth] == 0)
                 gr_buf_putc(w->b, ',');
         w->first[w->depth] = 0;
-}
-
-void gr_jw_key_n(gr_jw *w, const char *key, size_t n) {
-        /* Keys are literals of this code base, never input: no escaping. */
-        sep(w);
-        gr_buf_putc(w->b, '"');
-        gr_buf_append(w->b, key, n);
-        gr_buf_append(w->b, "\":", 2);
-        w->first[w->depth] = 2; /* value follows, no comma */
 }
 
 static void open_(gr_jw *w, char c) {
@@ -163,7 +202,12 @@ void gr_jw_str(gr_jw *w, const char *s) {
         if (s)
                 gr_buf_json_str(w->b, s, strlen(s));
         else
-                gr_buf_puts(w->b, "null");
+                gr_buf_append(w->b, "null", 4);
+}
+
+void gr_jw_str_n(gr_jw *w, const char *s, size_t n) {
+        sep(w);
+        gr_buf_json_str(w->b, s, n);
 }
 
 /* Decimal without printf: this runs several times per event. */
@@ -201,12 +245,15 @@ void gr_jw_num(gr_jw *w, double v) {
 
 void gr_jw_bool(gr_jw *w, int v) {
         sep(w);
-        gr_buf_puts(w->b, v ? "true" : "false");
+        if (v)
+                gr_buf_append(w->b, "true", 4);
+        else
+                gr_buf_append(w->b, "false", 5);
 }
 
 void gr_jw_null(gr_jw *w) {
         sep(w);
-        gr_buf_puts(w->b, "null");
+        gr_buf_append(w->b, "null", 4);
 }
 
 void gr_jw_time(gr_jw *w, int64_t ms) {
@@ -219,12 +266,16 @@ void gr_jw_raw(gr_jw *w, const char *json, size_t n) {
         gr_buf_append(w->b, json, n);
 }
 
+/* The two hex digits of every byte value: one copy per byte. */
+#define H4(x) #x "0" #x "1" #x "2" #x "3" #x "4" #x "5" #x "6" #x "7" \
+              #x "8" #x "9" #x "a" #x "b" #x "c" #x "d" #x "e" #x "f"
+static const char hex_pairs[513] = H4(0) H4(1) H4(2) H4(3) H4(4) H4(5) H4(6)
+    H4(7) H4(8) H4(9) H4(a) H4(b) H4(c) H4(d) H4(e) H4(f);
+#undef H4
+
 char *gr_hex(const uint8_t *p, size_t n, char *out) {
-        static const char hex[] = "0123456789abcdef";
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = hex[p[i] >> 4];
-                out[2 * i + 1] = hex[p[i] & 15];
-        }
+        for (size_t i = 0; i < n; i++)
+                memcpy(out + 2 * i, hex_pairs + 2 * p[i], 2);
         out[2 * n] = '\0';
         return out;
 }

@@ -65,12 +65,33 @@ void gr_jw_obj_begin(gr_jw *w);
 void gr_jw_obj_end(gr_jw *w);
 void gr_jw_arr_begin(gr_jw *w);
 void gr_jw_arr_end(gr_jw *w);
-/** Key inside an object; the next value call writes its value. */
-void gr_jw_key_n(gr_jw *w, const char *key, size_t n);
+/** Key inside an object; the next value call writes its value.  Keys are
+ *  literals of this code base, never input: no escaping.  Inline, so a
+ *  literal key is copied with its length known at compile time. */
+static inline void gr_jw_key_n(gr_jw *w, const char *key, size_t n) {
+        gr_buf *b = w->b;
+        char *p;
+
+        if (b->len + n + 5 > b->cap && gr_buf_grow(b, n + 4) == -1)
+                return;
+        p = b->data + b->len;
+        if (w->first[w->depth] == 0)
+                *p++ = ',';
+        *p++ = '"';
+        __builtin_memcpy(p, key, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+        *p = '\0';
+        b->len = (size_t)(p - b->data);
+        w->first[w->depth] = 2; /* value follows, no comma */
+}
 static inline void gr_jw_key(gr_jw *w, const char *key) {
         gr_jw_key_n(w, key, __builtin_strlen(key));
 }
 void gr_jw_str(gr_jw *w, const char *s); /**< NULL writes null */
+/** String of n bytes (s not NULL; no strlen). */
+void gr_jw_str_n(gr_jw *w, const char *s, size_t n);
 void gr_jw_int(gr_jw *w, int64_t v);
 void gr_jw_num(gr_jw *w, double v); /**< %.17g, integers without ".0" */
 void gr_jw_bool(gr_jw *w, int v);

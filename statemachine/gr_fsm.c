@@ -136,7 +136,7 @@ static pre_t gate(const gr_job *j, const gr_event *ev, const char **why) {
 #define STR(dst, f)                                                            \
         do {                                                                   \
                 if (strings && gr_event_has(ev, GR_F_##f))                     \
-                        gr_str_set(&(dst), ev->f);                             \
+                        gr_job_str_set(j, &(dst), ev->f);                      \
         } while (0)
 
 static void attempt_init(gr_attempt *a) {
@@ -197,17 +197,17 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 j->quote.price_amount_minor =
                     j->quote.has_price ? ev->price_amount_minor : 0;
                 if (strings) {
-                        gr_str_set(&j->quote.quote_id, ev->quote_id);
-                        gr_str_set(&j->quote.provider_id, ev->provider_id);
-                        gr_str_set(&j->quote.gpu, ev->gpu);
-                        gr_str_set(&j->quote.region,
+                        gr_job_str_set(j, &j->quote.quote_id, ev->quote_id);
+                        gr_job_str_set(j, &j->quote.provider_id, ev->provider_id);
+                        gr_job_str_set(j, &j->quote.gpu, ev->gpu);
+                        gr_job_str_set(j, &j->quote.region,
                                    gr_event_has(ev, GR_F_region) ? ev->region
                                                                  : NULL);
-                        gr_str_set(&j->quote.driver_family,
+                        gr_job_str_set(j, &j->quote.driver_family,
                                    gr_event_has(ev, GR_F_driver_family)
                                        ? ev->driver_family
                                        : NULL);
-                        gr_str_set(&j->quote.price_currency,
+                        gr_job_str_set(j, &j->quote.price_currency,
                                    gr_event_has(ev, GR_F_price_currency)
                                        ? ev->price_currency
                                        : NULL);
@@ -342,11 +342,29 @@ static const char *impossible(const gr_job *j, const gr_verdict *v) {
 
 /* ---- actions ---------------------------------------------------------- */
 
+static size_t put_u64(char *p, uint64_t v) {
+        char tmp[24];
+        size_t n = 0, k = 0;
+        do
+                tmp[n++] = (char)('0' + v % 10);
+        while ((v /= 10));
+        while (n)
+                p[k++] = tmp[--n];
+        return k;
+}
+
 static void decision_id(const gr_job *j, uint64_t seq, char out[65]) {
         char tmp[GR_ID_MAX + 48];
-        int n = snprintf(tmp, sizeof(tmp), "%s\n%u\n%llu", j->job_id,
-                         j->attempt, (unsigned long long)seq);
-        gr_sha256_hex(tmp, (size_t)n, out);
+        size_t n = strlen(j->job_id);
+
+        if (n > GR_ID_MAX) /* job ids are bounded by the event setters */
+                n = GR_ID_MAX;
+        memcpy(tmp, j->job_id, n);
+        tmp[n++] = '\n';
+        n += put_u64(tmp + n, j->attempt);
+        tmp[n++] = '\n';
+        n += put_u64(tmp + n, seq);
+        gr_sha256_hex(tmp, n, out);
 }
 
 static void reject(const gr_fsm_sink *sink, const gr_event *ev,
@@ -433,6 +451,10 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         gr_ledger_row_to_json(&row, 0, b);
         gr_sha256(b->data, b->len, j->chain);
         gr_hex(j->chain, sizeof(j->chain), row.row_hash);
+        if (!b->oom) { /* sinks append row_hash to these bytes */
+                row.canon = b->data;
+                row.canon_len = b->len;
+        }
         j->seq = row.seq;
         if (sink && sink->ledger)
                 sink->ledger(sink->opaque, j, &row);
@@ -447,7 +469,7 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 d.rule = v.rule;
                 d.line = gr_job_line(j, line, sizeof(line));
                 gr_buf_reset(b);
-                gr_receipt_to_json(j, b);
+                gr_receipt_to_json_line(j, d.line, b);
                 gr_sha256_hex(b->data, b->len, d.receipt_hash);
                 d.policy_hash = pol->hash;
                 d.decided_at = ev->occurred_at;

@@ -2,15 +2,145 @@
 #include "gr_job.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- strings ------------------------------------------------------------
+ *
+ * Every job string is stored behind one tag byte: ARENA strings live in the
+ * job's arena block (released by dropping the pointer; the space comes back
+ * when the arena is compacted), HEAP strings are their own allocation (from
+ * gr_str_set, for code that has no job at hand) and are freed. */
+enum { TAG_ARENA = 'A', TAG_HEAP = 'H' };
+
+/* Every `char *` string field of a job (job_id and parties are not arena
+ * strings): what compaction walks and destroy releases. */
+#define JOB_STR(m) offsetof(gr_job, m)
+static const size_t job_str_fields[] = {
+    JOB_STR(quote.quote_id),         JOB_STR(quote.provider_id),
+    JOB_STR(quote.gpu),              JOB_STR(quote.region),
+    JOB_STR(quote.driver_family),    JOB_STR(quote.price_currency),
+    JOB_STR(seller.packet_hash),     JOB_STR(seller.quote_id),
+    JOB_STR(seller.worker_id),       JOB_STR(buyer.packet_hash),
+    JOB_STR(buyer.container_image),  JOB_STR(buyer.command),
+    JOB_STR(buyer.model_hash),       JOB_STR(buyer.input_manifest_hash),
+    JOB_STR(buyer.expected_output_path), JOB_STR(buyer.evaluation_rule),
+    JOB_STR(cur.check),              JOB_STR(cur.worker_status),
+    JOB_STR(cur.capacity_detail),    JOB_STR(cur.worker_id),
+    JOB_STR(cur.container_image),    JOB_STR(cur.command),
+    JOB_STR(cur.model_hash),         JOB_STR(cur.input_manifest_hash),
+    JOB_STR(cur.stderr_class),       JOB_STR(cur.output_hash),
+    JOB_STR(cur.output_path),        JOB_STR(cur.evaluation_rule),
+    JOB_STR(cur.review_note)};
+#undef JOB_STR
+#define N_JOB_STR (sizeof(job_str_fields) / sizeof(job_str_fields[0]))
+
+static char **job_field(gr_job *job, size_t i) {
+        return (char **)(void *)((char *)job + job_str_fields[i]);
+}
+
+/* String i of the job: the fields above, then each party's id. */
+static char **job_str(gr_job *job, size_t i) {
+        return i < N_JOB_STR ? job_field(job, i)
+                             : &job->parties[i - N_JOB_STR].id;
+}
+
+/* Drop a string: frees it when it is a heap string. */
+static void str_release(char *s) {
+        if (s && s[-1] == TAG_HEAP)
+                free(s - 1);
+}
+
 int gr_str_set(char **dst, const char *src) {
         char *p = NULL;
-        if (src && !(p = strdup(src)))
-                return -1;
-        free(*dst);
+        if (src) {
+                size_t n = strlen(src);
+                if (!(p = malloc(n + 2)))
+                        return -1;
+                *p++ = TAG_HEAP;
+                memcpy(p, src, n + 1);
+        }
+        str_release(*dst);
         *dst = p;
+        return 0;
+}
+
+/* Make room for `need` more arena bytes: a new block holding the live arena
+ * strings (all fields but *dst, which is about to be replaced) and the
+ * room, with a quarter to spare.  @returns 0 or -1 (ENOMEM; nothing
+ * changed). */
+static int arena_make_room(gr_job *job, char **dst, size_t need) {
+        size_t live = 0, cap, len = 0;
+        char *nb;
+
+        const size_t nf = N_JOB_STR + (size_t)job->nparties;
+
+        for (size_t i = 0; i < nf; i++) {
+                char **f = job_str(job, i);
+                if (*f && (*f)[-1] == TAG_ARENA && f != dst)
+                        live += strlen(*f) + 2;
+        }
+        cap = live + need;
+        cap = (cap + cap / 4 + 15) & ~(size_t)15;
+        if (cap > UINT32_MAX || !(nb = malloc(cap)))
+                return -1;
+        for (size_t i = 0; i < nf; i++) {
+                char **f = job_str(job, i);
+                size_t n;
+                if (!*f || (*f)[-1] != TAG_ARENA)
+                        continue;
+                if (f == dst) { /* replaced next: its old bytes go away */
+                        *f = NULL;
+                        continue;
+                }
+                n = strlen(*f) + 2;
+                memcpy(nb + len, *f - 1, n);
+                *f = nb + len + 1;
+                len += n;
+        }
+        free(job->arena);
+        job->arena = nb;
+        job->arena_len = (uint32_t)len;
+        job->arena_cap = (uint32_t)cap;
+        return 0;
+}
+
+int gr_job_str_set(gr_job *job, char **dst, const char *src) {
+        size_t n, need;
+        char *p, *tmp = NULL;
+
+        if (!src) {
+                str_release(*dst);
+                *dst = NULL;
+                return 0;
+        }
+        if (*dst && !strcmp(*dst, src))
+                return 0;
+        n = strlen(src);
+        need = n + 2;
+        if (job->arena_len + need > job->arena_cap) {
+                /* src may be one of this job's own strings, which
+                 * compaction moves: copy it out first. */
+                uintptr_t a = (uintptr_t)job->arena, sp = (uintptr_t)src;
+                if (job->arena && sp >= a && sp < a + job->arena_cap) {
+                        if (!(tmp = malloc(n + 1)))
+                                return -1;
+                        memcpy(tmp, src, n + 1);
+                        src = tmp;
+                }
+                if (arena_make_room(job, dst, need) == -1) {
+                        free(tmp);
+                        return -1;
+                }
+        }
+        p = job->arena + job->arena_len;
+        p[0] = TAG_ARENA;
+        memcpy(p + 1, src, n + 1);
+        job->arena_len += (uint32_t)need;
+        free(tmp);
+        str_release(*dst);
+        *dst = p + 1;
         return 0;
 }
 
@@ -23,7 +153,7 @@ static void attempt_free(gr_attempt *a) {
                          &a->output_path,     &a->evaluation_rule,
                          &a->review_note};
         for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-                free(*strs[i]);
+                str_release(*strs[i]);
                 *strs[i] = NULL;
         }
 }
@@ -44,13 +174,13 @@ void gr_attempt_reset(gr_attempt *a) {
 }
 
 gr_job *gr_job_new(const char *job_id) {
-        gr_job *job = calloc(1, sizeof(*job));
+        /* job_id lives in the same allocation, right after the struct. */
+        size_t n = strlen(job_id);
+        gr_job *job = calloc(1, sizeof(*job) + n + 1);
         if (!job)
                 return NULL;
-        if (!(job->job_id = strdup(job_id))) {
-                free(job);
-                return NULL;
-        }
+        job->job_id = (char *)(job + 1);
+        memcpy(job->job_id, job_id, n + 1);
         job->attempt = 1;
         job->time = GR_TIME_NONE;
         job->settlement = GR_SETTLE_PENDING;
@@ -74,7 +204,8 @@ int gr_job_party_add(gr_job *job, gr_role_t role, const char *id) {
                           (size_t)(job->nparties + 1) * sizeof(*p))))
                 return -1;
         job->parties = p;
-        if (!(p[job->nparties].id = strdup(id)))
+        p[job->nparties].id = NULL;
+        if (gr_job_str_set(job, &p[job->nparties].id, id) == -1)
                 return -1;
         p[job->nparties].role = role;
         job->nparties++;
@@ -94,33 +225,16 @@ int gr_job_is_party(const gr_job *job, gr_role_t role, const char *id) {
 void gr_job_destroy(gr_job *job) {
         if (!job)
                 return;
-        for (int i = 0; i < job->nparties; i++)
-                free(job->parties[i].id);
+        for (size_t i = 0; i < N_JOB_STR + (size_t)job->nparties; i++)
+                str_release(*job_str(job, i));
         free(job->parties);
-        free(job->job_id);
-        free(job->quote.quote_id);
-        free(job->quote.provider_id);
-        free(job->quote.gpu);
-        free(job->quote.region);
-        free(job->quote.driver_family);
-        free(job->quote.price_currency);
-        free(job->seller.packet_hash);
-        free(job->seller.quote_id);
-        free(job->seller.worker_id);
-        free(job->buyer.packet_hash);
-        free(job->buyer.container_image);
-        free(job->buyer.command);
-        free(job->buyer.model_hash);
-        free(job->buyer.input_manifest_hash);
-        free(job->buyer.expected_output_path);
-        free(job->buyer.evaluation_rule);
-        attempt_free(&job->cur);
+        free(job->arena);
         free(job->history);
         free(job->seen);
         for (int i = 0; i < job->nparked; i++)
                 free(job->parked[i]);
         free(job->parked);
-        free(job);
+        free(job); /* job_id with it */
 }
 
 /* A fixed, public SipHash key: the set only needs a well-mixed 64-bit id
@@ -183,32 +297,14 @@ int gr_job_seen_hash(const gr_job *job, uint64_t h) {
         return 0;
 }
 
-static size_t slen(const char *s) {
-        return s ? strlen(s) + 1 : 0;
-}
-
 size_t gr_job_footprint(const gr_job *job) {
-        const gr_attempt *a = &job->cur;
-        size_t n = sizeof(*job) + slen(job->job_id);
-        for (int i = 0; i < job->nparties; i++)
-                n += sizeof(gr_party) + slen(job->parties[i].id);
-        n += slen(job->quote.quote_id) + slen(job->quote.provider_id) +
-             slen(job->quote.gpu) + slen(job->quote.region) +
-             slen(job->quote.driver_family) + slen(job->quote.price_currency);
-        n += slen(job->seller.packet_hash) + slen(job->seller.quote_id) +
-             slen(job->seller.worker_id);
-        n += slen(job->buyer.packet_hash) + slen(job->buyer.container_image) +
-             slen(job->buyer.command) + slen(job->buyer.model_hash) +
-             slen(job->buyer.input_manifest_hash) +
-             slen(job->buyer.expected_output_path) +
-             slen(job->buyer.evaluation_rule);
-        n += slen(a->check) + slen(a->worker_status) +
-             slen(a->capacity_detail) + slen(a->worker_id) +
-             slen(a->container_image) + slen(a->command) +
-             slen(a->model_hash) + slen(a->input_manifest_hash) +
-             slen(a->stderr_class) + slen(a->output_hash) +
-             slen(a->output_path) + slen(a->evaluation_rule) +
-             slen(a->review_note);
+        size_t n = sizeof(*job) + strlen(job->job_id) + 1 + job->arena_cap;
+        n += (size_t)job->nparties * sizeof(gr_party);
+        for (size_t i = 0; i < N_JOB_STR + (size_t)job->nparties; i++) {
+                const char *s = *job_str((gr_job *)job, i);
+                if (s && s[-1] == TAG_HEAP)
+                        n += strlen(s) + 2;
+        }
         n += job->nhistory * sizeof(*job->history);
         n += job->seen_cap * sizeof(*job->seen);
         n += (size_t)job->nparked * (sizeof(gr_event) + sizeof(gr_event *));

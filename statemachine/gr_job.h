@@ -4,7 +4,12 @@
  *        the ledger chain head, duplicate set and parked events.
  *
  * Only gr_fsm.c changes a job (through gr_fsm_apply()); everything else
- * reads it.  Strings are heap copies owned by the job (NULL = absent).
+ * reads it.  Strings are owned by the job (NULL = absent) and read as plain
+ * `char *`; they are written only through gr_job_str_set() (or, for a job
+ * being restored, gr_str_set()).  gr_job_str_set() keeps them in one
+ * per-job block (the string arena) instead of one allocation each; every
+ * job string is preceded by a hidden tag byte saying which kind it is, so
+ * never free() one or point a field at a string the job does not own.
  */
 #ifndef GR_JOB_H
 #define GR_JOB_H
@@ -108,7 +113,7 @@ typedef struct gr_attempt_summary {
  *  canonical output or hash. */
 typedef struct gr_party {
         gr_role_t role; /**< GR_ROLE_BUYER or GR_ROLE_SELLER */
-        char *id;       /**< actor.id, owned */
+        char *id;       /**< actor.id, a job string (gr_job_str_set) */
 } gr_party;
 
 typedef struct gr_job {
@@ -148,16 +153,32 @@ typedef struct gr_job {
 
         gr_party *parties; /**< buyer/seller actor ids seen, first first */
         int nparties;
+
+        /* the string arena: tagged strings of this job, bump-allocated and
+         * compacted when full (gr_job.c) */
+        char *arena;
+        uint32_t arena_len, arena_cap;
 } gr_job;
 
 /** @returns a new job in its initial state; caller frees with gr_job_destroy(). */
 gr_job *gr_job_new(const char *job_id);
 void gr_job_destroy(gr_job *job);
 
-/** Replace *dst with a copy of src (NULL clears). @returns -1 on ENOMEM. */
+/**
+ * @brief Replace the job string field *dst (a `char *` member of job or of
+ *        its quote, seller, buyer or cur) with a copy of src (NULL clears),
+ *        kept in the job's string arena.
+ * @returns 0, or -1 on ENOMEM (*dst unchanged).
+ */
+int gr_job_str_set(gr_job *job, char **dst, const char *src);
+
+/** Replace the job string field *dst with its own heap copy of src (NULL
+ *  clears): for code that fills a job without the job at hand (state
+ *  restore, tests).  gr_job_str_set() is the faster way in.
+ *  @returns -1 on ENOMEM. */
 int gr_str_set(char **dst, const char *src);
 
-/** Free the strings of an attempt and reset it to its initial statuses. */
+/** Release the strings of an attempt and reset it to its initial statuses. */
 void gr_attempt_reset(gr_attempt *a);
 
 /** Duplicate set: @returns 1 when gr_event_id_hash(event_id) == h was

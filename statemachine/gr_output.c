@@ -6,9 +6,17 @@
 
 char *gr_job_line(const gr_job *j, char *buf, size_t size) {
         char att[16];
+        size_t na = 0;
+        char tmp[16];
+        uint32_t v = j->attempt;
 
         /* Plain concatenation: this runs for every decision. */
-        snprintf(att, sizeof(att), "%u", j->attempt);
+        do
+                tmp[na++] = (char)('0' + v % 10);
+        while ((v /= 10));
+        for (size_t i = 0; i < na; i++)
+                att[i] = tmp[na - 1 - i];
+        att[na] = '\0';
         const char *parts[] = {"job_id=",         j->job_id,
                                " attempt=",       att,
                                " capacity=",      gr_capacity_t_name(j->cur.capacity),
@@ -29,29 +37,65 @@ char *gr_job_line(const gr_job *j, char *buf, size_t size) {
         return buf;
 }
 
+/* Field names of the tables in gr_records.h. */
+#define KEY_OF(kind, m, key) key,
+const char *const gr_ledger_row_keys[] = {GR_LEDGER_ROW_FIELDS(KEY_OF)};
+const size_t gr_ledger_row_nkeys =
+    sizeof(gr_ledger_row_keys) / sizeof(gr_ledger_row_keys[0]);
+const char *const gr_decision_keys[] = {GR_DECISION_FIELDS(KEY_OF)};
+const size_t gr_decision_nkeys =
+    sizeof(gr_decision_keys) / sizeof(gr_decision_keys[0]);
+#undef KEY_OF
+
+/* Writing one field of a record table (gr_records.h) per kind: `r` is the
+ * record, `k` the key literal (its length is known at compile time). */
+#define PUT_KEY(k) gr_jw_key_n(w, k, sizeof(k) - 1)
+#define PUT_STR(m, k) (PUT_KEY(k), gr_jw_str(w, r->m))
+#define PUT_HEX(m, k) (PUT_KEY(k), gr_jw_str(w, r->m))
+#define PUT_ATTEMPT(m, k) (PUT_KEY(k), gr_jw_int(w, (int64_t)r->m))
+#define PUT_SEQ(m, k) (PUT_KEY(k), gr_jw_int(w, (int64_t)r->m))
+#define PUT_TIME(m, k) (PUT_KEY(k), gr_jw_time(w, r->m))
+#define PUT_ENUM(m, k, name) (PUT_KEY(k), gr_jw_str(w, name(r->m)))
+#define PUT_EVTYPE(m, k) PUT_ENUM(m, k, gr_event_type_t_name)
+#define PUT_CAPACITY(m, k) PUT_ENUM(m, k, gr_capacity_t_name)
+#define PUT_EXEC(m, k) PUT_ENUM(m, k, gr_exec_t_name)
+#define PUT_OUTPUT(m, k) PUT_ENUM(m, k, gr_output_t_name)
+#define PUT_EVAL(m, k) PUT_ENUM(m, k, gr_eval_t_name)
+#define PUT_SETTLE(m, k) PUT_ENUM(m, k, gr_settlement_t_name)
+#define PUT_RETRY(m, k) PUT_ENUM(m, k, gr_retry_t_name)
+#define PUT_REASON(m, k) PUT_ENUM(m, k, gr_reason_t_name)
+#define PUT_RULE(m, k)                                                         \
+        (PUT_KEY(k),                                                           \
+         gr_jw_str(w, r->m == GR_RULE_NONE ? NULL : gr_rule_t_name(r->m)))
+#define PUT_AMOUNTS(m, k) gr_jw_kamounts(w, k, &r->m)
+#define PUT_ARG(m, k) (PUT_KEY(k), gr_jw_str(w, m))
+#define PUT_ROWHASH(m, k)                                                      \
+        do {                                                                   \
+                if (with_row_hash)                                             \
+                        PUT_HEX(m, k);                                         \
+        } while (0)
+#define PUT(kind, m, k) PUT_##kind(m, k);
+
 void gr_ledger_row_to_json(const gr_ledger_row *r, int with_row_hash,
                            gr_buf *out) {
-        gr_jw w;
-        gr_jw_init(&w, out);
-        gr_jw_obj_begin(&w);
-        gr_jw_kstr(&w, "job_id", r->job_id);
-        gr_jw_kint(&w, "attempt", r->attempt);
-        gr_jw_kint(&w, "seq", (int64_t)r->seq);
-        gr_jw_kstr(&w, "transition", gr_event_type_t_name(r->transition));
-        gr_jw_kstr(&w, "event_id", r->event_id);
-        gr_jw_ktime(&w, "occurred_at", r->occurred_at);
-        gr_jw_kstr(&w, "capacity_status", gr_capacity_t_name(r->capacity));
-        gr_jw_kstr(&w, "execution_status", gr_exec_t_name(r->execution));
-        gr_jw_kstr(&w, "output_status", gr_output_t_name(r->output));
-        gr_jw_kstr(&w, "evaluation_status", gr_eval_t_name(r->evaluation));
-        gr_jw_kstr(&w, "settlement", gr_settlement_t_name(r->settlement));
-        gr_jw_kstr(&w, "seller_packet", r->seller_packet);
-        gr_jw_kstr(&w, "buyer_packet", r->buyer_packet);
-        gr_jw_kstr(&w, "decision", r->decision);
-        gr_jw_kstr(&w, "prev_hash", r->prev_hash);
-        if (with_row_hash)
-                gr_jw_kstr(&w, "row_hash", r->row_hash);
-        gr_jw_obj_end(&w);
+        gr_jw jw, *w = &jw;
+
+        if (r->canon && r->canon_len > 1 && r->canon[r->canon_len - 1] == '}') {
+                /* Rendered once already: the canonical bytes, then row_hash
+                 * (the table's last field) where the closing brace was. */
+                gr_buf_append(out, r->canon,
+                              with_row_hash ? r->canon_len - 1 : r->canon_len);
+                if (with_row_hash) {
+                        gr_buf_append(out, ",\"row_hash\":\"", 13);
+                        gr_buf_append(out, r->row_hash, 64);
+                        gr_buf_append(out, "\"}", 2);
+                }
+                return;
+        }
+        gr_jw_init(w, out);
+        gr_jw_obj_begin(w);
+        GR_LEDGER_ROW_FIELDS(PUT)
+        gr_jw_obj_end(w);
 }
 
 void gr_jw_kamounts(gr_jw *w, const char *key, const gr_amounts *m) {
@@ -69,29 +113,14 @@ void gr_jw_kamounts(gr_jw *w, const char *key, const gr_amounts *m) {
         gr_jw_obj_end(w);
 }
 
-void gr_decision_to_json(const gr_decision *d, const char *sig_b64,
+void gr_decision_to_json(const gr_decision *r, const char *sig,
                          const char *key_id, gr_buf *out) {
-        gr_jw w;
-        gr_jw_init(&w, out);
-        gr_jw_obj_begin(&w);
-        gr_jw_kstr(&w, "decision_id", d->decision_id);
-        gr_jw_kstr(&w, "job_id", d->job_id);
-        gr_jw_kint(&w, "attempt", d->attempt);
-        gr_jw_kint(&w, "seq", (int64_t)d->seq);
-        gr_jw_kstr(&w, "settlement", gr_settlement_t_name(d->settlement));
-        gr_jw_kstr(&w, "retry", gr_retry_t_name(d->retry));
-        gr_jw_kstr(&w, "reason", gr_reason_t_name(d->reason));
-        gr_jw_kstr(&w, "rule", d->rule == GR_RULE_NONE
-                                   ? NULL
-                                   : gr_rule_t_name(d->rule));
-        gr_jw_kstr(&w, "line", d->line);
-        gr_jw_kstr(&w, "receipt_hash", d->receipt_hash);
-        gr_jw_kstr(&w, "policy_hash", d->policy_hash);
-        gr_jw_ktime(&w, "decided_at", d->decided_at);
-        gr_jw_kamounts(&w, "amounts", &d->amounts);
-        gr_jw_kstr(&w, "key_id", key_id);
-        gr_jw_kstr(&w, "sig", sig_b64);
-        gr_jw_obj_end(&w);
+        gr_jw jw, *w = &jw;
+
+        gr_jw_init(w, out);
+        gr_jw_obj_begin(w);
+        GR_DECISION_FIELDS(PUT)
+        gr_jw_obj_end(w);
 }
 
 static void ktime_opt(gr_jw *w, const char *k, int64_t ms) {
@@ -123,21 +152,27 @@ static void attempt_json(gr_jw *w, const gr_attempt_summary *s) {
 }
 
 void gr_receipt_to_json(const gr_job *j, gr_buf *out) {
+        char line[GR_ID_MAX + 200];
+        gr_receipt_to_json_line(j, gr_job_line(j, line, sizeof(line)), out);
+}
+
+void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
         const gr_attempt *a = &j->cur;
         gr_jw w;
-        char line[GR_ID_MAX + 200], chain[65];
+        char chain[65];
 
         gr_jw_init(&w, out);
         gr_jw_obj_begin(&w);
         gr_jw_kstr(&w, "job_id", j->job_id);
         gr_jw_kint(&w, "attempt", j->attempt);
-        gr_jw_kstr(&w, "line", gr_job_line(j, line, sizeof(line)));
+        gr_jw_kstr(&w, "line", line);
 
         gr_jw_key(&w, "quote");
         if (!j->quote.present) {
                 gr_jw_null(&w);
         } else {
-                char ws[40], we[40], win[80];
+                char win[84];
+                size_t nw;
                 gr_jw_obj_begin(&w);
                 gr_jw_kstr(&w, "quote_id", j->quote.quote_id);
                 gr_jw_kstr(&w, "provider_id", j->quote.provider_id);
@@ -145,9 +180,10 @@ void gr_receipt_to_json(const gr_job *j, gr_buf *out) {
                 gr_jw_knum(&w, "vram_gb", j->quote.vram_gb);
                 gr_jw_kstr(&w, "region", j->quote.region);
                 gr_jw_kstr(&w, "driver_family", j->quote.driver_family);
-                gr_time_format(j->quote.window_start, ws, sizeof(ws));
-                gr_time_format(j->quote.window_end, we, sizeof(we));
-                snprintf(win, sizeof(win), "%s/%s", ws, we);
+                gr_time_format(j->quote.window_start, win, 40);
+                nw = strlen(win);
+                win[nw++] = '/';
+                gr_time_format(j->quote.window_end, win + nw, 40);
                 gr_jw_kstr(&w, "reservation_window", win);
                 gr_jw_key(&w, "price");
                 if (j->quote.has_price) {

@@ -20,20 +20,25 @@
  *  @returns buf. */
 char *gr_job_line(const gr_job *job, char *buf, size_t size);
 
-/** Ledger row; with_row_hash = 0 gives the canonical bytes that are hashed. */
+/** Ledger row; with_row_hash = 0 gives the canonical bytes that are hashed.
+ *  When row->canon holds those bytes already (the FSM's rows) they are
+ *  reused, with row_hash appended, instead of rendered again. */
 void gr_ledger_row_to_json(const gr_ledger_row *row, int with_row_hash,
                            gr_buf *out);
 
 /**
- * Decision. sig_b64/key_id: the processor's Ed25519 signature over the
- * decision rendered with sig_b64 = NULL (evidence/gr_sign.h); NULL writes null.
+ * Decision. sig/key_id: the processor's Ed25519 signature (base64) over the
+ * decision rendered with sig = NULL (evidence/gr_sign.h); NULL writes null.
  */
-void gr_decision_to_json(const gr_decision *d, const char *sig_b64,
+void gr_decision_to_json(const gr_decision *d, const char *sig,
                          const char *key_id, gr_buf *out);
 
 /** Receipt in the seed layout: quote, capacity, execution, output,
  *  settlement, packets, attempts. */
 void gr_receipt_to_json(const gr_job *job, gr_buf *out);
+/** The same with the job's summary line already made by gr_job_line(). */
+void gr_receipt_to_json_line(const gr_job *job, const char *line,
+                             gr_buf *out);
 
 /** `"key":{currency, price_minor, charge_minor, refund_minor, held_minor}`,
  *  or `"key":null` when m->present is 0 (docs/SPEC.md §6 amounts). */

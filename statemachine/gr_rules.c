@@ -171,3 +171,22 @@ gr_verdict gr_rules_decide(const gr_job *j, const gr_policy *p) {
                 v.settlement = j->settlement;
         return v;
 }
+
+gr_layer_t gr_failed_layer(const gr_job *j) {
+        const gr_attempt *a = &j->cur;
+
+        /* The rows' conditions read no policy. */
+        if (r3_capacity_fail(j, NULL))
+                return GR_LAYER_CAPACITY;
+        if (r8_no_free_retry(j, NULL))
+                return GR_LAYER_EXECUTION;
+        if (a->execution == GR_EXEC_NOT_STARTED &&
+            (a->expired || j->reason == GR_REASON_PROVIDER_NO_SHOW))
+                return GR_LAYER_EXECUTION;
+        if (r11_output_missing(j, NULL) &&
+            j->reason == GR_REASON_OUTPUT_MISSING)
+                return GR_LAYER_OUTPUT;
+        if (a->evaluation == GR_EVAL_FAIL)
+                return GR_LAYER_EVALUATION;
+        return GR_LAYER_NONE;
+}

@@ -42,4 +42,25 @@ int gr_window_clock_due(const gr_job *job, int64_t now);
 /** @returns 1 when the posture is final under I5. */
 int gr_settlement_is_final(gr_settlement_t s);
 
+/** A layer of the receipt (docs/SPEC.md §4), in the order an attempt
+ *  passes through them. */
+typedef enum gr_layer_t {
+        GR_LAYER_NONE,       /**< no layer has failed (yet) */
+        GR_LAYER_CAPACITY,
+        GR_LAYER_EXECUTION,
+        GR_LAYER_OUTPUT,
+        GR_LAYER_EVALUATION,
+} gr_layer_t;
+
+/**
+ * @brief Where the current attempt failed: the first layer, in layer
+ *        order, that failed.  A layer fails by its status (capacity,
+ *        execution or evaluation `fail`, as R3, R5–R8 and R9 read them) or,
+ *        for a failure that is an absence, by the rule that said so: a
+ *        start that never came (expired, or R4's provider_no_show) is the
+ *        execution layer's, an output that never came (R11's
+ *        output_missing) the output layer's.
+ */
+gr_layer_t gr_failed_layer(const gr_job *job);
+
 #endif

@@ -1,8 +1,8 @@
 /* The receipt as a self-contained HTML page (see gr_html.h).
  *
  * The data are exactly those of gr_receipt_to_json(); only the layout
- * differs.  Which lane failed is read from the layer statuses the FSM
- * keeps, and the deciding rule from the job's settlement lane, so the page
+ * differs.  Which lane failed is the core's gr_failed_layer(), and the
+ * deciding rule from the job's settlement lane, so the page
  * cannot tell a different story from the JSON receipt. */
 #include "gr_html.h"
 
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gr_output.h"
+#include "gr_rules.h"
 
 typedef enum {
         LANE_QUOTE,
@@ -134,23 +135,21 @@ static void row_num(gr_buf *out, const char *label, int has, double v,
         gr_buf_puts(out, "</dd>");
 }
 
-/* The lane where this attempt's failure happened, or LANE__CNT for none.
- * Follows the layer order: the first failed layer is where it happened. */
+/* The lane where this attempt's failure happened, or LANE__CNT for none:
+ * the core's answer (gr_failed_layer()), so the page and the rules agree. */
 static lane_t failed_lane(const gr_job *j) {
-        const gr_attempt *a = &j->cur;
-
-        if (a->capacity == GR_CAP_FAIL)
+        switch (gr_failed_layer(j)) {
+        case GR_LAYER_CAPACITY:
                 return LANE_CAPACITY;
-        if (a->execution == GR_EXEC_FAIL)
+        case GR_LAYER_EXECUTION:
                 return LANE_EXECUTION;
-        if (a->execution == GR_EXEC_NOT_STARTED &&
-            (a->expired || j->reason == GR_REASON_PROVIDER_NO_SHOW))
-                return LANE_EXECUTION;
-        if (a->execution == GR_EXEC_PASS && a->output == GR_OUT_NONE &&
-            j->reason == GR_REASON_OUTPUT_MISSING)
+        case GR_LAYER_OUTPUT:
                 return LANE_OUTPUT;
-        if (a->evaluation == GR_EVAL_FAIL)
+        case GR_LAYER_EVALUATION:
                 return LANE_EVALUATION;
+        case GR_LAYER_NONE:
+                break;
+        }
         return LANE__CNT;
 }
 

@@ -1,4 +1,6 @@
-/* Role keys, registry, event/decision/tree-head signatures. */
+/* Event, decision and tree-head signatures, and the registry they are
+ * checked against.  Key files, key ids and malformed registries are in
+ * test_keys.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -97,10 +99,6 @@ static int teardown(void **state) {
         return 0;
 }
 
-static int all_zero(const void *p, size_t n) {
-        return sodium_is_zero(p, n);
-}
-
 static void decode(const char *json, gr_event *ev) {
         gr_json_decoder *d = gr_json_decoder_new();
         gr_err err;
@@ -112,83 +110,6 @@ static void decode(const char *json, gr_event *ev) {
 }
 
 /* ---- keys -------------------------------------------------------------- */
-
-static void test_keys_wiped(void **state) {
-        gr_keypair kp;
-        char es[128];
-        gr_buf b;
-        (void)state;
-
-        assert_int_equal(gr_keypair_generate(&kp, GR_KROLE_SELLER, "k-x", es,
-                                             sizeof(es)),
-                         0);
-        assert_false(all_zero(kp.sk, sizeof(kp.sk)));
-        gr_keypair_wipe(&kp);
-        assert_true(all_zero(&kp, sizeof(kp)));
-
-        /* a secret file whose public key does not belong to it: refused,
-         * and nothing of the secret is left in the struct */
-        gr_buf_init(&b);
-        kp = k_seller;
-        memcpy(kp.pk, k_buyer.pk, GR_PK_LEN);
-        gr_keypair_secret_to_json(&kp, &b);
-        gr_keypair_wipe(&kp);
-        memset(&kp, 0x5a, sizeof(kp));
-        assert_int_equal(gr_keypair_from_json(&kp, b.data, b.len, es,
-                                              sizeof(es)),
-                         -1);
-        assert_non_null(strstr(es, "does not belong"));
-        assert_true(all_zero(&kp, sizeof(kp)));
-        gr_buf_wipe(&b);
-        assert_null(b.data);
-}
-
-static void test_keys_secret_roundtrip(void **state) {
-        gr_keypair kp;
-        char es[128];
-        gr_buf b;
-        (void)state;
-
-        gr_buf_init(&b);
-        gr_keypair_secret_to_json(&k_verifier, &b);
-        assert_int_equal(gr_keypair_from_json(&kp, b.data, b.len, es,
-                                              sizeof(es)),
-                         0);
-        assert_string_equal(kp.key_id, "k-verifier-2");
-        assert_int_equal(kp.role, GR_KROLE_VERIFIER);
-        assert_int_equal(sodium_memcmp(kp.sk, k_verifier.sk, GR_SK_LEN), 0);
-        assert_int_equal(sodium_memcmp(kp.pk, k_verifier.pk, GR_PK_LEN), 0);
-        gr_keypair_wipe(&kp);
-        gr_buf_wipe(&b);
-
-        /* a public file is not a secret file */
-        gr_buf_init(&b);
-        gr_keypair_public_to_json(&k_verifier, 0, &b);
-        assert_int_equal(gr_keypair_from_json(&kp, b.data, b.len, es,
-                                              sizeof(es)),
-                         -1);
-        gr_buf_free(&b);
-        /* a seed that does not derive the stored public half is refused
-         * (found by fuzz_keyring): signatures from it would never verify */
-        {
-                gr_keypair bad = k_verifier;
-                bad.sk[0] ^= 1;
-                gr_buf_init(&b);
-                gr_keypair_secret_to_json(&bad, &b);
-                assert_int_equal(gr_keypair_from_json(&kp, b.data, b.len, es,
-                                                      sizeof(es)),
-                                 -1);
-                gr_keypair_wipe(&bad);
-                gr_buf_wipe(&b);
-        }
-        /* bad key ids never make it to a file name */
-        assert_int_equal(gr_keypair_generate(&kp, GR_KROLE_SELLER, "../x",
-                                             es, sizeof(es)),
-                         -1);
-        assert_int_equal(gr_keypair_generate(&kp, GR_KROLE_SELLER, "", es,
-                                             sizeof(es)),
-                         -1);
-}
 
 static void test_registry(void **state) {
         const gr_key_entry *e;
@@ -218,46 +139,6 @@ static void test_registry(void **state) {
         gr_keyring_destroy(kr);
         gr_keyring_destroy(NULL);
         gr_buf_free(&b);
-
-        /* every malformed registry is an error with a reason */
-        static const struct {
-                const char *json, *why;
-        } bad[] = {
-            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
-             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"},"
-             "{\"key_id\":\"a\",\"role\":\"buyer\",\"public_key\":"
-             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]",
-             "twice"},
-            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
-             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
-             "\"valid_untill\":null}]",
-             "unknown member"},
-            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
-             "\"AAAA\"}]",
-             "public_key"},
-            {"[{\"key_id\":\"a\",\"role\":\"janitor\",\"public_key\":"
-             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]",
-             "role"},
-            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
-             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
-             "\"valid_from\":\"2026-02-01T00:00:00Z\","
-             "\"valid_to\":\"2026-01-01T00:00:00Z\"}]",
-             "not after"},
-            {"[{\"key_id\":\"a\",\"role\":\"seller\",\"public_key\":"
-             "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
-             "\"types\":[\"exec_started\"]}]",
-             "types[0]"},
-            {"[1]", "not an object"},
-            {"[{\"key_id\":", "line"},
-        };
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                es[0] = '\0';
-                assert_null(gr_keyring_new(bad[i].json, strlen(bad[i].json),
-                                           es, sizeof(es)));
-                if (!strstr(es, bad[i].why))
-                        fail_msg("case %zu: \"%s\" lacks \"%s\"", i, es,
-                                 bad[i].why);
-        }
 }
 
 /* ---- events ------------------------------------------------------------ */
@@ -629,8 +510,6 @@ static void test_tree_head(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_keys_wiped),
-            cmocka_unit_test(test_keys_secret_roundtrip),
             cmocka_unit_test(test_registry),
             cmocka_unit_test(test_event_sign_verify),
             cmocka_unit_test(test_event_forged),

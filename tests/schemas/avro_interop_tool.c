@@ -48,7 +48,8 @@ static int do_encode(char *line) {
         gr_buf_init(&a);
         gr_buf_init(&s);
         gr_json_event_encode(&ev, &j);
-        if (gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT, &ev, &a, &err) ||
+        if (gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT, &ev, &a,
+                                  &err) ||
             gr_codec_encode_event(codec, GR_WIRE_AVRO_SINGLE, &ev, &s, &err)) {
                 fprintf(stderr, "encode: %s\n", err.detail);
                 return -1;

@@ -10,6 +10,27 @@ echo '{"require_signatures":{"roles":["seller"]}}' > "$T/policy.json"
 "$R" keygen --role seller --id k-worker-17 --out "$T" --valid-from 2026-01-01T00:00:00Z >/dev/null
 "$R" sign --key "$T/k-worker-17.key.json" --role seller "$DATA/canonical.jsonl" > "$T/signed.jsonl"
 
+# A secret key file that group or others may read is refused, by every
+# command that reads one, before anything is signed; a directory too.
+cp "$T/k-worker-17.key.json" "$T/open.key.json"; chmod 644 "$T/open.key.json"
+refused() {  # refused WHAT ARGS...: exit 2, the reason, no output
+        local what=$1 rc; shift
+        set +e
+        "$R" "$@" >"$T/out" 2>"$T/err" </dev/null; rc=$?
+        set -e
+        [ $rc = 2 ] || { echo "$what with a 0644 key: exit $rc"; cat "$T/err"; exit 1; }
+        grep -q 'open.key.json is accessible to group or others (mode 0644); chmod 600 it' "$T/err" ||
+                { echo "$what with a 0644 key: $(cat "$T/err")"; exit 1; }
+        [ ! -s "$T/out" ] || { echo "$what with a 0644 key wrote output"; exit 1; }
+}
+refused sign sign --role seller --key "$T/open.key.json" "$DATA/canonical.jsonl"
+refused "ledger seal" ledger seal --key "$T/open.key.json" "$DATA/canonical.jsonl"
+refused run run --job j --stdout --key "$T/open.key.json" -- true
+set +e
+"$R" sign --role seller --key "$T" "$DATA/canonical.jsonl" >/dev/null 2>"$T/err"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q 'not a regular file' "$T/err" || { echo "sign with a directory as key: exit $rc $(cat "$T/err")"; exit 1; }
+
 want='job_id=run_8841 attempt=1 capacity=pass execution=fail output=none settlement=hold reason=container_oom retry=free'
 got=$("$R" replay --policy "$T/policy.json" --keys "$T/k-worker-17.pub.json" --emit lines "$T/signed.jsonl" 2>/dev/null)
 [ "$got" = "$want" ] || { echo "signed replay: got '$got'"; exit 1; }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "gr_html.h"
+#include "gr_rules.h"
 #include "ops_fixture.h"
 
 static int count(const char *hay, const char *needle) {
@@ -164,6 +165,60 @@ static void test_scenarios(void **state) {
         }
 }
 
+/* The page marks the lane the core names (gr_failed_layer()), for every
+ * job of the test data, and no other. */
+static void test_failed_lane_is_the_cores(void **state) {
+        static const char *const files[] = {"canonical.jsonl",
+                                            "scenarios.jsonl"};
+        static const char *const ids[] = {NULL, "capacity", "execution",
+                                          "output", "evaluation"};
+        size_t seen[GR_LAYER_EVALUATION + 1] = {0};
+        (void)state;
+
+        for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+                ops_run r = {0};
+                char path[512];
+                size_t it = 0;
+                gr_job *j;
+
+                snprintf(path, sizeof(path), "%s/%s", GR_TEST_DATA_DIR,
+                         files[f]);
+                assert_int_equal(ops_run_file(&r, path), 0);
+                while ((j = gr_jobtab_next(gr_engine_jobs(r.eng), &it))) {
+                        gr_layer_t l = gr_failed_layer(j);
+                        char want[128];
+                        gr_buf b;
+
+                        assert_true((unsigned)l <= GR_LAYER_EVALUATION);
+                        seen[l]++;
+                        gr_buf_init(&b);
+                        gr_receipt_to_html(j, &b);
+                        assert_int_equal(b.oom, 0);
+                        if (l == GR_LAYER_NONE) {
+                                if (count(b.data, "class=\"lane failed\""))
+                                        fail_msg("%s: a lane marked failed",
+                                                 j->job_id);
+                        } else {
+                                snprintf(want, sizeof(want),
+                                         "<section class=\"lane failed\" "
+                                         "id=\"lane-%s\">",
+                                         ids[l]);
+                                assert_int_equal(
+                                    count(b.data, "class=\"lane failed\""), 1);
+                                if (!strstr(b.data, want))
+                                        fail_msg("%s: lane %s not the failed "
+                                                 "one",
+                                                 j->job_id, ids[l]);
+                        }
+                        gr_buf_free(&b);
+                }
+                ops_run_free(&r);
+        }
+        /* The data exercise a failure and a success at least. */
+        assert_true(seen[GR_LAYER_NONE] > 0);
+        assert_true(seen[GR_LAYER_EXECUTION] > 0);
+}
+
 static void test_escaping(void **state) {
         gr_job *j = gr_job_new("<script>alert('x')</script>&\"");
         gr_buf b;
@@ -206,6 +261,7 @@ int main(void) {
             cmocka_unit_test(test_canonical),
             cmocka_unit_test(test_self_contained),
             cmocka_unit_test(test_scenarios),
+            cmocka_unit_test(test_failed_lane_is_the_cores),
             cmocka_unit_test(test_escaping),
             cmocka_unit_test(test_escape_fn),
         };

@@ -169,11 +169,8 @@ static int cmd_seal(const char *key_path, const char *in_path,
         gr_buf b;
         int got, rc = 2;
 
-        if (!(ktext = cli_file_read(key_path, &klen))) {
-                fprintf(stderr, "receiptctl ledger: %s: %s\n", key_path,
-                        strerror(errno));
+        if (!(ktext = cli_secret_read("ledger", key_path, &klen)))
                 return 2;
-        }
         got = gr_keypair_from_json(&kp, ktext, klen, errstr, sizeof(errstr));
         sodium_memzero(ktext, klen);
         free(ktext);
@@ -313,7 +310,7 @@ int cmd_ledger(int argc, char **argv) {
                 if (!key_path || batch == 0)
                         return cli_usage_error(cmd, "need --key SECRETKEYFILE "
                                                     "and a positive --batch");
-                if (gr_crypto_init() == -1)
+                if (cli_crypto_init("ledger") == -1)
                         return 1;
                 return cmd_seal(key_path, in_path, batch);
         }
@@ -333,10 +330,8 @@ int cmd_ledger(int argc, char **argv) {
                                        argv[1 + optind]);
         if (prove && !job)
                 return cli_usage_error(cmd, "need a JOB_ID");
-        if (gr_crypto_init() == -1) {
-                fprintf(stderr, "receiptctl ledger: libsodium init failed\n");
+        if (cli_crypto_init("ledger") == -1)
                 return 1;
-        }
         if (key_path && !(kr = cli_keyring_load("ledger", key_path)))
                 return 2;
         if (in_path && strcmp(in_path, "-") && !(in = fopen(in_path, "rb"))) {

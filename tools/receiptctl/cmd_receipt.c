@@ -258,28 +258,17 @@ out:
 }
 
 static gr_keypair *key_load(const char *path) {
-        struct stat st;
         char errstr[256], *text;
         gr_keypair *kp;
         size_t len = 0;
         int rc;
 
-        if (stat(path, &st) == -1) {
-                fprintf(stderr, "receipt: %s: %s\n", path, strerror(errno));
+        if (cli_crypto_init("receipt") == -1 ||
+            !(text = cli_secret_read("receipt", path, &len)))
                 return NULL;
-        }
-        if (st.st_mode & 077) {
-                fprintf(stderr,
-                        "receipt: %s is accessible to group or others (mode "
-                        "%04o); chmod 600 it\n",
-                        path, (unsigned)(st.st_mode & 07777));
-                return NULL;
-        }
-        if (!(text = cli_file_read(path, &len))) {
-                fprintf(stderr, "receipt: %s: %s\n", path, strerror(errno));
-                return NULL;
-        }
-        if (gr_crypto_init() == -1 || !(kp = calloc(1, sizeof(*kp)))) {
+        if (!(kp = calloc(1, sizeof(*kp)))) {
+                fprintf(stderr, "receipt: out of memory\n");
+                memset(text, 0, len);
                 free(text);
                 return NULL;
         }

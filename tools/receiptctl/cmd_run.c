@@ -267,13 +267,10 @@ int cmd_run(int argc, char **argv) {
         if (key_path) {
                 char *text;
                 size_t len = 0;
-                if (gr_crypto_init() == -1)
+                if (cli_crypto_init("run") == -1)
                         return 1;
-                if (!(text = cli_file_read(key_path, &len))) {
-                        fprintf(stderr, "run: cannot read %s: %s\n", key_path,
-                                strerror(errno));
+                if (!(text = cli_secret_read("run", key_path, &len)))
                         return 2;
-                }
                 rc = gr_keypair_from_json(&kp, text, len, errstr,
                                           sizeof(errstr));
                 memset(text, 0, len);

@@ -66,12 +66,10 @@ int cmd_sign(int argc, char **argv) {
                                        argv[optind]);
         if (!key_path)
                 return cli_usage_error("sign", "--key is required");
-        if (gr_crypto_init() == -1)
+        if (cli_crypto_init("sign") == -1)
                 return 1;
-        if (!(text = cli_file_read(key_path, &len))) {
-                fprintf(stderr, "sign: cannot read %s\n", key_path);
+        if (!(text = cli_secret_read("sign", key_path, &len)))
                 return 2;
-        }
         if (gr_keypair_from_json(&kp, text, len, errstr, sizeof(errstr))) {
                 fprintf(stderr, "sign: %s: %s\n", key_path, errstr);
                 memset(text, 0, len);

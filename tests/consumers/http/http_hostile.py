@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Hostile HTTP against receiptd's server (tests/ops/http_serve), on
+"""Hostile HTTP against receiptd's server (tests/consumers/http/http_serve), on
 127.0.0.1 only.
 
 Every attack is a row: what is sent, the status it must get (or None when

@@ -2,7 +2,7 @@
 """Job ids carrying HTML/JS, served by receiptd's HTTP server and loaded in
 headless Chromium: nothing may execute.
 
-The server (tests/ops/http_serve, unsigned mode on 127.0.0.1 since a
+The server (tests/consumers/http/http_serve, unsigned mode on 127.0.0.1 since a
 browser cannot sign) holds jobs whose ids are script and event-handler
 payloads.  Each page — the receipt, the 404 page of an unknown id, the 400
 page, the JSON form — is loaded with --dump-dom; a payload that ran would

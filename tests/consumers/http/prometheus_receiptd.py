@@ -88,7 +88,7 @@ try:
         # The real cluster of tests/kafka (kafka_it.py): fresh topics, a
         # group of our own.
         sys.path.insert(0, os.path.join(os.path.dirname(
-            os.path.abspath(__file__)), "..", "kafka"))
+            os.path.abspath(__file__)), "..", "..", "kafka"))
         import kafka_it
         bootstrap = kafka_it.RealBroker(tmp).bootstrap
         group = ["-X", [kv for kv in kafka_it.RECEIPTD_X

@@ -1,0 +1,116 @@
+/*
+ * The JSON writer's string escape (statemachine/gr_buf.h) against a plain
+ * byte-at-a-time reference: every byte value at every position of strings
+ * of every length around the 8- and 16-byte scan steps, and random strings;
+ * and gr_hex against printf.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gr_buf.h"
+
+/* RFC 8259 escapes as docs/SPEC.md's canonical JSON writes them. */
+static void ref_escape(const unsigned char *s, size_t n, gr_buf *out) {
+        char u[8];
+        gr_buf_putc(out, '"');
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = s[i];
+                switch (c) {
+                case '"': gr_buf_append(out, "\\\"", 2); break;
+                case '\\': gr_buf_append(out, "\\\\", 2); break;
+                case '\n': gr_buf_append(out, "\\n", 2); break;
+                case '\r': gr_buf_append(out, "\\r", 2); break;
+                case '\t': gr_buf_append(out, "\\t", 2); break;
+                case '\b': gr_buf_append(out, "\\b", 2); break;
+                case '\f': gr_buf_append(out, "\\f", 2); break;
+                default:
+                        if (c < 0x20) {
+                                snprintf(u, sizeof(u), "\\u%04x", c);
+                                gr_buf_append(out, u, 6);
+                        } else {
+                                gr_buf_putc(out, (char)c);
+                        }
+                }
+        }
+        gr_buf_putc(out, '"');
+}
+
+static void check(const unsigned char *s, size_t n, gr_buf *a, gr_buf *b) {
+        gr_buf_reset(a);
+        gr_buf_reset(b);
+        gr_buf_json_str(a, (const char *)s, n);
+        ref_escape(s, n, b);
+        assert_false(a->oom);
+        assert_int_equal(a->len, b->len);
+        assert_memory_equal(a->data, b->data, a->len);
+        assert_int_equal(a->data[a->len], '\0');
+}
+
+static void test_every_byte_every_position(void **state) {
+        unsigned char s[40];
+        gr_buf a, b;
+        (void)state;
+
+        gr_buf_init(&a);
+        gr_buf_init(&b);
+        for (size_t n = 0; n <= sizeof(s); n++)
+                for (size_t pos = 0; pos < n; pos++)
+                        for (int c = 0; c < 256; c++) {
+                                memset(s, 'a', n);
+                                s[pos] = (unsigned char)c;
+                                check(s, n, &a, &b);
+                        }
+        gr_buf_free(&a);
+        gr_buf_free(&b);
+}
+
+static void test_random_strings(void **state) {
+        unsigned char s[300];
+        gr_buf a, b;
+        unsigned seed = 12345;
+        (void)state;
+
+        gr_buf_init(&a);
+        gr_buf_init(&b);
+        for (int k = 0; k < 20000; k++) {
+                size_t n = (size_t)(k % 300);
+                for (size_t i = 0; i < n; i++) {
+                        seed = seed * 1103515245u + 12345u;
+                        /* mostly printable, some of everything */
+                        unsigned r = (seed >> 16) & 0xff;
+                        s[i] = (unsigned char)(r < 200 ? 'a' + r % 26 : r);
+                }
+                check(s, n, &a, &b);
+        }
+        gr_buf_free(&a);
+        gr_buf_free(&b);
+}
+
+static void test_hex(void **state) {
+        uint8_t p[256];
+        char out[513], want[513];
+        (void)state;
+
+        for (int i = 0; i < 256; i++) {
+                p[i] = (uint8_t)i;
+                snprintf(want + 2 * i, 3, "%02x", i);
+        }
+        assert_ptr_equal(gr_hex(p, sizeof(p), out), out);
+        assert_string_equal(out, want);
+        assert_string_equal(gr_hex(p, 0, out), "");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_every_byte_every_position),
+            cmocka_unit_test(test_random_strings),
+            cmocka_unit_test(test_hex),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
