@@ -7,16 +7,22 @@
  * timed loops run over those messages, `reps` times:
  *
  *   avro decode      gr_codec_decode() of the Confluent message: bounds
- *                    scan, avro-c read, setters, gr_event_validate()
+ *                    scan, hand-written read into the setters,
+ *                    gr_event_validate()
  *   avro encode      gr_codec_encode_event(GR_WIRE_AVRO_CONFLUENT)
  *   json decode/encode the same through the JSON codec
  *   pipeline         Avro decode + gr_engine_apply() + Avro encode of every
  *                    decision the FSM emits (job ids made unique per rep
- *                    so every event is applied, not a duplicate)
+ *                    so every event is applied, not a duplicate; one
+ *                    engine, so the job table grows to reps/10 * events)
+ *   fsm alone        the same applies on pre-decoded events, no decision
+ *                    encode: what the codec cannot remove
  *
- * Times are process CPU time divided by the events processed.
+ * Times are process CPU time divided by the events processed.  The last
+ * line is the speed goal: `avro decode+fsm+encode: X us/event (goal <= 2)`.
  *
- * usage: bench_avro [FILE [REPS]]
+ * usage: bench_avro [FILE [REPS [pipeline]]]   ("pipeline": only that loop,
+ * for profiling)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +55,56 @@ static void on_decision(void *opaque, const gr_job *job, const gr_decision *d) {
         (void)job;
         gr_buf_reset(&dec_out);
         if (gr_codec_encode_decision(codec, GR_WIRE_AVRO_CONFLUENT, d, NULL,
-                                     NULL, &dec_out) == 0)
+                                     NULL, &dec_out, NULL) == 0)
                 ndecisions++;
+}
+
+/* Apply every message once per rep to one engine, job and event ids made
+ * unique per rep.  fsm_only: decode outside the timer, no decision encode. */
+static double pipeline(const msg *m, size_t n, gr_event *ev, long reps,
+                       int fsm_only) {
+        gr_policy pol;
+        gr_fsm_sink sink = {NULL, NULL, fsm_only ? NULL : on_decision, NULL};
+        gr_engine *eng;
+        gr_event *pre = NULL;
+        gr_err err;
+        double t = 0, t0;
+
+        gr_policy_default(&pol);
+        eng = gr_engine_new(&pol, &sink);
+        if (fsm_only && !(pre = calloc(n, sizeof(*pre))))
+                return 0;
+        for (size_t i = 0; fsm_only && i < n; i++)
+                gr_codec_decode(codec, m[i].avro.data, m[i].avro.len, &pre[i],
+                                &err);
+        gr_buf_init(&dec_out);
+        for (long r = 0; r < reps; r++) {
+                t0 = now();
+                for (size_t i = 0; i < n; i++) {
+                        size_t l;
+                        if (fsm_only) {
+                                if (!gr_event_has(&pre[i], GR_F_job_id))
+                                        continue;
+                                *ev = pre[i];
+                        } else if (gr_codec_decode(codec, m[i].avro.data,
+                                                   m[i].avro.len, ev, &err)) {
+                                continue;
+                        }
+                        /* make this rep's jobs and events new */
+                        l = strlen(ev->job_id);
+                        snprintf(ev->job_id + l, sizeof(ev->job_id) - l,
+                                 "#%ld", r);
+                        l = strlen(ev->event_id);
+                        snprintf(ev->event_id + l, sizeof(ev->event_id) - l,
+                                 "#%ld", r);
+                        gr_engine_apply(eng, ev);
+                }
+                t += now() - t0;
+        }
+        gr_engine_destroy(eng);
+        gr_buf_free(&dec_out);
+        free(pre);
+        return t;
 }
 
 int main(int argc, char **argv) {
@@ -64,7 +118,8 @@ int main(int argc, char **argv) {
         gr_err err;
         gr_buf out;
         FILE *f = fopen(path, "r");
-        double t0, t_ad, t_ae, t_jd, t_je, t_pipe;
+        double t0, t_ad, t_ae, t_jd, t_je, t_pipe, t_fsm;
+        int pipe_only = argc > 3 && strcmp(argv[3], "pipeline") == 0;
         long pipe_reps;
         uint64_t checksum = 0;
 
@@ -86,8 +141,8 @@ int main(int argc, char **argv) {
                 gr_buf_init(&m[n].avro);
                 gr_buf_init(&m[n].json);
                 gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT, ev,
-                                      &m[n].avro);
-                gr_codec_encode_event(codec, GR_WIRE_JSON, ev, &m[n].json);
+                                      &m[n].avro, NULL);
+                gr_codec_encode_event(codec, GR_WIRE_JSON, ev, &m[n].json, NULL);
                 avro_bytes += m[n].avro.len;
                 json_bytes += m[n].json.len;
                 n++;
@@ -98,6 +153,8 @@ int main(int argc, char **argv) {
                 return 2;
         }
         gr_buf_init(&out);
+        if (pipe_only)
+                goto pipe;
 
         t0 = now();
         for (long r = 0; r < reps; r++)
@@ -125,7 +182,7 @@ int main(int argc, char **argv) {
                 for (long r = 0; r < reps; r++) {
                         gr_buf_reset(&out);
                         gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT,
-                                              ev, &out);
+                                              ev, &out, NULL);
                 }
                 t_ae += now() - t0;
                 checksum += out.len;
@@ -145,41 +202,21 @@ int main(int argc, char **argv) {
                 t0 = now();
                 for (long r = 0; r < reps; r++) {
                         gr_buf_reset(&out);
-                        gr_codec_encode_event(codec, GR_WIRE_JSON, ev, &out);
+                        gr_codec_encode_event(codec, GR_WIRE_JSON, ev, &out, NULL);
                 }
                 t_je += now() - t0;
                 checksum += out.len;
         }
 
+pipe:
         /* pipeline: decode + FSM + decision encode, fresh jobs per rep */
-        {
-                gr_policy pol;
-                gr_fsm_sink sink = {NULL, NULL, on_decision, NULL};
-                gr_engine *eng;
-
-                gr_policy_default(&pol);
-                eng = gr_engine_new(&pol, &sink);
-                pipe_reps = reps / 10 > 0 ? reps / 10 : 1;
-                gr_buf_init(&dec_out);
-                t0 = now();
-                for (long r = 0; r < pipe_reps; r++)
-                        for (size_t i = 0; i < n; i++) {
-                                size_t l;
-                                if (gr_codec_decode(codec, m[i].avro.data,
-                                                    m[i].avro.len, ev, &err))
-                                        continue;
-                                /* make this rep's jobs and events new */
-                                l = strlen(ev->job_id);
-                                snprintf(ev->job_id + l, sizeof(ev->job_id) - l,
-                                         "#%ld", r);
-                                l = strlen(ev->event_id);
-                                snprintf(ev->event_id + l,
-                                         sizeof(ev->event_id) - l, "#%ld", r);
-                                gr_engine_apply(eng, ev);
-                        }
-                t_pipe = now() - t0;
-                gr_engine_destroy(eng);
-                gr_buf_free(&dec_out);
+        pipe_reps = reps / 10 > 0 ? reps / 10 : 1;
+        t_pipe = pipeline(m, n, ev, pipe_reps, 0);
+        t_fsm = pipe_only ? 0 : pipeline(m, n, ev, pipe_reps, 1);
+        if (pipe_only) {
+                printf("avro decode+fsm+encode: %.3f us/event (goal <= 2)\n",
+                       t_pipe * 1e6 / ((double)pipe_reps * (double)n));
+                goto out;
         }
 
         {
@@ -200,7 +237,13 @@ int main(int argc, char **argv) {
                        t_pipe * 1e6 / ((double)pipe_reps * (double)n),
                        (long)(pipe_reps * (long)n),
                        (unsigned long long)ndecisions);
+                printf("  of which FSM alone (pre-decoded, no encode): %.3f "
+                       "us/event\n",
+                       t_fsm * 1e6 / ((double)pipe_reps * (double)n));
+                printf("avro decode+fsm+encode: %.3f us/event (goal <= 2)\n",
+                       t_pipe * 1e6 / ((double)pipe_reps * (double)n));
         }
+out:
         fprintf(stderr, "(checksum %llu)\n", (unsigned long long)checksum);
         for (size_t i = 0; i < n; i++) {
                 gr_buf_free(&m[i].avro);

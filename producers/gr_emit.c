@@ -89,13 +89,11 @@ int gr_emit_lines_as(rd_kafka_t *rk, const char *topic, FILE *fp,
                                      err.reason == GR_REJ_MISSING_FIELD ||
                                      err.reason == GR_REJ_UNAUTHORIZED_ROLE;
                         if (!parsed || gr_codec_encode_event(codec, wire, ev,
-                                                             &enc) == -1) {
+                                                             &enc, &err) == -1) {
                                 fprintf(stderr,
                                         "emit: line %llu not sent: %s\n",
                                         (unsigned long long)res->lines,
-                                        gr_codec_last_error(codec)[0]
-                                            ? gr_codec_last_error(codec)
-                                            : err.detail);
+                                        err.detail);
                                 res->failed++;
                                 continue;
                         }

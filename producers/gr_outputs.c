@@ -74,12 +74,13 @@ int gr_out_ledger_row(gr_outputs *o, int32_t partition,
 }
 
 int gr_out_decision(gr_outputs *o, int32_t partition, const gr_decision *d) {
+        gr_err err;
         gr_buf_reset(&o->buf);
         if (o->wire != GR_WIRE_JSON) {
                 if (gr_codec_encode_decision(o->codec, (gr_wire_t)o->wire, d,
-                                             NULL, NULL, &o->buf) == -1)
+                                             NULL, NULL, &o->buf, &err) == -1)
                         return fail(o, "decision %s: %s", d->decision_id,
-                                    gr_codec_last_error(o->codec));
+                                    err.detail);
         } else if (o->kp) {
                 if (gr_decision_sign(o->kp, d, &o->buf) == -1)
                         o->buf.oom = 1;
@@ -152,7 +153,7 @@ int gr_out_dlq_event(gr_outputs *o, int32_t partition, const gr_event *ev,
 
 int gr_out_state(gr_outputs *o, int32_t partition, const gr_job *job) {
         gr_buf_reset(&o->buf);
-        gr_state_encode(job, &o->buf);
+        gr_state_encode_compact(job, &o->buf);
         if (rendered(o, "state record"))
                 return -1;
         return produce(o, GR_TOPIC_STATE, partition, job->job_id,

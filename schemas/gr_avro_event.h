@@ -1,32 +1,34 @@
 /**
  * @file gr_avro_event.h
- * @brief Avro codecs on avro-c's value API: lifecycle events in and out
- *        (LifecycleEvent, schemas/lifecycle_event.avsc) and decisions out
- *        (Decision, schemas/decision.avsc).  No framing here: see
- *        gr_codec.h for the Confluent and single-object wire formats.
+ * @brief Avro codecs: lifecycle events in and out (LifecycleEvent,
+ *        schemas/lifecycle_event.avsc; gr_avro_event.c) and decisions out
+ *        (Decision, schemas/decision.avsc; gr_avro_decision.c).  No framing
+ *        here: see gr_codec.h for the Confluent and single-object wire
+ *        formats.
  *
  * Everything that depends on a schema is built once, when the codec is
- * created or a writer schema is added: the generic classes, the reused
- * values, the avro-c resolver for each writer schema and a field map from
- * Avro record fields to gr_event fields.  Per message there is no schema
- * parsing and no class building; values are reset and refilled.
+ * created or a writer schema is added: a field map of each writer schema
+ * (gr_avro_fieldmap.h), the compiled decision writer.  Per message there is
+ * no schema lookup, no avro-c value and no allocation on the read path.
  *
- * Decoding: the bytes are first bounds-checked against the writer schema
- * (gr_avro_scan.h), then read by avro-c, then every value is handed to the
- * gr_event setters and the event to gr_event_validate(), so Avro and JSON
- * input are judged by the same code.  The body union's branch must be the
- * record of the envelope's `type` (`schema` otherwise).
+ * Decoding: the bytes are first checked against the writer schema
+ * (gr_avro_scan.h), then read straight from the binary encoding through
+ * the writer's field map into the gr_event setters (gr_avro_desc_read()),
+ * and the event goes to gr_event_validate(), so Avro and JSON input are
+ * judged by the same code.  The body union's branch must be the record of
+ * the envelope's `type` (`schema` otherwise; record names:
+ * schemas/README.md).
  *
- * Schema evolution: a writer schema other than the codec's own (the
- * reader) is resolved with avro-c's resolved writer.  avro-c 1.11.1 cannot
- * fill reader fields the writer lacks from their defaults (it rejects such
- * pairs), so the codec resolves against a projection of the reader schema
- * without those fields and applies their defaults itself after reading.
- * Writer-only fields are skipped by the resolver.
+ * Schema evolution: a writer schema must resolve to the codec's own (the
+ * reader) — checked once with avro-c's resolved writer against a projection
+ * of the reader schema onto the writer's fields (avro-c 1.11.1 cannot fill
+ * missing fields from defaults itself; gr_avro_resolve.h).  Reading then
+ * follows the writer schema: fields the reader's record lacks are skipped,
+ * reader fields the writer lacks get their defaults.
  *
- * Encoding writes with the reader schema.  A body field that SPEC does not
- * list for the event's type has no place in its body record and is not
- * written; fields of the schema the codec does not know (added by a later
+ * Encoding (events) writes with the reader schema on avro-c's value API.
+ * A body field that SPEC does not list for the event's type has no place in
+ * its body record and is not written; fields of the schema the codec does not know (added by a later
  * schema version) are written with their defaults.
  *
  * Not thread-safe: one codec per thread.

@@ -40,7 +40,6 @@ struct gr_avro_scan {
                 uint32_t node;
         } *named;
         size_t nnamed, named_cap;
-        int64_t watch; /* the union node whose branch a check reports, -1 */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
@@ -192,7 +191,6 @@ gr_avro_scan *gr_avro_scan_new(avro_schema_t schema, char *errstr,
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
-        s->watch = -1;
         if (compile(s, schema, &root, 0, errstr, errstr_size))
                 goto err;
         /* The root is always node 0: compile() adds it first. */
@@ -217,8 +215,6 @@ typedef struct cursor {
         const uint8_t *p;
         size_t len, pos;
         gr_err *err;
-        int64_t watch;  /* node whose branch to note, -1 */
-        int *branch;    /* where to note it */
 } cursor;
 
 static int bad(cursor *c, const char *what) {
@@ -268,7 +264,8 @@ static int need(cursor *c, int64_t n, const char *what) {
         return 0;
 }
 
-static int utf8_valid(const uint8_t *s, size_t n) {
+int gr_avro_utf8_valid(const void *p, size_t n) {
+        const uint8_t *s = p;
         size_t i = 0;
 
         while (i < n) {
@@ -341,7 +338,7 @@ static int walk(const gr_avro_scan *s, uint32_t ni, cursor *c, int depth) {
                                                   : "bytes length"))
                         return -1;
                 if (n->op == OP_STRING &&
-                    !utf8_valid(c->p + c->pos, (size_t)v))
+                    !gr_avro_utf8_valid(c->p + c->pos, (size_t)v))
                         return bad(c, "string is not valid UTF-8");
                 c->pos += (size_t)v;
                 return 0;
@@ -377,8 +374,6 @@ static int walk(const gr_avro_scan *s, uint32_t ni, cursor *c, int depth) {
                                  (long long)v, n->n);
                         return bad(c, msg);
                 }
-                if ((int64_t)ni == c->watch && c->branch)
-                        *c->branch = (int)v;
                 return walk(s, s->kids[n->first + v], c, depth + 1);
         }
         case OP_ARRAY:
@@ -406,7 +401,7 @@ static int walk(const gr_avro_scan *s, uint32_t ni, cursor *c, int depth) {
                                         if (read_varint(c, 64, &v) ||
                                             need(c, v, "map key length"))
                                                 return -1;
-                                        if (!utf8_valid(c->p + c->pos,
+                                        if (!gr_avro_utf8_valid(c->p + c->pos,
                                                         (size_t)v))
                                                 return bad(c, "map key is not "
                                                               "valid UTF-8");
@@ -420,42 +415,9 @@ static int walk(const gr_avro_scan *s, uint32_t ni, cursor *c, int depth) {
         return bad(c, "corrupt scan program");
 }
 
-int gr_avro_scan_watch(gr_avro_scan *s, avro_schema_t schema,
-                       const char *field) {
-        int i;
-        uint32_t kid;
-
-        if (is_avro_link(schema))
-                schema = avro_schema_link_target(schema);
-        if (!is_avro_record(schema) || s->nodes[0].op != OP_RECORD ||
-            (i = avro_schema_record_field_get_index(schema, field)) < 0)
-                return -1;
-        kid = s->kids[s->nodes[0].first + (uint32_t)i];
-        if (s->nodes[kid].op != OP_UNION)
-                return -1;
-        s->watch = kid;
-        return 0;
-}
-
-int gr_avro_scan_check_branch(const gr_avro_scan *s, const void *buf,
-                              size_t len, int *branch, gr_err *err) {
-        cursor c = {buf, len, 0, err, s->watch, branch};
-
-        if (branch)
-                *branch = -1;
-        if (walk(s, 0, &c, 0))
-                return -1;
-        if (c.pos != len)
-                return gr_err_set(err, GR_REJ_INVALID_AVRO,
-                                  "%zu bytes of trailing garbage after the "
-                                  "record (ends at byte %zu)",
-                                  len - c.pos, c.pos);
-        return 0;
-}
-
 int gr_avro_scan_check(const gr_avro_scan *s, const void *buf, size_t len,
                        gr_err *err) {
-        cursor c = {buf, len, 0, err, -1, NULL};
+        cursor c = {buf, len, 0, err};
 
         if (walk(s, 0, &c, 0))
                 return -1;

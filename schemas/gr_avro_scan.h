@@ -1,17 +1,19 @@
 /**
  * @file gr_avro_scan.h
- * @brief A bounds check of Avro binary data against its writer schema,
- *        run before any byte reaches avro-c.
+ * @brief A bounds and validity check of Avro binary data against its
+ *        writer schema, run before anything decodes the bytes.
  *
- * avro-c 1.11.1 trusts lengths: a negative or huge string, bytes or block
- * length makes it attempt a matching allocation or read past the input.
- * The scan walks the datum exactly as a decoder would, without allocating,
- * and accepts it only when every varint is well formed and in range, every
- * length fits in the bytes that remain, every enum index and union branch
- * exists, booleans are 0 or 1, strings are valid UTF-8, collections hold no
- * more items than bytes remain, nesting stays under GR_AVRO_SCAN_DEPTH and
- * the datum ends exactly at the end of the input.  After it passes, avro-c
- * reads the same bytes with no surprises.
+ * Decoders then need not re-validate (the event decoder,
+ * gr_avro_desc_read(), still bounds-checks but does not check UTF-8); and
+ * avro-c 1.11.1, which trusts lengths (a negative or huge string, bytes or
+ * block length makes it attempt a matching allocation or read past the
+ * input), can be given the bytes safely.  The scan walks the datum exactly
+ * as a decoder would, without allocating, and accepts it only when every
+ * varint is well formed and in range, every length fits in the bytes that
+ * remain, every enum index and union branch exists, booleans are 0 or 1,
+ * strings are valid UTF-8, collections hold no more items than bytes
+ * remain, nesting stays under GR_AVRO_SCAN_DEPTH and the datum ends exactly
+ * at the end of the input.
  */
 #ifndef GR_AVRO_SCAN_H
 #define GR_AVRO_SCAN_H
@@ -46,18 +48,8 @@ void gr_avro_scan_destroy(gr_avro_scan *s);
 int gr_avro_scan_check(const gr_avro_scan *s, const void *buf, size_t len,
                        gr_err *err);
 
-/**
- * @brief Have gr_avro_scan_check_branch() report which branch the data
- *        takes in the union that is field `field` of the root record
- *        (schema is the one the program was compiled from).
- * @returns 0, or -1 when there is no such union field.
- */
-int gr_avro_scan_watch(gr_avro_scan *s, avro_schema_t schema,
-                       const char *field);
-
-/** gr_avro_scan_check(), also setting *branch to the branch the watched
- *  union took (-1 when none is watched). */
-int gr_avro_scan_check_branch(const gr_avro_scan *s, const void *buf,
-                              size_t len, int *branch, gr_err *err);
+/** 1 when the n bytes are valid UTF-8 (no overlongs, surrogates or code
+ *  points beyond U+10FFFF), else 0. */
+int gr_avro_utf8_valid(const void *p, size_t n);
 
 #endif /* GR_AVRO_SCAN_H */

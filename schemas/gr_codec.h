@@ -73,23 +73,24 @@ gr_wire_t gr_codec_last_wire(const gr_codec *c);
 
 /**
  * @brief Append an event in the given wire format to out.
- * @returns 0, or -1 (out unchanged; gr_codec_last_error() says why).
+ * @param err filled on failure (may be NULL).
+ * @returns 0, or -1 with out unchanged and err filled (`missing_field`,
+ *          `schema`, `too_large`; out of memory is `too_large`).
  */
 int gr_codec_encode_event(gr_codec *c, gr_wire_t wire, const gr_event *ev,
-                          gr_buf *out);
+                          gr_buf *out, gr_err *err);
 
 /**
  * @brief Append a decision in the given wire format to out (JSON:
  *        gr_decision_to_json()).
  * @param sig_b64, key_id  processor signature and key id, or NULL.
- * @returns 0, or -1 (out unchanged; gr_codec_last_error() says why).
+ * @param err filled on failure (may be NULL).
+ * @returns 0, or -1 with out unchanged and err filled (`schema` when the
+ *          registry lists no decision schema or a value has no spelling).
  */
 int gr_codec_encode_decision(gr_codec *c, gr_wire_t wire,
                              const gr_decision *d, const char *sig_b64,
-                             const char *key_id, gr_buf *out);
-
-/** @brief Why the last encode failed (borrowed; valid until the next call). */
-const char *gr_codec_last_error(const gr_codec *c);
+                             const char *key_id, gr_buf *out, gr_err *err);
 
 /**
  * @brief Parse a wire format name: "json", "avro" (= Confluent),

@@ -195,7 +195,8 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                         for (size_t i = 0; i < j->seen_cap; i++)
                                 if (j->seen[i])
                                         v[n++] = j->seen[i];
-                        qsort(v, n, sizeof(*v), cmp_u64);
+                        if (n)
+                                qsort(v, n, sizeof(*v), cmp_u64);
                         for (size_t i = 0; i < n; i++) {
                                 char h[17];
                                 snprintf(h, sizeof(h), "%016" PRIx64, v[i]);
@@ -366,6 +367,8 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
         gr_json_decoder *dec = NULL;
         size_t i;
 
+        if (len > 0 && buf[0] == 0) /* the compact form (Confluent magic) */
+                return gr_state_decode_compact(buf, len, errstr, errstr_size);
         if (!(root = json_loadb(buf, len, 0, &jerr))) {
                 snprintf(errstr, errstr_size, "state: %s", jerr.text);
                 return NULL;

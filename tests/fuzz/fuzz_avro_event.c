@@ -69,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         gr_buf_reset(&wire);
         gr_buf_reset(&j1);
         gr_buf_reset(&j2);
-        if (gr_codec_encode_event(c, GR_WIRE_AVRO_CONFLUENT, &ev1, &wire))
-                die(gr_codec_last_error(c), NULL, NULL);
+        if (gr_codec_encode_event(c, GR_WIRE_AVRO_CONFLUENT, &ev1, &wire, &err))
+                die(err.detail, NULL, NULL);
         if (gr_codec_decode(c, wire.data, wire.len, &ev2, &err))
                 die(err.detail, NULL, NULL);
         gr_json_event_encode(&ev1, &j1);

@@ -2,9 +2,10 @@
  * Seed maker for corpus/state: replays event JSON lines through one engine
  * and writes the state document of the job each event touched, after that
  * event, into DIR as state-NNNN (parked events, retries and settled jobs
- * all appear).  Not a test.
+ * all appear).  Not a test.  --compact writes compact records
+ * (gr_state_encode_compact(), for corpus/state_compact) instead.
  *
- *   state_seeds tests/data/scenarios.jsonl DIR
+ *   state_seeds [--compact] tests/data/scenarios.jsonl DIR
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +23,15 @@ int main(int argc, char **argv) {
         gr_buf b;
         char line[65536];
         FILE *in;
-        int n = 0;
+        int n = 0, compact = argc > 1 && strcmp(argv[1], "--compact") == 0;
 
+        if (compact) {
+                argv++;
+                argc--;
+        }
         if (argc != 3 || !d || !(in = fopen(argv[1], "r"))) {
-                fprintf(stderr, "usage: %s EVENTS.jsonl DIR\n", argv[0]);
+                fprintf(stderr, "usage: %s [--compact] EVENTS.jsonl DIR\n",
+                        argv[0]);
                 return 2;
         }
         gr_policy_default(&pol);
@@ -46,7 +52,10 @@ int main(int argc, char **argv) {
                 if (!(job = gr_jobtab_get(gr_engine_jobs(e), ev.job_id, 0)))
                         continue;
                 gr_buf_reset(&b);
-                gr_state_encode(job, &b);
+                if (compact)
+                        gr_state_encode_compact(job, &b);
+                else
+                        gr_state_encode(job, &b);
                 snprintf(path, sizeof(path), "%s/state-%04d", argv[2], n++);
                 if (!(out = fopen(path, "w")) ||
                     fwrite(b.data, 1, b.len, out) != b.len) {

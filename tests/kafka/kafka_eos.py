@@ -110,7 +110,7 @@ def records(bootstrap, topic, isolation, timeout=60):
                 continue
             out[(m.partition(), m.offset())] = (
                 m.key().decode() if m.key() else None,
-                m.value().decode() if m.value() is not None else None)
+                m.value().decode(errors="surrogateescape") if m.value() is not None else None)
         return out
     finally:
         c.close()

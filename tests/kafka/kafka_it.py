@@ -354,7 +354,7 @@ def read_topic(bootstrap, topic, timeout=None, settled=True):
                 continue
             out.append((m.partition(), m.offset(),
                         m.key().decode() if m.key() else None,
-                        m.value().decode() if m.value() is not None else None,
+                        m.value().decode(errors="surrogateescape") if m.value() is not None else None,
                         dict((k, v.decode()) for k, v in (m.headers() or []))))
         return out
     finally:

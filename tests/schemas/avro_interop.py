@@ -170,8 +170,7 @@ def run(tool, mode, lines):
 
 def main():
     tool, schemas_dir, files = sys.argv[1], sys.argv[2], sys.argv[3:]
-    names = ["lifecycle_event.avsc", "decision.avsc", "ledger_row.avsc",
-             "receipt.avsc", "state_record.avsc"]
+    names = ["lifecycle_event.avsc", "decision.avsc", "state_record.avsc"]
     schemas = {n: avro.schema.parse(open("%s/%s" % (schemas_dir, n)).read()) for n in names}
     ev_schema, dec_schema = schemas[names[0]], schemas[names[1]]
     failures = 0

@@ -48,9 +48,10 @@ static int do_encode(char *line) {
         gr_buf_init(&a);
         gr_buf_init(&s);
         gr_json_event_encode(&ev, &j);
-        if (gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT, &ev, &a) ||
-            gr_codec_encode_event(codec, GR_WIRE_AVRO_SINGLE, &ev, &s)) {
-                fprintf(stderr, "encode: %s\n", gr_codec_last_error(codec));
+        if (gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT, &ev, &a,
+                                  &err) ||
+            gr_codec_encode_event(codec, GR_WIRE_AVRO_SINGLE, &ev, &s, &err)) {
+                fprintf(stderr, "encode: %s\n", err.detail);
                 return -1;
         }
         printf("%s\t", j.data);
@@ -94,14 +95,15 @@ static int do_decode(char *line) {
 
 static void on_decision(void *opaque, const gr_job *job, const gr_decision *d) {
         gr_buf j, a;
+        gr_err err;
         (void)opaque;
         (void)job;
         gr_buf_init(&j);
         gr_buf_init(&a);
         gr_decision_to_json(d, NULL, NULL, &j);
         if (gr_codec_encode_decision(codec, GR_WIRE_AVRO_CONFLUENT, d, NULL,
-                                     NULL, &a)) {
-                fprintf(stderr, "decision: %s\n", gr_codec_last_error(codec));
+                                     NULL, &a, &err)) {
+                fprintf(stderr, "decision: %s\n", err.detail);
                 exit(1);
         }
         printf("%s\t", j.data);

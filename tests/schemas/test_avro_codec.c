@@ -296,6 +296,9 @@ static void test_unknown_schema_ids(void **state) {
         confluent(&x, 2); /* the decision schema */
         datum(&x, &good);
         expect_reject(&x, GR_REJ_SCHEMA, "not an event");
+        confluent(&x, 3); /* retired: no schema behind it */
+        datum(&x, &good);
+        expect_reject(&x, GR_REJ_SCHEMA, "schema id 3 is a retired schema");
         x.n = 3;
         expect_reject(&x, GR_REJ_INVALID_AVRO, "Confluent header");
 }
@@ -379,7 +382,7 @@ static void test_encode_headers_and_failure(void **state) {
         assert_int_equal(decode(&x, &err), 0);
         gr_buf_init(&out);
         assert_int_equal(gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT,
-                                               &ev, &out),
+                                               &ev, &out, NULL),
                          0);
         /* our hand-built datum is exactly what the encoder writes */
         assert_int_equal(out.len, x.n);
@@ -389,10 +392,11 @@ static void test_encode_headers_and_failure(void **state) {
         before = out.len;
         gr_event_reset(&ev);
         assert_int_equal(gr_codec_encode_event(codec, GR_WIRE_AVRO_SINGLE, &ev,
-                                               &out),
+                                               &out, &err),
                          -1);
         assert_int_equal(out.len, before);
-        assert_true(gr_codec_last_error(codec)[0] != '\0');
+        assert_int_equal(err.reason, GR_REJ_MISSING_FIELD);
+        assert_true(err.detail[0] != '\0');
         gr_buf_free(&out);
 
         assert_int_equal(gr_wire_parse("avro", &w), 0);
@@ -434,7 +438,7 @@ static void test_resources_evolution(void **state) {
                          0);
         gr_buf_init(&b);
         assert_int_equal(gr_codec_encode_event(codec, GR_WIRE_AVRO_CONFLUENT,
-                                               &in, &b),
+                                               &in, &b, NULL),
                          0);
         assert_int_equal((unsigned char)b.data[4], 7);
         assert_int_equal(gr_codec_decode(codec, b.data, b.len, &out, &err), 0);
@@ -480,12 +484,12 @@ static void test_decision_framing(void **state) {
         d.policy_hash = "p";
         gr_buf_init(&out);
         assert_int_equal(gr_codec_encode_decision(codec, GR_WIRE_AVRO_CONFLUENT,
-                                                  &d, NULL, NULL, &out),
+                                                  &d, NULL, NULL, &out, NULL),
                          0);
         assert_memory_equal(out.data, "\0\0\0\0\6", 5);
         gr_buf_reset(&out);
         assert_int_equal(gr_codec_encode_decision(codec, GR_WIRE_JSON, &d, NULL,
-                                                  NULL, &out),
+                                                  NULL, &out, NULL),
                          0);
         assert_int_equal(out.data[0], '{');
         gr_buf_free(&out);
@@ -510,6 +514,13 @@ static void test_bad_schema_dirs(void **state) {
         fclose(f);
         assert_null(gr_codec_new(dir, errstr, sizeof(errstr)));
         assert_non_null(strstr(errstr, "no event schema"));
+        /* a retired id stays taken */
+        assert_non_null(f = fopen(path, "w"));
+        fputs("3 retired\n3 event " GR_SCHEMAS_DIR "/lifecycle_event.avsc\n",
+              f);
+        fclose(f);
+        assert_null(gr_codec_new(dir, errstr, sizeof(errstr)));
+        assert_non_null(strstr(errstr, "id 3 listed twice"));
         unlink(path);
         rmdir(dir);
 }

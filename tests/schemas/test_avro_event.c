@@ -63,7 +63,7 @@ static int roundtrip_one(gr_codec *c, gr_json_decoder *jd, const char *json,
                 gr_buf_init(&wire);
                 gr_buf_init(&got);
                 assert_int_equal(gr_codec_encode_event(c, wires[i], &ev1,
-                                                       &wire),
+                                                       &wire, NULL),
                                  0);
                 if (gr_codec_decode(c, wire.data, wire.len, &ev2, &err)) {
                         print_error("%s via %s: %s\n", what,
@@ -305,7 +305,7 @@ static void test_evolution_through_registry(void **state) {
         gr_buf_init(&b);
         /* v1 codec writes id 11; the v2 codec resolves it */
         assert_int_equal(gr_codec_encode_event(c1, GR_WIRE_AVRO_CONFLUENT, &ev1,
-                                               &b),
+                                               &b, NULL),
                          0);
         assert_int_equal((unsigned char)b.data[4], 11);
         assert_int_equal(gr_codec_decode(c2, b.data, b.len, &ev2, &err), 0);
@@ -313,14 +313,14 @@ static void test_evolution_through_registry(void **state) {
         /* and by fingerprint */
         gr_buf_reset(&b);
         assert_int_equal(gr_codec_encode_event(c1, GR_WIRE_AVRO_SINGLE, &ev1,
-                                               &b),
+                                               &b, NULL),
                          0);
         assert_int_equal(gr_codec_decode(c2, b.data, b.len, &ev2, &err), 0);
         assert_string_equal(ev2.stderr_class, "unclassified");
         /* v2 -> v1 */
         gr_buf_reset(&b);
         assert_int_equal(gr_codec_encode_event(c2, GR_WIRE_AVRO_CONFLUENT, &ev1,
-                                               &b),
+                                               &b, NULL),
                          0);
         assert_int_equal((unsigned char)b.data[4], 12);
         assert_int_equal(gr_codec_decode(c1, b.data, b.len, &ev2, &err), 0);
@@ -463,8 +463,7 @@ static void test_every_field_has_doc(void **state) {
         /* SPEC-mirroring schemas carry a doc on every field: a crude but
          * real check is that "doc" appears at least as often as "name". */
         static const char *const files[] = {
-            "lifecycle_event.avsc", "decision.avsc", "ledger_row.avsc",
-            "receipt.avsc", "state_record.avsc"};
+            "lifecycle_event.avsc", "decision.avsc", "state_record.avsc"};
         char path[1024];
         (void)state;
 

@@ -41,6 +41,7 @@
 /* A record read back: key, value and the two DLQ headers we show. */
 typedef struct demo_rec {
         char *key, *value, *reason, *detail;
+        size_t vlen; /* value bytes (a compact state record holds NULs) */
         int32_t partition;
         int64_t offset, src_offset;
 } demo_rec;
@@ -88,6 +89,7 @@ static void collect(void *opaque, const rd_kafka_message_t *m) {
         memset(r, 0, sizeof(*r));
         r->key = m->key ? dup_n(m->key, m->key_len) : NULL;
         r->value = m->payload ? dup_n(m->payload, m->len) : NULL;
+        r->vlen = m->payload ? m->len : 0;
         r->reason = header_dup(m, GR_HDR_REASON);
         r->detail = header_dup(m, GR_HDR_DETAIL);
         off = header_dup(m, GR_HDR_OFFSET);
@@ -193,7 +195,7 @@ static void print_jobs(demo_recs *state, demo_recs *dec) {
                         if (state->v[i].key &&
                             !strcmp(state->v[i].key, ids[j])) {
                                 val = state->v[i].value;
-                                vlen = val ? strlen(val) : 0;
+                                vlen = state->v[i].vlen;
                         }
                 job = val ? gr_state_decode(val, vlen, err, sizeof(err))
                           : NULL;
