@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Every speed and memory goal, each ratio printed beside its goal, from one
+# command.  Not a test (numbers depend on the machine; CI does not run it).
+#
+#   bench/goals.sh              replay, Avro, restore decode, memory per job,
+#                               and receiptd on the embedded broker
+#   REAL=1 bench/goals.sh       also receiptd on a real 3-node KRaft cluster
+#                               started by tests/kafka/kafka_cluster.py
+#                               (Java 17 + Maven; ~3 min more)
+#   KAFKA=0 bench/goals.sh      no broker at all (replay, Avro, restore, memory)
+#
+# Builds Release into BUILD_DIR (default build-bench).  The workload is
+# bench/gen_workload.py's seeded 200k-event mix (cached in BUILD_DIR).
+# Each part writes its full output under BUILD_DIR/goals/; the summary at
+# the end repeats only the goal lines.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+OUT=$BUILD_DIR/goals
+EVENTS=${EVENTS:-200000}
+SEED=${SEED:-42}
+KAFKA=${KAFKA:-1}
+REAL=${REAL:-0}
+export BUILD_DIR
+mkdir -p "$OUT"
+
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null
+
+WORKLOAD=${WORKLOAD:-$BUILD_DIR/bench/workload-$EVENTS-s$SEED.jsonl}
+export WORKLOAD
+if [ ! -s "$WORKLOAD" ]; then
+        mkdir -p "$(dirname "$WORKLOAD")"
+        python3 "$ROOT/bench/gen_workload.py" -n "$EVENTS" --seed "$SEED" \
+                -o "$WORKLOAD.tmp"
+        mv "$WORKLOAD.tmp" "$WORKLOAD"
+fi
+
+part() {  # part NAME CMD...: run, keep the output, show it
+        local name=$1
+        shift
+        echo "== $name: $*"
+        "$@" 2>&1 | tee "$OUT/$name.txt"
+}
+
+# 1 and 5: replay against the parse floor and the Python rules; bytes/job.
+part replay "$ROOT/bench/run_replay_bench.sh" "$EVENTS"
+# 2: Avro decode + FSM + Avro decision encode.
+part avro "$BUILD_DIR/bench/bench_avro" "$ROOT/tests/data/scenarios.jsonl" 2000
+# 3: state records decoded per second (the restore's CPU floor).
+part restore "$BUILD_DIR/bench/bench_restore" "$WORKLOAD"
+# 3, 4, 6: receiptd on a broker (restore rate end to end, workers, CPU per
+# event against a bare transactional passthrough).
+if [ "$KAFKA" = 1 ]; then
+        part kafka-embedded /usr/bin/python3 "$ROOT/bench/bench_kafka.py" \
+                "$BUILD_DIR"
+        if [ "$REAL" = 1 ]; then
+                CL=$(mktemp -d)
+                trap '/usr/bin/python3 "$ROOT/tests/kafka/kafka_cluster.py" stop --dir "$CL" >/dev/null 2>&1 || true; rm -rf "$CL"' EXIT
+                /usr/bin/python3 "$ROOT/tests/kafka/kafka_cluster.py" start \
+                        --dir "$CL" --nodes 3 >/dev/null
+                GR_KAFKA_BROKER=real GR_KAFKA_CLUSTER=$CL \
+                        part kafka-real /usr/bin/python3 \
+                        "$ROOT/bench/bench_kafka.py" "$BUILD_DIR"
+        fi
+fi
+
+echo
+echo "== goals (full output in $OUT/)"
+for f in "$OUT"/*.txt; do
+        grep -i "goal" "$f" | sed "s|^|$(basename "$f" .txt): |" || true
+done
