@@ -48,12 +48,13 @@ err:
 int gr_emit_lines(rd_kafka_t *rk, const char *topic, FILE *fp, int timeout_ms,
                   gr_emit_result *res) {
         return gr_emit_lines_as(rk, topic, fp, timeout_ms, NULL, GR_WIRE_JSON,
-                                res);
+                                res, NULL, NULL);
 }
 
 int gr_emit_lines_as(rd_kafka_t *rk, const char *topic, FILE *fp,
                      int timeout_ms, gr_codec *codec, gr_wire_t wire,
-                     gr_emit_result *res) {
+                     gr_emit_result *res, gr_emit_skip_cb *on_skip,
+                     void *opaque) {
         char *line = NULL;
         size_t cap = 0;
         ssize_t n;
@@ -90,10 +91,8 @@ int gr_emit_lines_as(rd_kafka_t *rk, const char *topic, FILE *fp,
                                      err.reason == GR_REJ_UNAUTHORIZED_ROLE;
                         if (!parsed || gr_codec_encode_event(codec, wire, ev,
                                                              &enc, &err) == -1) {
-                                fprintf(stderr,
-                                        "emit: line %llu not sent: %s\n",
-                                        (unsigned long long)res->lines,
-                                        err.detail);
+                                if (on_skip)
+                                        on_skip(res->lines, err.detail, opaque);
                                 res->failed++;
                                 continue;
                         }
@@ -121,8 +120,12 @@ int gr_emit_lines_as(rd_kafka_t *rk, const char *topic, FILE *fp,
                         rd_kafka_poll(rk, 50);
                         waited += 50;
                 }
-                if (e)
+                if (e) {
+                        if (on_skip)
+                                on_skip(res->lines, rd_kafka_err2str(e),
+                                        opaque);
                         res->failed++;
+                }
                 json_decref(root);
                 rd_kafka_poll(rk, 0);
         }

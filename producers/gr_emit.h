@@ -21,6 +21,10 @@ typedef struct gr_emit_result {
         uint64_t failed;    /**< produce or delivery failed */
 } gr_emit_result;
 
+/** Told about each line that is not sent (line number from 1 among the
+ *  non-blank lines, and why); the library itself never prints. */
+typedef void gr_emit_skip_cb(uint64_t line, const char *why, void *opaque);
+
 /**
  * @brief A producer for emitting: partitioner=murmur2_random, acks=all,
  *        idempotent, then the caller's `key=value` properties (kv, n).
@@ -43,12 +47,14 @@ int gr_emit_lines(rd_kafka_t *rk, const char *topic, FILE *fp, int timeout_ms,
 /**
  * @brief As gr_emit_lines(), but each line is decoded (and validated) as a
  *        JSON event and re-encoded with `codec` in `wire` framing before it
- *        is produced.  A line that does not decode is not sent: it counts
- *        as failed and is reported on stderr with its line number.
+ *        is produced.  A line that does not decode, or that the client
+ *        refuses to queue, is not sent: it counts as failed and on_skip
+ *        (when not NULL) is told its line number and why.
  * @param codec borrowed; NULL (or GR_WIRE_JSON) sends lines unchanged.
  */
 int gr_emit_lines_as(rd_kafka_t *rk, const char *topic, FILE *fp,
                      int timeout_ms, gr_codec *codec, gr_wire_t wire,
-                     gr_emit_result *res);
+                     gr_emit_result *res, gr_emit_skip_cb *on_skip,
+                     void *opaque);
 
 #endif

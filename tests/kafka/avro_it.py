@@ -108,6 +108,18 @@ def t_emit(a, w):
     ja, jb = split_by_job(a.data, w)
 
     def publish(bootstrap):
+        # A line that cannot be encoded is not sent, and emit says which
+        # line and why (nothing reaches the topic from this file).
+        bad = os.path.join(w, "bad.jsonl")
+        with open(bad, "w") as f:
+            f.write("\n{not json\n")
+        r = subprocess.run([a.receiptctl, "emit", "--bootstrap", bootstrap,
+                            "--format", "avro", bad],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 1 and "emit: line 1 not sent: " in r.stderr
+              and "0 of 1 lines delivered" in r.stderr,
+              "emit of an undecodable line: rc %d, %s" % (r.returncode,
+                                                          r.stderr))
         emit(a, bootstrap, ja, "avro")
         emit(a, bootstrap, jb, "avro-single")
     run_and_compare(a, w, publish)

@@ -11,6 +11,12 @@
 #include "gr_emit.h"
 #include "gr_topics.h"
 
+static void emit_skipped(uint64_t line, const char *why, void *opaque) {
+        (void)opaque;
+        fprintf(stderr, "emit: line %llu not sent: %s\n",
+                (unsigned long long)line, why);
+}
+
 int cmd_emit(int argc, char **argv) {
         const char *bootstrap = getenv("GR_BOOTSTRAP"), *topic = NULL,
                    *prefix = NULL, *path = "-";
@@ -99,7 +105,8 @@ int cmd_emit(int argc, char **argv) {
                 rc = 2;
                 goto out;
         }
-        rc = gr_emit_lines_as(rk, topic, fp, timeout_ms, codec, wire, &res) == 0
+        rc = gr_emit_lines_as(rk, topic, fp, timeout_ms, codec, wire, &res,
+                              emit_skipped, NULL) == 0
                  ? 0
                  : 1;
         gr_codec_destroy(codec);
