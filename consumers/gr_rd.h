@@ -11,7 +11,8 @@
  *                      state and checkpoints written; commit or fail
  *   gr_rd_txn.c        the transactional producer: begin, commit with the
  *                      input offsets, abort; waiting for acknowledgements
- *   gr_rd_rebalance.c  the consumer group's assign/revoke callback
+ *   gr_rd_rebalance.c  the consumer group's assign/revoke callback (it
+ *                      records the event) and the run loop's handling
  */
 #ifndef GR_RD_H
 #define GR_RD_H
@@ -84,6 +85,20 @@ typedef struct gr_part {
         int64_t batch_latest;
 } gr_part;
 
+/* A rebalance event recorded by the callback for the run loop
+ * (gr_rd_rebalance.c): its kind, a copy of its partitions, whether the
+ * assignment was lost and the protocol (COOPERATIVE or EAGER). */
+typedef struct grd_reb_ev {
+        rd_kafka_resp_err_t err;
+        rd_kafka_topic_partition_list_t *tps;
+        int lost, coop;
+        struct grd_reb_ev *next;
+} grd_reb_ev;
+
+typedef struct grd_reb_queue {
+        grd_reb_ev *head, *tail;
+} grd_reb_queue;
+
 struct gr_receiptd {
         const gr_config *cfg;
         gr_topics topics;
@@ -91,6 +106,8 @@ struct gr_receiptd {
         rd_kafka_t *consumer, *producer, *restorer;
         int eos;
         int closed;
+        int closing; /* the run loop ended: rebalances handed over at once */
+        grd_reb_queue reb; /* rebalance events not yet served */
         int assigned_once; /* a rebalance has assigned partitions */
         int join_unfinished; /* see join_unfinished() */
         int32_t nparts;
@@ -176,5 +193,17 @@ void grd_batch_fail(gr_receiptd *r);
 /* gr_rd_rebalance.c */
 void grd_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *tps, void *opaque);
+/* Serve the recorded events in order, outside any callback. */
+void grd_rebalance_serve(gr_receiptd *r);
+/* /readyz and gr_ready: assigned once, no fatal error, every owned
+ * partition restored. */
+void grd_ready_update(gr_receiptd *r);
+/* The event queue: push copies tps (NULL allowed); -1 out of memory. */
+int grd_reb_push(grd_reb_queue *q, rd_kafka_resp_err_t err,
+                 const rd_kafka_topic_partition_list_t *tps, int lost,
+                 int coop);
+grd_reb_ev *grd_reb_pop(grd_reb_queue *q);
+void grd_reb_ev_free(grd_reb_ev *ev);
+void grd_reb_clear(grd_reb_queue *q);
 
 #endif

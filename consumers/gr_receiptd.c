@@ -31,7 +31,7 @@ static void window_clock_tick(gr_receiptd *r) {
                 gr_job *job;
                 size_t it = 0;
 
-                if (!p || p->revoking)
+                if (!p || p->revoking || !p->eng)
                         continue;
                 jobs = gr_engine_jobs(p->eng);
                 while ((job = gr_jobtab_next(jobs, &it))) {
@@ -552,9 +552,15 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
 
         while (!*stop && !r->fatal) {
                 int timeout = 200;
-                int64_t t = now_ms();
+                int64_t t;
                 rd_kafka_message_t *m;
 
+                /* What the rebalance callback recorded, outside it. */
+                if (r->reb.head) {
+                        grd_rebalance_serve(r);
+                        continue;
+                }
+                t = now_ms();
                 if (r->batch_records) {
                         if (r->batch_records >= r->cfg->batch_size ||
                             t >= batch_deadline) {
@@ -602,11 +608,13 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
         }
 
         /* Finish (or, after a fatal error, abort) the batch in flight, then
-         * leave the group; the revoke callback commits nothing more. */
+         * leave the group; rebalances from now on commit nothing more. */
         if (r->fatal)
                 grd_batch_fail(r);
         else
                 grd_batch_commit(r);
+        r->closing = 1;
+        grd_rebalance_serve(r);
         join_finish(r);
         if ((e = rd_kafka_consumer_close(r->consumer)))
                 rlog(r, 1, "consumer close: %s", rd_kafka_err2str(e));
@@ -629,6 +637,7 @@ void gr_receiptd_destroy(gr_receiptd *r) {
         gr_metrics_destroy(r->metrics);
         gr_window_clock_destroy(r->wclock);
         r->metrics = NULL;
+        r->closing = 1;
         if (r->consumer) {
                 if (!r->closed)
                         r->join_unfinished = join_unfinished(r);
@@ -641,6 +650,7 @@ void gr_receiptd_destroy(gr_receiptd *r) {
                 for (int32_t i = 0; i < r->nparts; i++)
                         grd_part_destroy(r->parts[i]);
         free(r->parts);
+        grd_reb_clear(&r->reb);
         if (r->restorer)
                 rd_kafka_destroy(r->restorer);
         if (r->producer)

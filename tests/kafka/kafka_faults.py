@@ -436,25 +436,35 @@ def f_kill9_repeated(run, rng):
 
 
 @fault("rebalance_two")
-def f_rebalance_two(run, rng):
+def f_rebalance_two(run, rng, extra=()):
     """Two instances share the group while events flow in the background:
-    B joins, A leaves, A' joins, B leaves; A' finishes."""
+    B joins, A leaves, A' joins, B leaves; A' finishes (cooperative-sticky,
+    receiptd's default: incremental assign/unassign)."""
     lines = [l for c in run.chunks for l in c]
-    a = run.start()
+    a = run.start(extra)
     a.wait_log("assigned", 30)
     run.em.stream(lines, 12)
     time.sleep(1.5)
-    b = run.start()
+    b = run.start(extra)
     b.wait_log("assigned", 30)
     time.sleep(1.5)
     a.stop()
-    a2 = run.start()
+    a2 = run.start(extra)
     a2.wait_log("assigned", 30)
     time.sleep(1.5)
     b.stop()
     run.em.join(60)
     run.settle()
     it.check(a2.p.returncode == 0, "A' did not stop cleanly")
+    proto = "(EAGER)" if extra else "(COOPERATIVE)"
+    it.check(proto in a2.text(), "A' did not rebalance %s" % proto)
+
+
+@fault("rebalance_eager")
+def f_rebalance_eager(run, rng):
+    """rebalance_two under the EAGER protocol (range assignor): every
+    rebalance revokes everything, then assigns anew."""
+    f_rebalance_two(run, rng, ["partition.assignment.strategy=range"])
 
 
 @fault("stop_mid_join")
