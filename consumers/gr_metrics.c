@@ -47,6 +47,7 @@ typedef struct part_metrics {
         U64 open_jobs;
         atomic_int_fast64_t lag;
         U64 restore_last_us;
+        atomic_int restored; /* gr_metrics_partition_restored() + 1 */
         /* writer side, under m->lock */
         int have_prev;
         gr_stats prev;
@@ -276,6 +277,8 @@ static void secs(gr_buf *o, uint64_t us) {
                       (unsigned long long)(us % 1000000));
 }
 
+static void render_restored(gr_metrics *m, gr_buf *o);
+
 void gr_metrics_render(gr_metrics *m, gr_buf *o) {
         uint64_t cum = 0, assigned = 0;
 
@@ -420,6 +423,8 @@ void gr_metrics_render(gr_metrics *m, gr_buf *o) {
                         secs(o, ld(&m->parts[i].restore_last_us));
                         gr_buf_putc(o, '\n');
                 }
+
+        render_restored(m, o);
 
         head(o, "gr_jobs_open", "gauge",
              "Jobs held in memory, by owned input partition.");
@@ -1134,4 +1139,26 @@ void gr_metrics_destroy(gr_metrics *m) {
         }
         free(m->parts);
         free(m);
+}
+
+void gr_metrics_partition_restored(gr_metrics *m, int32_t partition,
+                                   int state) {
+        if (!m || partition < 0 || partition >= GR_METRICS_PARTITIONS_MAX)
+                return;
+        atomic_store(&m->parts[partition].restored,
+                     state < 0 ? 0 : state ? 2 : 1);
+}
+
+static void render_restored(gr_metrics *m, gr_buf *o) {
+        head(o, "gr_partition_restored", "gauge",
+             "By owned input partition: 1 once its state is restored and "
+             "its input flows, 0 while restoring (/readyz waits for all).");
+        for (int i = 0; i < GR_METRICS_PARTITIONS_MAX; i++) {
+                int st = atomic_load(&m->parts[i].restored);
+                if (st)
+                        gr_buf_printf(o,
+                                      "gr_partition_restored{partition=\"%d\"}"
+                                      " %d\n",
+                                      i, st - 1);
+        }
 }

@@ -42,6 +42,7 @@
 #include "gr_policy_json.h"
 #include "gr_produce.h"
 #include "gr_restore.h"
+#include "gr_rtq.h"
 #include "gr_sign.h"
 #include "gr_state_json.h"
 #include "gr_topics.h"
@@ -70,6 +71,15 @@ typedef struct gr_part {
         int64_t next_offset; /* next input offset to apply; -1 unknown */
         int touched;         /* in the batch in hand */
         int revoking;
+        /* Restoring (gr_rd_part.c): eng is NULL while the restore thread
+         * works on rt; then, eng installed, seek_pending until the input
+         * was sought to next_offset and resumed.  No record of the
+         * partition is taken before restoring is 0 (grd_part_live). */
+        int restoring;
+        int seek_pending;
+        int64_t seek_deadline;
+        double restore_t0;
+        struct gr_rtask *rt;
         const gr_job **dirty; /* jobs to write to the state topic */
         size_t ndirty, capdirty;
         char **evicted; /* job_ids to tombstone in the state topic */
@@ -103,7 +113,10 @@ struct gr_receiptd {
         const gr_config *cfg;
         gr_topics topics;
         gr_policy policy;
-        rd_kafka_t *consumer, *producer, *restorer;
+        rd_kafka_t *consumer, *producer;
+        rd_kafka_t *restorer;  /* the restore thread's own consumer */
+        gr_rtq *rtq;           /* restores, one after another */
+        rd_kafka_queue_t *cq;  /* the consumer's queue (woken by rtq) */
         int eos;
         int closed;
         int closing; /* the run loop ended: rebalances handed over at once */
@@ -168,10 +181,24 @@ typedef struct grd_record {
  * writers, with rec (borrowed) as their opaque. */
 void grd_record_sink(grd_record *rec, gr_fsm_sink *sink);
 gr_part *grd_part_new(gr_receiptd *r, int32_t partition);
+/* Cancels the partition's restore if one is in flight. */
 void grd_part_destroy(gr_part *p);
 void grd_part_batch_clear(gr_part *p);
 void grd_part_dirty(gr_part *p, const gr_job *job);
-int grd_part_restore(gr_receiptd *r, gr_part *p, int64_t *start);
+/* Its records may be taken and applied: restored and sought. */
+static inline int grd_part_live(const gr_part *p) {
+        return p && p->eng && !p->restoring;
+}
+/* Drop the partition's engine, pause its input and queue its restore
+ * from the state topic on the restore thread.  -1: out of memory. */
+int grd_part_restore_begin(gr_receiptd *r, gr_part *p);
+/* On the run loop: install the restores that finished, seek their input
+ * to the restored start and resume it.  Cheap when none finished. */
+void grd_restores_finish(gr_receiptd *r);
+/* The restore thread's work and its result's release (gr_rtq.h). */
+void grd_restore_run(void *opaque, gr_rtask *t);
+void grd_restore_free(void *opaque, gr_rtask *t);
+void grd_restore_wake(void *opaque);
 void grd_rewind_touched(gr_receiptd *r);
 
 /* gr_rd_txn.c */

@@ -13,8 +13,13 @@
  *           lost), destroy the partitions (cancelling their restores),
  *           then incremental_unassign (COOPERATIVE) or assign(NULL)
  *           (EAGER);
- *   assign: a partition object per new partition, restored from the
- *           state topic, then (incremental_)assign at the restored start.
+ *   assign: a partition object per new partition, (incremental_)assign
+ *           with the new partitions at their end, pause them and queue
+ *           their restores on the restore thread (gr_rtq.h); each is
+ *           sought to its restored start and resumed by the run loop when
+ *           its own restore is done (grd_restores_finish), while the
+ *           partitions already owned go on being processed.  A revoke of
+ *           a partition still restoring cancels its restore.
  *
  * While the consumer is closing nothing is processed any more: the
  * callback then hands partitions over at once (rebalance_now). */
@@ -166,17 +171,21 @@ static void reb_assign(gr_receiptd *r, grd_reb_ev *ev, const char *list) {
                         r->fatal = 1;
                         break;
                 }
-                /* State first, then input: nothing of this partition
-                 * is applied before its jobs are back. */
-                if (grd_part_restore(r, r->parts[pn], &tps->elems[i].offset) ==
-                    -1) {
-                        r->fatal = 1;
-                        break;
-                }
+                /* Nothing of the partition is applied before its jobs are
+                 * back: assigned at the end (nothing there to fetch),
+                 * paused at once, sought to its restored start and resumed
+                 * when its restore is done. */
+                tps->elems[i].offset = RD_KAFKA_OFFSET_END;
         }
         /* Even after a failure: the group waits for this call (the
          * consumer could not even close without it). */
         assign_call(r, ev->coop, tps, 1);
+        for (int i = 0; i < tps->cnt && !r->fatal; i++) {
+                int32_t pn = tps->elems[i].partition;
+                if (pn >= 0 && pn < r->nparts && r->parts[pn] &&
+                    grd_part_restore_begin(r, r->parts[pn]) == -1)
+                        r->fatal = 1;
+        }
 }
 
 /* Closing, or the event could not be recorded: nothing is processed any
@@ -254,5 +263,10 @@ void grd_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 void grd_ready_update(gr_receiptd *r) {
-        gr_metrics_set_ready(r->metrics, r->assigned_once && !r->fatal);
+        int ready = r->assigned_once && !r->fatal;
+
+        for (int32_t i = 0; ready && i < r->nparts; i++)
+                if (r->parts[i] && r->parts[i]->restoring)
+                        ready = 0;
+        gr_metrics_set_ready(r->metrics, ready);
 }
