@@ -72,9 +72,11 @@ typedef struct gr_part {
         int touched;         /* in the batch in hand */
         int revoking;
         /* Restoring (gr_rd_part.c): eng is NULL while the restore thread
-         * works on rt; then, eng installed, seek_pending until the input
-         * was sought to next_offset and resumed.  No record of the
-         * partition is taken before restoring is 0 (grd_part_live). */
+         * works on rt; then, eng installed, until the input starts at
+         * next_offset: a new partition is assigned there, one already
+         * assigned (rewound) is sought there and resumed (seek_pending).
+         * No record of the partition is taken before restoring is 0
+         * (grd_part_live). */
         int restoring;
         int seek_pending;
         int64_t seek_deadline;
@@ -125,6 +127,13 @@ struct gr_receiptd {
         int join_unfinished; /* see join_unfinished() */
         int32_t nparts;
         gr_part **parts; /* [nparts], NULL when not assigned */
+        /* In the consumer's assignment [nparts] (gr_rd_rebalance.c): a new
+         * partition joins it only when restored. */
+        char *assigned;
+        int coop; /* the group's protocol is COOPERATIVE */
+        /* EAGER: the assignment held back until its partitions are
+         * restored (assign() replaces the whole assignment). */
+        rd_kafka_topic_partition_list_t *eager_wait;
         int in_txn;
         int batch_records;
         int produce_failed;  /* a produce call failed in this batch */
@@ -222,6 +231,13 @@ void grd_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *tps, void *opaque);
 /* Serve the recorded events in order, outside any callback. */
 void grd_rebalance_serve(gr_receiptd *r);
+/* The run loop ended: serve what is pending by handing partitions over
+ * at once, and from now on in the callback itself. */
+void grd_rebalance_close(gr_receiptd *r);
+/* A restored partition not yet assigned: assign it at its start
+ * (COOPERATIVE), or the held-back assignment once all of it is restored
+ * (EAGER). */
+void grd_part_input_start(gr_receiptd *r, gr_part *p);
 /* /readyz and gr_ready: assigned once, no fatal error, every owned
  * partition restored. */
 void grd_ready_update(gr_receiptd *r);

@@ -278,7 +278,8 @@ int grd_part_restore_begin(gr_receiptd *r, gr_part *p) {
                 gr_rtq_cancel(r->rtq, p->rt);
         p->restoring = 1;
         p->seek_pending = 0;
-        part_pause(r, p, 1);
+        if (r->assigned[p->partition])
+                part_pause(r, p, 1); /* rewound: sought when restored */
         if (!(p->rt = gr_rtq_submit(r->rtq, p->partition))) {
                 rlog(r, 0, "partition %d: out of memory", (int)p->partition);
                 return -1;
@@ -323,13 +324,19 @@ static void part_install(gr_receiptd *r, gr_part *p, grd_restored *rs) {
              "%.0f ms; input resumes at %s",
              (int)p->partition, (unsigned long long)rs->res.jobs,
              (unsigned long long)rs->res.records, ms, where);
-        p->seek_pending = 1;
-        p->seek_deadline = now_ms() + r->cfg->restore_timeout_ms;
+        if (r->assigned[p->partition]) {
+                p->seek_pending = 1;
+                p->seek_deadline = now_ms() + r->cfg->restore_timeout_ms;
+        } else {
+                grd_part_input_start(r, p);
+        }
 }
 
-/* Seek the restored partition's input to its start and resume it.  The
- * fetcher of a partition assigned a moment ago may not have started yet
- * (the seek then fails with __STATE): tried again on the next turn. */
+/* Seek the rewound partition's input back to its restored start and
+ * resume it; a seek that fails is tried again on the next turn until
+ * restore.timeout.ms.  (A new partition is never sought: it is assigned
+ * at its start, since a seek while the fetcher still resolves a logical
+ * start offset is undone by librdkafka's retry of that query.) */
 static void part_seek(gr_receiptd *r, gr_part *p) {
         rd_kafka_topic_partition_list_t *tp =
             rd_kafka_topic_partition_list_new(1);

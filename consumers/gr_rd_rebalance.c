@@ -2,27 +2,31 @@
  * of what it recorded (gr_rd.h).
  *
  * The callback runs inside rd_kafka_consumer_poll(): it only copies the
- * event (kind, partitions, whether the assignment was lost) into
- * r->reb and calls rd_kafka_yield(), so the poll returns at once.  The
- * group waits for the application's (incremental_)assign/unassign call
- * (librdkafka keeps the member in its wait-for-assign-call state and the
- * assigned partitions paused meanwhile), so the run loop makes that call
- * itself, outside any callback, with grd_rebalance_serve():
+ * event (kind, partitions, whether the assignment was lost, protocol)
+ * into r->reb and calls rd_kafka_yield(), so the poll returns at once.
+ * The group waits for the application's assign/unassign call (librdkafka
+ * keeps the member in its wait-for-assign-call state, heartbeating), so
+ * the run loop makes it itself, outside any callback, in
+ * grd_rebalance_serve():
  *
  *   revoke: commit the batch in hand (or fail it when the assignment was
- *           lost), destroy the partitions (cancelling their restores),
- *           then incremental_unassign (COOPERATIVE) or assign(NULL)
- *           (EAGER);
- *   assign: a partition object per new partition, (incremental_)assign
- *           with the new partitions at their end, pause them and queue
- *           their restores on the restore thread (gr_rtq.h); each is
- *           sought to its restored start and resumed by the run loop when
- *           its own restore is done (grd_restores_finish), while the
- *           partitions already owned go on being processed.  A revoke of
- *           a partition still restoring cancels its restore.
+ *           lost), destroy the partitions (cancelling restores in
+ *           flight), then incremental_unassign (COOPERATIVE: those of
+ *           them in the consumer's assignment) or assign(NULL) (EAGER);
+ *   assign: a partition object per new partition, its restore queued on
+ *           the restore thread (gr_rtq.h).  COOPERATIVE: an empty
+ *           incremental_assign ends the group's step at once, and each
+ *           partition is incrementally assigned at its restored start
+ *           when its own restore is done (grd_part_input_start) — the
+ *           partitions already owned are processed meanwhile.  EAGER
+ *           (every partition was just revoked): the assign() call waits
+ *           until all of them are restored, then assigns them at their
+ *           starts.
  *
- * While the consumer is closing nothing is processed any more: the
- * callback then hands partitions over at once (rebalance_now). */
+ * A new partition is never assigned before its restore, so no record of
+ * it can be fetched, let alone applied, before its jobs are back.  While
+ * the consumer is closing nothing is processed any more: the callback
+ * then hands partitions over at once (rebalance_now). */
 #include "gr_rd.h"
 
 /* ------------------------------------------------------------------ */
@@ -89,6 +93,16 @@ static void part_list(const rd_kafka_topic_partition_list_t *tps, char *list,
                                         (int)tps->elems[i].partition);
 }
 
+static void assign_mark(gr_receiptd *r,
+                        const rd_kafka_topic_partition_list_t *tps, char v) {
+        for (int i = 0; tps && i < tps->cnt; i++) {
+                int32_t pn = tps->elems[i].partition;
+                if (pn >= 0 && pn < r->nparts)
+                        r->assigned[pn] = v;
+        }
+}
+
+/* (incremental_)assign or unassign tps, keeping r->assigned. */
 static void assign_call(gr_receiptd *r, int coop,
                         rd_kafka_topic_partition_list_t *tps, int add) {
         rd_kafka_error_t *e = NULL;
@@ -99,6 +113,10 @@ static void assign_call(gr_receiptd *r, int coop,
                           rd_kafka_incremental_unassign(r->consumer, tps);
         else
                 err = rd_kafka_assign(r->consumer, add ? tps : NULL);
+        if (!add && !coop)
+                memset(r->assigned, 0, (size_t)r->nparts);
+        else if (!e && !err)
+                assign_mark(r, tps, add);
         if (e) {
                 rlog(r, 0, "incremental %s: %s", add ? "assign" : "unassign",
                      rd_kafka_error_string(e));
@@ -108,6 +126,94 @@ static void assign_call(gr_receiptd *r, int coop,
                 rlog(r, 0, "%s: %s", add ? "assign" : "unassign",
                      rd_kafka_err2str(err));
                 r->fatal = 1;
+        }
+}
+
+/* COOPERATIVE unassign: only what is in the consumer's assignment (a
+ * partition still restoring never joined it). */
+static void unassign_coop(gr_receiptd *r,
+                          const rd_kafka_topic_partition_list_t *tps) {
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new(tps ? tps->cnt : 0);
+
+        for (int i = 0; tps && i < tps->cnt; i++) {
+                int32_t pn = tps->elems[i].partition;
+                if (pn < 0 || pn >= r->nparts || r->assigned[pn])
+                        rd_kafka_topic_partition_list_add(
+                            l, tps->elems[i].topic, pn);
+        }
+        assign_call(r, 1, l, 0);
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* assign(NULL): EAGER's revoke, and the reset after a rebalance error
+ * (its result is not checked: there is nothing left to undo). */
+static void unassign_all(gr_receiptd *r) {
+        rd_kafka_assign(r->consumer, NULL);
+        memset(r->assigned, 0, (size_t)r->nparts);
+        if (r->eager_wait) {
+                rd_kafka_topic_partition_list_destroy(r->eager_wait);
+                r->eager_wait = NULL;
+        }
+}
+
+static void unassign(gr_receiptd *r, int coop,
+                     const rd_kafka_topic_partition_list_t *tps) {
+        if (coop)
+                unassign_coop(r, tps);
+        else
+                unassign_all(r);
+}
+
+static int64_t start_offset(const gr_part *p) {
+        return p->next_offset >= 0 ? p->next_offset :
+                                     RD_KAFKA_OFFSET_BEGINNING;
+}
+
+/* EAGER: assign the held-back assignment once each of its partitions is
+ * restored (or failed: the instance stops then). */
+static void eager_try(gr_receiptd *r) {
+        rd_kafka_topic_partition_list_t *l = r->eager_wait;
+
+        if (!l)
+                return;
+        for (int i = 0; i < l->cnt; i++) {
+                int32_t pn = l->elems[i].partition;
+                gr_part *p = pn >= 0 && pn < r->nparts ? r->parts[pn] : NULL;
+                if (p && !r->fatal && (!p->eng || p->rt))
+                        return; /* still restoring */
+                l->elems[i].offset = p ? start_offset(p) :
+                                         RD_KAFKA_OFFSET_INVALID;
+        }
+        r->eager_wait = NULL;
+        assign_call(r, 0, l, 1);
+        for (int i = 0; i < l->cnt && !r->fatal; i++) {
+                int32_t pn = l->elems[i].partition;
+                gr_part *p = pn >= 0 && pn < r->nparts ? r->parts[pn] : NULL;
+                if (p) {
+                        p->restoring = 0;
+                        gr_metrics_partition_restored(r->metrics, pn, 1);
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+void grd_part_input_start(gr_receiptd *r, gr_part *p) {
+        rd_kafka_topic_partition_list_t *l;
+
+        if (!r->coop) {
+                eager_try(r);
+                return;
+        }
+        l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, r->topics.name[GR_TOPIC_EVENTS],
+                                          p->partition)
+            ->offset = start_offset(p);
+        assign_call(r, 1, l, 1);
+        rd_kafka_topic_partition_list_destroy(l);
+        if (!r->fatal) {
+                p->restoring = 0;
+                gr_metrics_partition_restored(r->metrics, p->partition, 1);
         }
 }
 
@@ -140,7 +246,7 @@ static void reb_revoke(gr_receiptd *r, grd_reb_ev *ev, const char *list) {
                 grd_batch_commit(r);
         }
         parts_destroy(r, ev->tps);
-        assign_call(r, ev->coop, ev->tps, 0);
+        unassign(r, ev->coop, ev->tps);
 }
 
 static void reb_assign(gr_receiptd *r, grd_reb_ev *ev, const char *list) {
@@ -161,30 +267,36 @@ static void reb_assign(gr_receiptd *r, grd_reb_ev *ev, const char *list) {
         if (held) {
                 grd_batch_commit(r);
                 parts_destroy(r, tps);
+                if (ev->coop)
+                        unassign_coop(r, tps);
         }
-        for (int i = 0; i < tps->cnt; i++) {
+        for (int i = 0; i < tps->cnt && !r->fatal; i++) {
                 int32_t pn = tps->elems[i].partition;
                 if (pn < 0 || pn >= r->nparts)
                         continue;
-                if (!(r->parts[pn] = grd_part_new(r, pn))) {
+                if (!(r->parts[pn] = grd_part_new(r, pn)) ||
+                    grd_part_restore_begin(r, r->parts[pn]) == -1) {
                         rlog(r, 0, "partition %d: out of memory", (int)pn);
                         r->fatal = 1;
-                        break;
                 }
-                /* Nothing of the partition is applied before its jobs are
-                 * back: assigned at the end (nothing there to fetch),
-                 * paused at once, sought to its restored start and resumed
-                 * when its restore is done. */
-                tps->elems[i].offset = RD_KAFKA_OFFSET_END;
         }
-        /* Even after a failure: the group waits for this call (the
-         * consumer could not even close without it). */
-        assign_call(r, ev->coop, tps, 1);
-        for (int i = 0; i < tps->cnt && !r->fatal; i++) {
-                int32_t pn = tps->elems[i].partition;
-                if (pn >= 0 && pn < r->nparts && r->parts[pn] &&
-                    grd_part_restore_begin(r, r->parts[pn]) == -1)
-                        r->fatal = 1;
+        if (r->fatal) {
+                /* The group waits for the call even so (the consumer
+                 * could not close without it); nothing is taken. */
+                assign_call(r, ev->coop, tps, 1);
+        } else if (ev->coop) {
+                /* The group's step ends now; each partition joins the
+                 * assignment when restored (grd_part_input_start). */
+                rd_kafka_topic_partition_list_t *none =
+                    rd_kafka_topic_partition_list_new(0);
+                assign_call(r, 1, none, 1);
+                rd_kafka_topic_partition_list_destroy(none);
+        } else {
+                if (r->eager_wait)
+                        rd_kafka_topic_partition_list_destroy(r->eager_wait);
+                r->eager_wait = ev->tps;
+                ev->tps = NULL;
+                eager_try(r);
         }
 }
 
@@ -199,9 +311,9 @@ static void rebalance_now(gr_receiptd *r, rd_kafka_resp_err_t err,
                 assign_call(r, coop, tps, 1);
         } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
                 parts_destroy(r, tps);
-                assign_call(r, coop, tps, 0);
+                unassign(r, coop, tps);
         } else {
-                rd_kafka_assign(r->consumer, NULL);
+                unassign_all(r);
         }
 }
 
@@ -211,6 +323,7 @@ void grd_rebalance_serve(gr_receiptd *r) {
 
         while ((ev = grd_reb_pop(&r->reb))) {
                 part_list(ev->tps, list, sizeof(list));
+                r->coop = ev->coop;
                 if (r->closing) {
                         rebalance_now(r, ev->err, ev->tps, ev->coop);
                         grd_reb_ev_free(ev);
@@ -235,12 +348,26 @@ void grd_rebalance_serve(gr_receiptd *r) {
                                 grd_part_destroy(r->parts[i]);
                                 r->parts[i] = NULL;
                         }
-                        rd_kafka_assign(r->consumer, NULL);
+                        unassign_all(r);
                         break;
                 }
                 grd_reb_ev_free(ev);
         }
         grd_ready_update(r);
+}
+
+void grd_rebalance_close(gr_receiptd *r) {
+        r->closing = 1;
+        if (!r->parts || !r->assigned)
+                return; /* never started */
+        grd_rebalance_serve(r);
+        if (r->eager_wait && r->consumer) {
+                /* The group waits for this call before it lets go. */
+                rd_kafka_topic_partition_list_t *l = r->eager_wait;
+                r->eager_wait = NULL;
+                assign_call(r, 0, l, 1);
+                rd_kafka_topic_partition_list_destroy(l);
+        }
 }
 
 void grd_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

@@ -429,7 +429,8 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
         gr_outputs_init(&r->out, r->producer, &r->topics, r->codec,
                         cfg->output_wire, r->kp, GR_PRODUCE_TIMEOUT_MS);
         producer_warm(r);
-        if (!(r->parts = calloc((size_t)r->nparts, sizeof(*r->parts)))) {
+        if (!(r->parts = calloc((size_t)r->nparts, sizeof(*r->parts))) ||
+            !(r->assigned = calloc((size_t)r->nparts, 1))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto err;
         }
@@ -623,8 +624,7 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
                 grd_batch_fail(r);
         else
                 grd_batch_commit(r);
-        r->closing = 1;
-        grd_rebalance_serve(r);
+        grd_rebalance_close(r);
         join_finish(r);
         if ((e = rd_kafka_consumer_close(r->consumer)))
                 rlog(r, 1, "consumer close: %s", rd_kafka_err2str(e));
@@ -647,7 +647,7 @@ void gr_receiptd_destroy(gr_receiptd *r) {
         gr_metrics_destroy(r->metrics);
         gr_window_clock_destroy(r->wclock);
         r->metrics = NULL;
-        r->closing = 1;
+        grd_rebalance_close(r);
         if (r->consumer) {
                 if (!r->closed)
                         r->join_unfinished = join_unfinished(r);
@@ -660,6 +660,7 @@ void gr_receiptd_destroy(gr_receiptd *r) {
                 for (int32_t i = 0; i < r->nparts; i++)
                         grd_part_destroy(r->parts[i]);
         free(r->parts);
+        free(r->assigned);
         grd_reb_clear(&r->reb);
         gr_rtq_destroy(r->rtq);
         if (r->cq)
