@@ -38,6 +38,23 @@ static int watermark_retriable(rd_kafka_resp_err_t e) {
         }
 }
 
+/* The watermark query asks the leader the client has cached, and an
+ * answer "not leader" does not refresh that: ask for the topic's metadata,
+ * so the next query goes to the partition's leader now. */
+static void metadata_refresh(rd_kafka_t *rc, const char *topic,
+                             int64_t deadline) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rc, topic, NULL);
+        int64_t left = deadline - now_ms();
+
+        if (!rkt)
+                return;
+        if (!rd_kafka_metadata(rc, 0, rkt, &md,
+                               left > 1000 ? 1000 : left > 0 ? (int)left : 1))
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+}
+
 static int cancelled(const atomic_int *cancel) {
         return cancel && atomic_load(cancel);
 }
@@ -77,6 +94,8 @@ int gr_partition_scan_cancel(rd_kafka_t *rc, const char *topic,
                       (cancel && e == RD_KAFKA_RESP_ERR__TIMED_OUT)))
                         break;
                 nanosleep(&pause, NULL);
+                if (e != RD_KAFKA_RESP_ERR__TIMED_OUT)
+                        metadata_refresh(rc, topic, deadline);
         }
         if (cancelled(cancel)) {
                 snprintf(errstr, errstr_size, "%s [%d]: cancelled", topic,
