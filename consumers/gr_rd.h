@@ -5,8 +5,9 @@
  *   gr_receiptd.c      set-up (clients, policy, keys, topics), the run loop,
  *                      the window clock, shutdown
  *   gr_rd_part.c       one assigned partition: its engine, restore from the
- *                      state topic, rewind, and the FSM's sinks that turn
- *                      its actions into output records
+ *                      state topic (on the restore thread, gr_rtq.h;
+ *                      installed on the run loop), rewind, and the FSM's
+ *                      sinks that turn its actions into output records
  *   gr_rd_batch.c      the batch: records held, decoded, verified, applied;
  *                      state and checkpoints written; commit or fail
  *   gr_rd_txn.c        the transactional producer: begin, commit with the
