@@ -173,6 +173,8 @@ static void secs(gr_buf *o, uint64_t us) {
                       (unsigned long long)(us % 1000000));
 }
 
+static void render_restored(gr_metrics *m, gr_buf *o);
+
 void gr_metrics_render(gr_metrics *m, gr_buf *o) {
         uint64_t cum = 0, assigned = 0;
 
@@ -318,6 +320,8 @@ void gr_metrics_render(gr_metrics *m, gr_buf *o) {
                         gr_buf_putc(o, '\n');
                 }
 
+        render_restored(m, o);
+
         head(o, "gr_jobs_open", "gauge",
              "Jobs held in memory, by owned input partition.");
         for (int i = 0; i < GR_METRICS_PARTITIONS_MAX; i++)
@@ -379,3 +383,24 @@ void gr_metrics_render(gr_metrics *m, gr_buf *o) {
                       (long long)atomic_load(&m->http_conns_open));
 }
 
+void gr_metrics_partition_restored(gr_metrics *m, int32_t partition,
+                                   int state) {
+        if (!m || partition < 0 || partition >= GR_METRICS_PARTITIONS_MAX)
+                return;
+        atomic_store(&m->parts[partition].restored,
+                     state < 0 ? 0 : state ? 2 : 1);
+}
+
+static void render_restored(gr_metrics *m, gr_buf *o) {
+        head(o, "gr_partition_restored", "gauge",
+             "By owned input partition: 1 once its state is restored and "
+             "its input flows, 0 while restoring (/readyz waits for all).");
+        for (int i = 0; i < GR_METRICS_PARTITIONS_MAX; i++) {
+                int st = atomic_load(&m->parts[i].restored);
+                if (st)
+                        gr_buf_printf(o,
+                                      "gr_partition_restored{partition=\"%d\"}"
+                                      " %d\n",
+                                      i, st - 1);
+        }
+}

@@ -178,4 +178,10 @@ int gr_metrics_dispatch(gr_metrics *m);
  *  out (borrowed). */
 void gr_metrics_render(gr_metrics *m, gr_buf *out);
 
+/** Restore state of an input partition, gr_partition_restored{partition}:
+ *  1 restored (its input flows), 0 restoring, -1 not owned (the series
+ *  vanishes).  Out of range is a no-op. */
+void gr_metrics_partition_restored(gr_metrics *m, int32_t partition,
+                                   int state);
+
 #endif /* GR_METRICS_H */

@@ -27,6 +27,7 @@ typedef struct part_metrics {
         U64 open_jobs;
         atomic_int_fast64_t lag;
         U64 restore_last_us;
+        atomic_int restored; /* gr_metrics_partition_restored() + 1 */
         /* writer side, under m->lock */
         int have_prev;
         gr_stats prev;

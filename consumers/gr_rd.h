@@ -5,13 +5,15 @@
  *   gr_receiptd.c      set-up (clients, policy, keys, topics), the run loop,
  *                      the window clock, shutdown
  *   gr_rd_part.c       one assigned partition: its engine, restore from the
- *                      state topic, rewind, and the FSM's sinks that turn
- *                      its actions into output records
+ *                      state topic (on the restore thread, gr_rtq.h;
+ *                      installed on the run loop), rewind, and the FSM's
+ *                      sinks that turn its actions into output records
  *   gr_rd_batch.c      the batch: records held, decoded, verified, applied;
  *                      state and checkpoints written; commit or fail
  *   gr_rd_txn.c        the transactional producer: begin, commit with the
  *                      input offsets, abort; waiting for acknowledgements
- *   gr_rd_rebalance.c  the consumer group's assign/revoke callback
+ *   gr_rd_rebalance.c  the consumer group's assign/revoke callback (it
+ *                      records the event) and the run loop's handling
  */
 #ifndef GR_RD_H
 #define GR_RD_H
@@ -41,6 +43,7 @@
 #include "gr_policy_json.h"
 #include "gr_produce.h"
 #include "gr_restore.h"
+#include "gr_rtq.h"
 #include "gr_sign.h"
 #include "gr_state_json.h"
 #include "gr_topics.h"
@@ -69,6 +72,17 @@ typedef struct gr_part {
         int64_t next_offset; /* next input offset to apply; -1 unknown */
         int touched;         /* in the batch in hand */
         int revoking;
+        /* Restoring (gr_rd_part.c): eng is NULL while the restore thread
+         * works on rt; then, eng installed, until the input starts at
+         * next_offset: a new partition is assigned there, one already
+         * assigned (rewound) is sought there and resumed (seek_pending).
+         * No record of the partition is taken before restoring is 0
+         * (grd_part_live). */
+        int restoring;
+        int seek_pending;
+        int64_t seek_deadline;
+        double restore_t0;
+        struct gr_rtask *rt;
         const gr_job **dirty; /* jobs to write to the state topic */
         size_t ndirty, capdirty;
         char **evicted; /* job_ids to tombstone in the state topic */
@@ -84,17 +98,43 @@ typedef struct gr_part {
         int64_t batch_latest;
 } gr_part;
 
+/* A rebalance event recorded by the callback for the run loop
+ * (gr_rd_rebalance.c): its kind, a copy of its partitions, whether the
+ * assignment was lost and the protocol (COOPERATIVE or EAGER). */
+typedef struct grd_reb_ev {
+        rd_kafka_resp_err_t err;
+        rd_kafka_topic_partition_list_t *tps;
+        int lost, coop;
+        struct grd_reb_ev *next;
+} grd_reb_ev;
+
+typedef struct grd_reb_queue {
+        grd_reb_ev *head, *tail;
+} grd_reb_queue;
+
 struct gr_receiptd {
         const gr_config *cfg;
         gr_topics topics;
         gr_policy policy;
-        rd_kafka_t *consumer, *producer, *restorer;
+        rd_kafka_t *consumer, *producer;
+        rd_kafka_t *restorer;  /* the restore thread's own consumer */
+        gr_rtq *rtq;           /* restores, one after another */
+        rd_kafka_queue_t *cq;  /* the consumer's queue (woken by rtq) */
         int eos;
         int closed;
+        int closing; /* the run loop ended: rebalances handed over at once */
+        grd_reb_queue reb; /* rebalance events not yet served */
         int assigned_once; /* a rebalance has assigned partitions */
         int join_unfinished; /* see join_unfinished() */
         int32_t nparts;
         gr_part **parts; /* [nparts], NULL when not assigned */
+        /* In the consumer's assignment [nparts] (gr_rd_rebalance.c): a new
+         * partition joins it only when restored. */
+        char *assigned;
+        int coop; /* the group's protocol is COOPERATIVE */
+        /* EAGER: the assignment held back until its partitions are
+         * restored (assign() replaces the whole assignment). */
+        rd_kafka_topic_partition_list_t *eager_wait;
         int in_txn;
         int batch_records;
         int produce_failed;  /* a produce call failed in this batch */
@@ -151,10 +191,24 @@ typedef struct grd_record {
  * writers, with rec (borrowed) as their opaque. */
 void grd_record_sink(grd_record *rec, gr_fsm_sink *sink);
 gr_part *grd_part_new(gr_receiptd *r, int32_t partition);
+/* Cancels the partition's restore if one is in flight. */
 void grd_part_destroy(gr_part *p);
 void grd_part_batch_clear(gr_part *p);
 void grd_part_dirty(gr_part *p, const gr_job *job);
-int grd_part_restore(gr_receiptd *r, gr_part *p, int64_t *start);
+/* Its records may be taken and applied: restored and sought. */
+static inline int grd_part_live(const gr_part *p) {
+        return p && p->eng && !p->restoring;
+}
+/* Drop the partition's engine, pause its input and queue its restore
+ * from the state topic on the restore thread.  -1: out of memory. */
+int grd_part_restore_begin(gr_receiptd *r, gr_part *p);
+/* On the run loop: install the restores that finished, seek their input
+ * to the restored start and resume it.  Cheap when none finished. */
+void grd_restores_finish(gr_receiptd *r);
+/* The restore thread's work and its result's release (gr_rtq.h). */
+void grd_restore_run(void *opaque, gr_rtask *t);
+void grd_restore_free(void *opaque, gr_rtask *t);
+void grd_restore_wake(void *opaque);
 void grd_rewind_touched(gr_receiptd *r);
 
 /* gr_rd_txn.c */
@@ -176,5 +230,24 @@ void grd_batch_fail(gr_receiptd *r);
 /* gr_rd_rebalance.c */
 void grd_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *tps, void *opaque);
+/* Serve the recorded events in order, outside any callback. */
+void grd_rebalance_serve(gr_receiptd *r);
+/* The run loop ended: serve what is pending by handing partitions over
+ * at once, and from now on in the callback itself. */
+void grd_rebalance_close(gr_receiptd *r);
+/* A restored partition not yet assigned: assign it at its start
+ * (COOPERATIVE), or the held-back assignment once all of it is restored
+ * (EAGER). */
+void grd_part_input_start(gr_receiptd *r, gr_part *p);
+/* /readyz and gr_ready: assigned once, no fatal error, every owned
+ * partition restored. */
+void grd_ready_update(gr_receiptd *r);
+/* The event queue: push copies tps (NULL allowed); -1 out of memory. */
+int grd_reb_push(grd_reb_queue *q, rd_kafka_resp_err_t err,
+                 const rd_kafka_topic_partition_list_t *tps, int lost,
+                 int coop);
+grd_reb_ev *grd_reb_pop(grd_reb_queue *q);
+void grd_reb_ev_free(grd_reb_ev *ev);
+void grd_reb_clear(grd_reb_queue *q);
 
 #endif

@@ -108,8 +108,8 @@ static void pend_apply(gr_receiptd *r, size_t i) {
 
         if (m->partition >= 0 && m->partition < r->nparts)
                 p = r->parts[m->partition];
-        if (!p || !p->eng)
-                return; /* revoked while in flight */
+        if (!grd_part_live(p))
+                return; /* revoked or rewound while in flight */
         if (p->next_offset >= 0 && m->offset < p->next_offset)
                 return; /* before the resume point: already applied */
         rec = (grd_record){p, m, ev};
@@ -184,8 +184,8 @@ rd_kafka_message_t *grd_pend_add(gr_receiptd *r, rd_kafka_message_t *m) {
 
         if (m->partition >= 0 && m->partition < r->nparts)
                 p = r->parts[m->partition];
-        if (!p || !p->eng)
-                return m; /* revoked while in flight */
+        if (!grd_part_live(p))
+                return m; /* not owned, or its restore is not done */
         if (p->next_offset >= 0 && m->offset < p->next_offset)
                 return m; /* before the resume point: already applied */
         if (grd_txn_begin(r) == -1)

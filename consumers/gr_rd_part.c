@@ -132,7 +132,10 @@ void grd_part_batch_clear(gr_part *p) {
 void grd_part_destroy(gr_part *p) {
         if (!p)
                 return;
+        if (p->rt)
+                gr_rtq_cancel(p->r->rtq, p->rt);
         gr_metrics_partition_reset(p->r->metrics, p->partition);
+        gr_metrics_partition_restored(p->r->metrics, p->partition, -1);
         gr_engine_destroy(p->eng);
         grd_part_batch_clear(p);
         free(p->evicted);
@@ -140,119 +143,268 @@ void grd_part_destroy(gr_part *p) {
         free(p);
 }
 
+/* ------------------------------------------------------------------ */
+/* Restore, on the restore thread                                      */
+
+/* What a restore brings back to the run loop. */
+typedef struct grd_restored {
+        gr_engine *eng;
+        gr_restore_result res;
+        gr_merkle_frontier merkle;
+        int64_t start; /* checkpoint, else committed offset, else -1 */
+        char err[512];
+} grd_restored;
+
 static void merkle_rebuild_row(void *opaque, const rd_kafka_message_t *m) {
-        gr_part *p = opaque;
+        gr_merkle_frontier *f = opaque;
         uint8_t leaf[GR_HASH_LEN];
 
         gr_merkle_leaf_hash(m->payload ? m->payload : "", m->len, leaf);
-        gr_merkle_frontier_append(&p->merkle, leaf);
+        gr_merkle_frontier_append(f, leaf);
 }
 
 /* The partition's Merkle frontier: from the checkpoint, or — for a
- * checkpoint written before tree heads existed, or none — rebuilt by reading the
- * ledger partition, so the next head covers every row already there. */
-static int part_merkle_restore(gr_receiptd *r, gr_part *p,
-                               const gr_restore_result *res) {
-        char err[512];
+ * checkpoint written before tree heads existed, or none — rebuilt by
+ * reading the ledger partition, so the next head covers every row
+ * already there. */
+static int merkle_restore(gr_receiptd *r, gr_rtask *t, grd_restored *rs) {
+        char err[400];
 
-        gr_merkle_frontier_init(&p->merkle);
-        if (res->has_frontier) {
-                p->merkle = res->frontier;
-        } else if (gr_partition_scan(r->restorer,
-                                     r->topics.name[GR_TOPIC_LEDGER],
-                                     p->partition, r->cfg->restore_timeout_ms,
-                                     merkle_rebuild_row, p, err,
-                                     sizeof(err)) == -1) {
-                rlog(r, 0, "partition %d: rebuilding the Merkle log: %s",
-                     (int)p->partition, err);
+        gr_merkle_frontier_init(&rs->merkle);
+        if (rs->res.has_frontier) {
+                rs->merkle = rs->res.frontier;
+        } else if (gr_partition_scan_cancel(
+                       r->restorer, r->topics.name[GR_TOPIC_LEDGER],
+                       t->partition, r->cfg->restore_timeout_ms,
+                       merkle_rebuild_row, &rs->merkle, &t->cancel, err,
+                       sizeof(err)) == -1) {
+                snprintf(rs->err, sizeof(rs->err),
+                         "rebuilding the Merkle log: %s", err);
                 return -1;
-        } else if (p->merkle.size) {
+        } else if (rs->merkle.size) {
                 rlog(r, 1,
                      "partition %d: Merkle log rebuilt from %llu ledger rows "
                      "(no frontier in the checkpoint)",
-                     (int)p->partition, (unsigned long long)p->merkle.size);
+                     (int)t->partition, (unsigned long long)rs->merkle.size);
         }
-        p->head_size = p->merkle.size;
-        p->head_time = INT64_MIN;
         return 0;
 }
 
 /* Rebuild the partition's engine from the state topic and find where its
  * input resumes: the checkpoint, else the group's committed offset, else
- * the beginning.  Returns the offset to start from (possibly logical). */
-int grd_part_restore(gr_receiptd *r, gr_part *p, int64_t *start) {
-        gr_restore_result res;
-        char err[512], where[64];
+ * the beginning (-1).  Runs on the restore thread with its own consumer
+ * (r->restorer); reads only what does not change while running (cfg,
+ * policy, topics). */
+void grd_restore_run(void *opaque, gr_rtask *t) {
+        gr_receiptd *r = opaque;
+        grd_restored *rs = calloc(1, sizeof(*rs));
 
-        gr_metrics_partition_reset(r->metrics, p->partition);
-        gr_engine_destroy(p->eng);
-        grd_part_batch_clear(p);
-        if (!(p->eng = gr_engine_new(&r->policy, NULL))) {
-                rlog(r, 0, "partition %d: out of memory", (int)p->partition);
-                return -1;
+        t->rc = -1;
+        if (!(t->result = rs))
+                return;
+        if (!(rs->eng = gr_engine_new(&r->policy, NULL))) {
+                snprintf(rs->err, sizeof(rs->err), "out of memory");
+                return;
         }
-        gr_engine_set_evict(p->eng, part_evict, p);
-        if (gr_restore_partition(r->restorer, r->topics.name[GR_TOPIC_STATE],
-                                 p->partition, gr_engine_jobs(p->eng),
-                                 r->cfg->restore_timeout_ms, &res, err,
-                                 sizeof(err)) == -1) {
-                rlog(r, 0, "partition %d: restore failed: %s",
-                     (int)p->partition, err);
-                return -1;
-        }
-        if (part_merkle_restore(r, p, &res) == -1)
-                return -1;
-        r->st.restored_jobs += res.jobs;
-        r->st.restored_records += res.records;
-        r->st.restore_ms += res.ms;
-        gr_metrics_restore_observe(r->metrics, p->partition, res.ms / 1000.0,
-                                   res.records, res.jobs);
-        if (res.bad)
-                rlog(r, 1,
-                     "partition %d: %llu state records did not decode "
-                     "(skipped)",
-                     (int)p->partition, (unsigned long long)res.bad);
-
-        *start = res.checkpoint;
-        if (*start < 0) {
+        if (gr_restore_partition_cancel(r->restorer,
+                                        r->topics.name[GR_TOPIC_STATE],
+                                        t->partition, gr_engine_jobs(rs->eng),
+                                        r->cfg->restore_timeout_ms, &t->cancel,
+                                        &rs->res, rs->err,
+                                        sizeof(rs->err)) == -1 ||
+            merkle_restore(r, t, rs) == -1)
+                return;
+        rs->start = rs->res.checkpoint;
+        if (rs->start < 0) {
                 rd_kafka_topic_partition_list_t *tp =
                     rd_kafka_topic_partition_list_new(1);
                 rd_kafka_topic_partition_list_add(
-                    tp, r->topics.name[GR_TOPIC_EVENTS], p->partition);
+                    tp, r->topics.name[GR_TOPIC_EVENTS], t->partition);
                 if (!rd_kafka_committed(r->consumer, tp,
                                         r->cfg->startup_timeout_ms) &&
                     tp->elems[0].offset >= 0)
-                        *start = tp->elems[0].offset;
+                        rs->start = tp->elems[0].offset;
                 rd_kafka_topic_partition_list_destroy(tp);
         }
-        p->next_offset = *start;
-        if (*start < 0)
-                snprintf(where, sizeof(where), "the beginning");
-        else
-                snprintf(where, sizeof(where), "%s %lld",
-                         res.checkpoint >= 0 ? "checkpoint" :
-                                               "committed offset",
-                         (long long)*start);
-        rlog(r, 1,
-             "partition %d: restored %llu jobs from %llu state records in "
-             "%.0f ms; input resumes at %s",
-             (int)p->partition, (unsigned long long)res.jobs,
-             (unsigned long long)res.records, res.ms, where);
-        if (*start < 0)
-                *start = RD_KAFKA_OFFSET_BEGINNING;
+        t->rc = 0;
+}
+
+void grd_restore_free(void *opaque, gr_rtask *t) {
+        grd_restored *rs = t->result;
+
+        (void)opaque;
+        if (rs) {
+                gr_engine_destroy(rs->eng);
+                free(rs);
+        }
+        t->result = NULL;
+}
+
+void grd_restore_wake(void *opaque) {
+        gr_receiptd *r = opaque;
+
+        /* consumer_poll returns now, so the run loop installs it. */
+        if (r->cq)
+                rd_kafka_queue_yield(r->cq);
+}
+
+/* ------------------------------------------------------------------ */
+/* Restore, on the run loop                                            */
+
+static void part_pause(gr_receiptd *r, gr_part *p, int pause) {
+        rd_kafka_topic_partition_list_t *tp =
+            rd_kafka_topic_partition_list_new(1);
+        rd_kafka_resp_err_t e;
+
+        rd_kafka_topic_partition_list_add(tp, r->topics.name[GR_TOPIC_EVENTS],
+                                          p->partition);
+        e = pause ? rd_kafka_pause_partitions(r->consumer, tp) :
+                    rd_kafka_resume_partitions(r->consumer, tp);
+        if (!e)
+                e = tp->elems[0].err;
+        /* Not fatal: records of a partition not live are never taken. */
+        if (e)
+                rlog(r, 2, "partition %d: %s: %s", (int)p->partition,
+                     pause ? "pause" : "resume", rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(tp);
+}
+
+int grd_part_restore_begin(gr_receiptd *r, gr_part *p) {
+        gr_metrics_partition_reset(r->metrics, p->partition);
+        gr_engine_destroy(p->eng);
+        p->eng = NULL;
+        grd_part_batch_clear(p);
+        if (p->rt)
+                gr_rtq_cancel(r->rtq, p->rt);
+        p->restoring = 1;
+        p->seek_pending = 0;
+        if (r->assigned[p->partition])
+                part_pause(r, p, 1); /* rewound: sought when restored */
+        if (!(p->rt = gr_rtq_submit(r->rtq, p->partition))) {
+                rlog(r, 0, "partition %d: out of memory", (int)p->partition);
+                return -1;
+        }
+        p->restore_t0 = now_ms_f();
+        gr_metrics_partition_restored(r->metrics, p->partition, 0);
+        gr_metrics_set_ready(r->metrics, 0);
         return 0;
 }
 
-/* After an abort or a failed batch: restore the touched partitions again
- * and seek their input back to the checkpoint. */
-void grd_rewind_touched(gr_receiptd *r) {
-        rd_kafka_topic_partition_list_t *tp =
-            rd_kafka_topic_partition_list_new(4);
-        rd_kafka_error_t *e;
+/* Take over what the restore thread brought back. */
+static void part_install(gr_receiptd *r, gr_part *p, grd_restored *rs) {
+        char where[64];
+        double ms = now_ms_f() - p->restore_t0;
 
+        p->eng = rs->eng;
+        rs->eng = NULL;
+        gr_engine_set_evict(p->eng, part_evict, p);
+        p->merkle = rs->merkle;
+        p->head_size = p->merkle.size;
+        p->head_time = INT64_MIN;
+        p->next_offset = rs->start;
+        r->st.restored_jobs += rs->res.jobs;
+        r->st.restored_records += rs->res.records;
+        r->st.restore_ms += ms;
+        gr_metrics_restore_observe(r->metrics, p->partition, ms / 1000.0,
+                                   rs->res.records, rs->res.jobs);
+        if (rs->res.bad)
+                rlog(r, 1,
+                     "partition %d: %llu state records did not decode "
+                     "(skipped)",
+                     (int)p->partition, (unsigned long long)rs->res.bad);
+        if (rs->start < 0)
+                snprintf(where, sizeof(where), "the beginning");
+        else
+                snprintf(where, sizeof(where), "%s %lld",
+                         rs->res.checkpoint >= 0 ? "checkpoint" :
+                                                   "committed offset",
+                         (long long)rs->start);
+        rlog(r, 1,
+             "partition %d: restored %llu jobs from %llu state records in "
+             "%.0f ms; input resumes at %s",
+             (int)p->partition, (unsigned long long)rs->res.jobs,
+             (unsigned long long)rs->res.records, ms, where);
+        if (r->assigned[p->partition]) {
+                p->seek_pending = 1;
+                p->seek_deadline = now_ms() + r->cfg->restore_timeout_ms;
+        } else {
+                grd_part_input_start(r, p);
+        }
+}
+
+/* Seek the rewound partition's input back to its restored start and
+ * resume it; a seek that fails is tried again on the next turn until
+ * restore.timeout.ms.  (A new partition is never sought: it is assigned
+ * at its start, since a seek while the fetcher still resolves a logical
+ * start offset is undone by librdkafka's retry of that query.) */
+static void part_seek(gr_receiptd *r, gr_part *p) {
+        rd_kafka_topic_partition_list_t *tp =
+            rd_kafka_topic_partition_list_new(1);
+        rd_kafka_error_t *e;
+        rd_kafka_resp_err_t err;
+
+        rd_kafka_topic_partition_list_add(tp, r->topics.name[GR_TOPIC_EVENTS],
+                                          p->partition)
+            ->offset = p->next_offset >= 0 ? p->next_offset :
+                                             RD_KAFKA_OFFSET_BEGINNING;
+        e = rd_kafka_seek_partitions(r->consumer, tp, GR_TXN_TIMEOUT_MS);
+        err = e ? rd_kafka_error_code(e) : tp->elems[0].err;
+        if (e)
+                rd_kafka_error_destroy(e);
+        rd_kafka_topic_partition_list_destroy(tp);
+        if (err) {
+                if (now_ms() < p->seek_deadline)
+                        return;
+                rlog(r, 0, "partition %d: seek to the restored start: %s",
+                     (int)p->partition, rd_kafka_err2str(err));
+                r->fatal = 1;
+                return;
+        }
+        part_pause(r, p, 0);
+        p->seek_pending = 0;
+        p->restoring = 0;
+        gr_metrics_partition_restored(r->metrics, p->partition, 1);
+}
+
+void grd_restores_finish(gr_receiptd *r) {
+        gr_rtask *t;
+        int changed = 0;
+
+        while ((t = gr_rtq_take(r->rtq))) {
+                gr_part *p = t->partition >= 0 && t->partition < r->nparts ?
+                                 r->parts[t->partition] :
+                                 NULL;
+                grd_restored *rs = t->result;
+
+                if (p && p->rt == t) {
+                        p->rt = NULL;
+                        if (t->rc == 0) {
+                                part_install(r, p, rs);
+                        } else {
+                                rlog(r, 0, "partition %d: restore failed: %s",
+                                     (int)t->partition,
+                                     rs ? rs->err : "out of memory");
+                                r->fatal = 1;
+                        }
+                }
+                gr_rtq_task_free(r->rtq, t);
+                changed = 1;
+        }
+        for (int32_t i = 0; i < r->nparts && !r->fatal; i++)
+                if (r->parts[i] && r->parts[i]->seek_pending) {
+                        part_seek(r, r->parts[i]);
+                        changed = 1;
+                }
+        if (changed)
+                grd_ready_update(r);
+}
+
+/* After an abort or a failed batch: restore the touched partitions again
+ * (on the restore thread) and seek their input back to the checkpoint
+ * when that is done; the other partitions go on meanwhile. */
+void grd_rewind_touched(gr_receiptd *r) {
         for (int32_t i = 0; i < r->nparts; i++) {
                 gr_part *p = r->parts[i];
-                int64_t start;
 
                 if (!p || !p->touched)
                         continue;
@@ -260,20 +412,10 @@ void grd_rewind_touched(gr_receiptd *r) {
                         grd_part_batch_clear(p);
                         continue;
                 }
-                if (grd_part_restore(r, p, &start) == -1) {
+                if (grd_part_restore_begin(r, p) == -1) {
                         r->fatal = 1;
                         continue;
                 }
-                rd_kafka_topic_partition_list_add(
-                    tp, r->topics.name[GR_TOPIC_EVENTS], i)->offset = start;
                 r->st.rewinds++;
         }
-        if (tp->cnt > 0 &&
-            (e = rd_kafka_seek_partitions(r->consumer, tp,
-                                          GR_TXN_TIMEOUT_MS))) {
-                rlog(r, 0, "rewind: seek failed: %s", rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-                r->fatal = 1;
-        }
-        rd_kafka_topic_partition_list_destroy(tp);
 }

@@ -4,14 +4,15 @@
 
 void grd_log(const gr_receiptd *r, int level, const char *fmt, ...) {
         va_list ap;
+        char line[1024];
 
         if (r->cfg->log_level < level)
                 return;
         va_start(ap, fmt);
-        fputs("receiptd: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
+        /* One write: the restore thread logs too. */
+        fprintf(stderr, "receiptd: %s\n", line);
 }
 
 
@@ -31,7 +32,7 @@ static void window_clock_tick(gr_receiptd *r) {
                 gr_job *job;
                 size_t it = 0;
 
-                if (!p || p->revoking)
+                if (!grd_part_live(p) || p->revoking)
                         continue;
                 jobs = gr_engine_jobs(p->eng);
                 while ((job = gr_jobtab_next(jobs, &it))) {
@@ -402,6 +403,13 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
                 goto err;
         if (check_topics(r, errstr, errstr_size) == -1)
                 goto err;
+        if (!(r->cq = rd_kafka_queue_get_consumer(r->consumer)) ||
+            !(r->rtq = gr_rtq_new(grd_restore_run, grd_restore_free,
+                                  grd_restore_wake, r))) {
+                snprintf(errstr, errstr_size,
+                         "cannot start the restore thread");
+                goto err;
+        }
         if (r->policy.window_clock) {
                 rd_kafka_conf_t *conf = rd_kafka_conf_new();
                 if (gr_config_rdkafka_apply_except(cfg, GR_SCOPE_PRODUCER,
@@ -421,7 +429,8 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
         gr_outputs_init(&r->out, r->producer, &r->topics, r->codec,
                         cfg->output_wire, r->kp, GR_PRODUCE_TIMEOUT_MS);
         producer_warm(r);
-        if (!(r->parts = calloc((size_t)r->nparts, sizeof(*r->parts)))) {
+        if (!(r->parts = calloc((size_t)r->nparts, sizeof(*r->parts))) ||
+            !(r->assigned = calloc((size_t)r->nparts, 1))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto err;
         }
@@ -552,9 +561,17 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
 
         while (!*stop && !r->fatal) {
                 int timeout = 200;
-                int64_t t = now_ms();
+                int64_t t;
                 rd_kafka_message_t *m;
 
+                /* What the rebalance callback recorded, outside it;
+                 * then the restores that finished. */
+                if (r->reb.head) {
+                        grd_rebalance_serve(r);
+                        continue;
+                }
+                grd_restores_finish(r);
+                t = now_ms();
                 if (r->batch_records) {
                         if (r->batch_records >= r->cfg->batch_size ||
                             t >= batch_deadline) {
@@ -602,11 +619,12 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
         }
 
         /* Finish (or, after a fatal error, abort) the batch in flight, then
-         * leave the group; the revoke callback commits nothing more. */
+         * leave the group; rebalances from now on commit nothing more. */
         if (r->fatal)
                 grd_batch_fail(r);
         else
                 grd_batch_commit(r);
+        grd_rebalance_close(r);
         join_finish(r);
         if ((e = rd_kafka_consumer_close(r->consumer)))
                 rlog(r, 1, "consumer close: %s", rd_kafka_err2str(e));
@@ -629,18 +647,26 @@ void gr_receiptd_destroy(gr_receiptd *r) {
         gr_metrics_destroy(r->metrics);
         gr_window_clock_destroy(r->wclock);
         r->metrics = NULL;
+        grd_rebalance_close(r);
         if (r->consumer) {
                 if (!r->closed)
                         r->join_unfinished = join_unfinished(r);
                 if (!r->closed)
                         rd_kafka_consumer_close(r->consumer);
-                if (!r->join_unfinished)
-                        rd_kafka_destroy(r->consumer);
         }
+        /* The partitions (their restores cancelled), then the restore
+         * thread, which may be using the consumer. */
         if (r->parts)
                 for (int32_t i = 0; i < r->nparts; i++)
                         grd_part_destroy(r->parts[i]);
         free(r->parts);
+        free(r->assigned);
+        grd_reb_clear(&r->reb);
+        gr_rtq_destroy(r->rtq);
+        if (r->cq)
+                rd_kafka_queue_destroy(r->cq);
+        if (r->consumer && !r->join_unfinished)
+                rd_kafka_destroy(r->consumer);
         if (r->restorer)
                 rd_kafka_destroy(r->restorer);
         if (r->producer)

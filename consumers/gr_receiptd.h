@@ -30,6 +30,12 @@
  * runs ahead of the outputs it implies.  After an abort or a failed batch
  * the touched partitions are restored again and their input rewound to
  * the checkpoint.
+ *
+ * Restores run on a background thread with a consumer of their own: a
+ * newly assigned partition joins the consumer's assignment (at its
+ * restored start) only when its restore is done, while the partitions
+ * already owned go on being processed; the rebalance callback only
+ * records the event, the run loop handles it (gr_rd_rebalance.c).
  */
 #ifndef GR_RECEIPTD_H
 #define GR_RECEIPTD_H

@@ -38,9 +38,38 @@ static int watermark_retriable(rd_kafka_resp_err_t e) {
         }
 }
 
+/* The watermark query asks the leader the client has cached, and an
+ * answer "not leader" does not refresh that: ask for the topic's metadata,
+ * so the next query goes to the partition's leader now. */
+static void metadata_refresh(rd_kafka_t *rc, const char *topic,
+                             int64_t deadline) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rc, topic, NULL);
+        int64_t left = deadline - now_ms();
+
+        if (!rkt)
+                return;
+        if (!rd_kafka_metadata(rc, 0, rkt, &md,
+                               left > 1000 ? 1000 : left > 0 ? (int)left : 1))
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+}
+
+static int cancelled(const atomic_int *cancel) {
+        return cancel && atomic_load(cancel);
+}
+
 int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
                       int timeout_ms, gr_scan_cb *cb, void *opaque,
                       char *errstr, size_t errstr_size) {
+        return gr_partition_scan_cancel(rc, topic, partition, timeout_ms, cb,
+                                        opaque, NULL, errstr, errstr_size);
+}
+
+int gr_partition_scan_cancel(rd_kafka_t *rc, const char *topic,
+                             int32_t partition, int timeout_ms, gr_scan_cb *cb,
+                             void *opaque, const atomic_int *cancel,
+                             char *errstr, size_t errstr_size) {
         rd_kafka_topic_partition_list_t *tp;
         rd_kafka_resp_err_t e;
         int64_t lo = 0, hi = 0, deadline = now_ms() + timeout_ms;
@@ -53,12 +82,25 @@ int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
                 int64_t left = deadline - now_ms();
                 struct timespec pause = {0, 100 * 1000000L};
 
+                /* Cancellable: ask in slices, a timed-out slice is
+                 * asked again. */
+                if (cancel && left > 500)
+                        left = 500;
                 e = rd_kafka_query_watermark_offsets(
                     rc, topic, partition, &lo, &hi,
                     left > 0 ? (int)left : 1);
-                if (!e || !watermark_retriable(e) || now_ms() >= deadline)
+                if (!e || now_ms() >= deadline || cancelled(cancel) ||
+                    !(watermark_retriable(e) ||
+                      (cancel && e == RD_KAFKA_RESP_ERR__TIMED_OUT)))
                         break;
                 nanosleep(&pause, NULL);
+                if (e != RD_KAFKA_RESP_ERR__TIMED_OUT)
+                        metadata_refresh(rc, topic, deadline);
+        }
+        if (cancelled(cancel)) {
+                snprintf(errstr, errstr_size, "%s [%d]: cancelled", topic,
+                         (int)partition);
+                return -1;
         }
         if (e) {
                 snprintf(errstr, errstr_size, "%s [%d]: watermarks: %s", topic,
@@ -81,6 +123,11 @@ int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
                 int64_t left = deadline - now_ms();
                 rd_kafka_message_t *m;
 
+                if (cancelled(cancel)) {
+                        snprintf(errstr, errstr_size, "%s [%d]: cancelled",
+                                 topic, (int)partition);
+                        goto out;
+                }
                 if (left <= 0) {
                         snprintf(errstr, errstr_size,
                                  "%s [%d]: not read to offset %lld within "
@@ -111,15 +158,19 @@ out:
         return rc_ret;
 }
 
-struct restore_ctx {
-        gr_jobtab *jobs;
-        gr_restore_result *res;
-        char ckey[64];
-        size_t ckeylen;
-};
+void gr_restore_merge_init(gr_restore_merge *c, int32_t partition,
+                           gr_jobtab *jobs, gr_restore_result *res) {
+        memset(c, 0, sizeof(*c));
+        c->jobs = jobs;
+        c->res = res;
+        memset(res, 0, sizeof(*res));
+        res->checkpoint = -1;
+        gr_checkpoint_key(partition, c->ckey, sizeof(c->ckey));
+        c->ckeylen = strlen(c->ckey);
+}
 
-static void restore_record(void *opaque, const rd_kafka_message_t *m) {
-        struct restore_ctx *c = opaque;
+void gr_restore_merge_record(gr_restore_merge *c,
+                             const rd_kafka_message_t *m) {
         char err[256], id[GR_ID_MAX];
         gr_job *job;
 
@@ -171,20 +222,32 @@ static void restore_record(void *opaque, const rd_kafka_message_t *m) {
         }
 }
 
+static void restore_record(void *opaque, const rd_kafka_message_t *m) {
+        gr_restore_merge_record(opaque, m);
+}
+
 int gr_restore_partition(rd_kafka_t *rc, const char *state_topic,
                          int32_t partition, gr_jobtab *jobs, int timeout_ms,
                          gr_restore_result *res, char *errstr,
                          size_t errstr_size) {
-        struct restore_ctx c = {.jobs = jobs, .res = res};
+        return gr_restore_partition_cancel(rc, state_topic, partition, jobs,
+                                           timeout_ms, NULL, res, errstr,
+                                           errstr_size);
+}
+
+int gr_restore_partition_cancel(rd_kafka_t *rc, const char *state_topic,
+                                int32_t partition, gr_jobtab *jobs,
+                                int timeout_ms, const atomic_int *cancel,
+                                gr_restore_result *res, char *errstr,
+                                size_t errstr_size) {
+        gr_restore_merge c;
         int64_t t0 = now_ms();
         int r;
 
-        memset(res, 0, sizeof(*res));
-        res->checkpoint = -1;
-        gr_checkpoint_key(partition, c.ckey, sizeof(c.ckey));
-        c.ckeylen = strlen(c.ckey);
-        r = gr_partition_scan(rc, state_topic, partition, timeout_ms,
-                              restore_record, &c, errstr, errstr_size);
+        gr_restore_merge_init(&c, partition, jobs, res);
+        r = gr_partition_scan_cancel(rc, state_topic, partition, timeout_ms,
+                                     restore_record, &c, cancel, errstr,
+                                     errstr_size);
         if (jobs)
                 res->jobs = gr_jobtab_count(jobs);
         res->ms = (double)(now_ms() - t0);

@@ -21,6 +21,7 @@
 #ifndef GR_RESTORE_H
 #define GR_RESTORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,17 @@ int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
                       int timeout_ms, gr_scan_cb *cb, void *opaque,
                       char *errstr, size_t errstr_size);
 
+/**
+ * @brief gr_partition_scan() that gives up (-1, errstr "... cancelled")
+ *        soon after *cancel reads non-zero (checked between polls of at
+ *        most 100 ms and watermark queries of at most 500 ms); cancel NULL
+ *        is gr_partition_scan().
+ */
+int gr_partition_scan_cancel(rd_kafka_t *rc, const char *topic,
+                             int32_t partition, int timeout_ms, gr_scan_cb *cb,
+                             void *opaque, const atomic_int *cancel,
+                             char *errstr, size_t errstr_size);
+
 typedef struct gr_restore_result {
         uint64_t records;    /**< state records read */
         uint64_t jobs;       /**< jobs restored (distinct keys kept) */
@@ -66,5 +78,37 @@ int gr_restore_partition(rd_kafka_t *rc, const char *state_topic,
                          int32_t partition, gr_jobtab *jobs, int timeout_ms,
                          gr_restore_result *res, char *errstr,
                          size_t errstr_size);
+
+/** gr_restore_partition() that can be cancelled as
+ *  gr_partition_scan_cancel(). */
+int gr_restore_partition_cancel(rd_kafka_t *rc, const char *state_topic,
+                                int32_t partition, gr_jobtab *jobs,
+                                int timeout_ms, const atomic_int *cancel,
+                                gr_restore_result *res, char *errstr,
+                                size_t errstr_size);
+
+/**
+ * @brief How a restore merges the records of state partition p, one at a
+ *        time in offset order (what gr_restore_partition() feeds it):
+ *        the last value per job_id wins, a null value (tombstone) removes
+ *        the job, the checkpoint of p (its key "__checkpoint__.<p>") sets
+ *        res->checkpoint and the frontier (a tombstone clears both),
+ *        another partition's checkpoint is ignored, a record without key
+ *        or whose value does not decode counts in res->bad.
+ */
+typedef struct gr_restore_merge {
+        gr_jobtab *jobs;
+        gr_restore_result *res;
+        char ckey[64];
+        size_t ckeylen;
+} gr_restore_merge;
+
+/** Start a merge into jobs (borrowed, NULL: checkpoint only); res is
+ *  reset (checkpoint -1). */
+void gr_restore_merge_init(gr_restore_merge *c, int32_t partition,
+                           gr_jobtab *jobs, gr_restore_result *res);
+/** Merge one record (borrowed). */
+void gr_restore_merge_record(gr_restore_merge *c,
+                             const rd_kafka_message_t *m);
 
 #endif

@@ -31,8 +31,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import socket
 import threading
 import time
+import urllib.error
+import urllib.request
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kafka_it as it  # noqa: E402
@@ -436,25 +440,149 @@ def f_kill9_repeated(run, rng):
 
 
 @fault("rebalance_two")
-def f_rebalance_two(run, rng):
+def f_rebalance_two(run, rng, extra=()):
     """Two instances share the group while events flow in the background:
-    B joins, A leaves, A' joins, B leaves; A' finishes."""
+    B joins, A leaves, A' joins, B leaves; A' finishes (cooperative-sticky,
+    receiptd's default: incremental assign/unassign)."""
     lines = [l for c in run.chunks for l in c]
-    a = run.start()
+    a = run.start(extra)
     a.wait_log("assigned", 30)
     run.em.stream(lines, 12)
     time.sleep(1.5)
-    b = run.start()
+    b = run.start(extra)
     b.wait_log("assigned", 30)
     time.sleep(1.5)
     a.stop()
-    a2 = run.start()
+    a2 = run.start(extra)
     a2.wait_log("assigned", 30)
     time.sleep(1.5)
     b.stop()
     run.em.join(60)
     run.settle()
     it.check(a2.p.returncode == 0, "A' did not stop cleanly")
+    proto = "(EAGER)" if extra else "(COOPERATIVE)"
+    it.check(proto in a2.text(), "A' did not rebalance %s" % proto)
+
+
+@fault("rebalance_eager")
+def f_rebalance_eager(run, rng):
+    """rebalance_two under the EAGER protocol (range assignor): every
+    rebalance revokes everything, then assigns anew."""
+    f_rebalance_two(run, rng, ["partition.assignment.strategy=range"])
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def scrape(port):
+    """(readyz status, {metric line name: value}) from receiptd's server."""
+    def get(path):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s"
+                                        % (port, path), timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, ""
+    ready, _ = get("/readyz")
+    _, text = get("/metrics")
+    vals = {}
+    for l in text.splitlines():
+        if l and not l.startswith("#"):
+            k, v = l.rsplit(" ", 1)
+            vals[k] = float(v)
+    return ready, vals
+
+
+def events_in(vals):
+    return sum(v for k, v in vals.items()
+               if k.startswith("gr_events_in_total{"))
+
+
+@fault("restore_flow")
+def f_restore_flow(run, rng):
+    """A restore does not hold up the partitions already owned: A owns
+    all, B takes some, then B leaves while those partitions' state is
+    served slowly (their state partitions led by a broker answering 0.8 s
+    late); A restores them while its own partitions keep being processed
+    (A reads events during the restore), /readyz says 503 and
+    gr_partition_restored{partition} 0 for the restoring ones meanwhile;
+    the verdict against replay shows no event of theirs was applied
+    before their jobs were back.  The slow broker is neither the group's
+    nor A's transaction coordinator (the embedded broker picks them by
+    crc32 of the id over its brokers)."""
+    def coord(key):
+        return zlib.crc32(key.encode()) % BROKERS + 1
+    txn = next("restore-flow-A-%d" % k for k in range(100)
+               if coord("restore-flow-A-%d" % k) != coord("gpu-receipts"))
+    slow = (set(range(1, BROKERS + 1)) -
+            {coord(txn), coord("gpu-receipts")}).pop()
+    x = []
+    lines = [l for c in run.chunks for l in c]
+    mport = free_port()
+    a = run.start(["metrics.listen=127.0.0.1:%d" % mport,
+                   "producer.transactional.id=" + txn])
+    a.wait_log("assigned", 30)
+    run.em.stream(lines, 40)
+    time.sleep(1.5)
+    b = run.start(x)
+    moved, deadline = [], time.time() + 30
+    while not moved:   # cooperative: the first assignment can be empty
+        for line in b.text().splitlines():
+            if "assigned partition(s) [" in line:
+                moved = [int(p) for p in
+                         line.split("[")[1].split("]")[0].split(",") if p]
+                if moved:
+                    break
+        it.check(moved or time.time() < deadline, "B got no partition")
+        time.sleep(0.1)
+    for p in moved:
+        b.wait_log("partition %d: restored" % p, 30)
+    time.sleep(1)
+    fast = [i for i in range(1, BROKERS + 1) if i != slow]
+    for t in ALL_TOPICS:
+        for p in range(it.PARTITIONS):
+            lead = slow if (t == it.TOPICS["state"] and p in moved) else \
+                fast[p % len(fast)]
+            run.b.control("leader %s %d %d" % (t, p, lead))
+    run.b.control("rtt %d 800" % slow)
+    mark = len(a.text())
+    b.stop(60)
+    deadline = time.time() + 30
+    while "assigned partition(s) [" not in a.text()[mark:]:
+        it.check(time.time() < deadline, "A did not get B's partitions")
+        time.sleep(0.05)
+    t0 = time.time()
+    ready0, v0 = scrape(mport)
+    restoring = [p for p in moved
+                 if v0.get('gr_partition_restored{partition="%d"}' % p) == 0]
+    deadline = time.time() + 60
+    while not all("partition %d: restored" % p in a.text()[mark:]
+                  for p in moved):
+        it.check(time.time() < deadline, "A did not restore %s" % moved)
+        time.sleep(0.05)
+    secs = time.time() - t0
+    ready1, v1 = scrape(mport)
+    run.b.control("rtt %d 0" % slow)
+    flowed = events_in(v1) - events_in(v0)
+    print("restore_flow: A restored partition(s) %s in %.1f s (%s restoring "
+          "at the first scrape, /readyz %d then %d); meanwhile A read %d "
+          "events of its own partitions"
+          % (moved, secs, restoring, ready0, ready1, flowed))
+    it.check(restoring and ready0 == 503,
+             "A was not seen restoring (/readyz %d, restoring %s)"
+             % (ready0, restoring))
+    it.check(flowed > 0, "A's own partitions stood still during the restore")
+    for p in moved:
+        it.check(v1.get('gr_partition_restored{partition="%d"}' % p) == 1,
+                 "partition %d not shown restored" % p)
+    it.check(ready1 == 200, "/readyz %d after the restore" % ready1)
+    run.em.join(60)
+    run.settle()
 
 
 @fault("stop_mid_join")
