@@ -7,7 +7,8 @@
  *        record of p as the input offset to resume from.
  *
  * Records in the state topic, partition p:
- *   key = job_id                 value = gr_state_encode() document,
+ *   key = job_id                 value = a state record (gr_state_json.h: the compact
+ *                                        Avro record, or the older JSON document),
  *                                        or null (tombstone: job gone)
  *   key = "__checkpoint__.<p>"   value = {"topic":T,"partition":p,
  *                                         "next_offset":N,
