@@ -15,17 +15,13 @@
 enum { TAG_ARENA = 'A', TAG_HEAP = 'H' };
 
 /* Every `char *` string field of a job (job_id and parties are not arena
- * strings): what compaction walks and destroy releases. */
+ * strings): what compaction walks and destroy releases.  The packets' are
+ * counted only while their piece exists. */
 #define JOB_STR(m) offsetof(gr_job, m)
 static const size_t job_str_fields[] = {
     JOB_STR(quote.quote_id),         JOB_STR(quote.provider_id),
     JOB_STR(quote.gpu),              JOB_STR(quote.region),
     JOB_STR(quote.driver_family),    JOB_STR(quote.price_currency),
-    JOB_STR(seller.packet_hash),     JOB_STR(seller.quote_id),
-    JOB_STR(seller.worker_id),       JOB_STR(buyer.packet_hash),
-    JOB_STR(buyer.container_image),  JOB_STR(buyer.command),
-    JOB_STR(buyer.model_hash),       JOB_STR(buyer.input_manifest_hash),
-    JOB_STR(buyer.expected_output_path), JOB_STR(buyer.evaluation_rule),
     JOB_STR(cur.check),              JOB_STR(cur.worker_status),
     JOB_STR(cur.capacity_detail),    JOB_STR(cur.worker_id),
     JOB_STR(cur.container_image),    JOB_STR(cur.command),
@@ -35,15 +31,54 @@ static const size_t job_str_fields[] = {
     JOB_STR(cur.review_note)};
 #undef JOB_STR
 #define N_JOB_STR (sizeof(job_str_fields) / sizeof(job_str_fields[0]))
+#define SELLER_STR(m) offsetof(gr_seller_packet, m)
+static const size_t seller_str_fields[] = {
+    SELLER_STR(packet_hash), SELLER_STR(quote_id), SELLER_STR(worker_id)};
+#undef SELLER_STR
+#define N_SELLER_STR (sizeof(seller_str_fields) / sizeof(seller_str_fields[0]))
+#define BUYER_STR(m) offsetof(gr_buyer_packet, m)
+static const size_t buyer_str_fields[] = {
+    BUYER_STR(packet_hash),         BUYER_STR(container_image),
+    BUYER_STR(command),             BUYER_STR(model_hash),
+    BUYER_STR(input_manifest_hash), BUYER_STR(expected_output_path),
+    BUYER_STR(evaluation_rule)};
+#undef BUYER_STR
+#define N_BUYER_STR (sizeof(buyer_str_fields) / sizeof(buyer_str_fields[0]))
+#define MAX_STRS (N_JOB_STR + N_SELLER_STR + N_BUYER_STR + GR_JOB_PARTIES_MAX)
 
-static char **job_field(gr_job *job, size_t i) {
-        return (char **)(void *)((char *)job + job_str_fields[i]);
+const gr_seller_packet gr_seller_packet_none = {.failure_class = GR_FAIL_NONE};
+const gr_buyer_packet gr_buyer_packet_none = {.observed_failure_class =
+                                                  GR_FAIL_NONE};
+
+/* Every string field the job has now, into out[] (MAX_STRS room).
+ * @returns how many. */
+static size_t job_strs(gr_job *job, char **out[MAX_STRS]) {
+        size_t n = 0;
+        for (size_t i = 0; i < N_JOB_STR; i++)
+                out[n++] = (char **)(void *)((char *)job + job_str_fields[i]);
+        if (job->seller_pkt)
+                for (size_t i = 0; i < N_SELLER_STR; i++)
+                        out[n++] = (char **)(void *)((char *)job->seller_pkt +
+                                                     seller_str_fields[i]);
+        if (job->buyer_pkt)
+                for (size_t i = 0; i < N_BUYER_STR; i++)
+                        out[n++] = (char **)(void *)((char *)job->buyer_pkt +
+                                                     buyer_str_fields[i]);
+        for (int i = 0; i < job->nparties && n < MAX_STRS; i++)
+                out[n++] = &job->parties[i].id;
+        return n;
 }
 
-/* String i of the job: the fields above, then each party's id. */
-static char **job_str(gr_job *job, size_t i) {
-        return i < N_JOB_STR ? job_field(job, i)
-                             : &job->parties[i - N_JOB_STR].id;
+gr_seller_packet *gr_job_seller_mut(gr_job *job) {
+        if (!job->seller_pkt && (job->seller_pkt = malloc(sizeof(gr_seller_packet))))
+                *job->seller_pkt = gr_seller_packet_none;
+        return job->seller_pkt;
+}
+
+gr_buyer_packet *gr_job_buyer_mut(gr_job *job) {
+        if (!job->buyer_pkt && (job->buyer_pkt = malloc(sizeof(gr_buyer_packet))))
+                *job->buyer_pkt = gr_buyer_packet_none;
+        return job->buyer_pkt;
 }
 
 /* Drop a string: frees it when it is a heap string. */
@@ -73,11 +108,11 @@ int gr_str_set(char **dst, const char *src) {
 static int arena_make_room(gr_job *job, char **dst, size_t need) {
         size_t live = 0, cap, len = 0;
         char *nb;
-
-        const size_t nf = N_JOB_STR + (size_t)job->nparties;
+        char **strs[MAX_STRS];
+        const size_t nf = job_strs(job, strs);
 
         for (size_t i = 0; i < nf; i++) {
-                char **f = job_str(job, i);
+                char **f = strs[i];
                 if (*f && (*f)[-1] == TAG_ARENA && f != dst)
                         live += strlen(*f) + 2;
         }
@@ -86,7 +121,7 @@ static int arena_make_room(gr_job *job, char **dst, size_t need) {
         if (cap > UINT32_MAX || !(nb = malloc(cap)))
                 return -1;
         for (size_t i = 0; i < nf; i++) {
-                char **f = job_str(job, i);
+                char **f = strs[i];
                 size_t n;
                 if (!*f || (*f)[-1] != TAG_ARENA)
                         continue;
@@ -187,8 +222,6 @@ gr_job *gr_job_new(const char *job_id) {
         job->retry = GR_RETRY_NONE;
         job->reason = GR_REASON_IN_PROGRESS;
         job->rule = GR_RULE_NONE;
-        job->seller.failure_class = GR_FAIL_NONE;
-        job->buyer.observed_failure_class = GR_FAIL_NONE;
         gr_attempt_reset(&job->cur);
         return job;
 }
@@ -223,10 +256,16 @@ int gr_job_is_party(const gr_job *job, gr_role_t role, const char *id) {
 }
 
 void gr_job_destroy(gr_job *job) {
+        char **strs[MAX_STRS];
+        size_t nf;
+
         if (!job)
                 return;
-        for (size_t i = 0; i < N_JOB_STR + (size_t)job->nparties; i++)
-                str_release(*job_str(job, i));
+        nf = job_strs(job, strs);
+        for (size_t i = 0; i < nf; i++)
+                str_release(*strs[i]);
+        free(job->seller_pkt);
+        free(job->buyer_pkt);
         free(job->parties);
         free(job->arena);
         free(job->history);
@@ -299,9 +338,16 @@ int gr_job_seen_hash(const gr_job *job, uint64_t h) {
 
 size_t gr_job_footprint(const gr_job *job) {
         size_t n = sizeof(*job) + strlen(job->job_id) + 1 + job->arena_cap;
+        char **strs[MAX_STRS];
+        const size_t nf = job_strs((gr_job *)job, strs);
+
         n += (size_t)job->nparties * sizeof(gr_party);
-        for (size_t i = 0; i < N_JOB_STR + (size_t)job->nparties; i++) {
-                const char *s = *job_str((gr_job *)job, i);
+        if (job->seller_pkt)
+                n += sizeof(*job->seller_pkt);
+        if (job->buyer_pkt)
+                n += sizeof(*job->buyer_pkt);
+        for (size_t i = 0; i < nf; i++) {
+                const char *s = *strs[i];
                 if (s && s[-1] == TAG_HEAP)
                         n += strlen(s) + 2;
         }

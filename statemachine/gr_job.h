@@ -136,8 +136,11 @@ typedef struct gr_job {
         uint64_t decisions; /**< decisions published so far */
 
         gr_quote quote;           /**< inherited by later attempts */
-        gr_seller_packet seller;  /**< inherited by later attempts */
-        gr_buyer_packet buyer;    /**< inherited by later attempts */
+        /* The packets (inherited by later attempts) are rare: each is its
+         * own piece, allocated by the first packet of its kind.  Read them
+         * through gr_job_seller()/gr_job_buyer(), which never return NULL. */
+        gr_seller_packet *seller_pkt; /**< NULL: no seller packet */
+        gr_buyer_packet *buyer_pkt;   /**< NULL: no buyer packet */
         gr_attempt cur;           /**< the current attempt */
 
         gr_attempt_summary *history; /**< finished attempts, oldest first */
@@ -160,13 +163,32 @@ typedef struct gr_job {
         uint32_t arena_len, arena_cap;
 } gr_job;
 
+/** The absent packets (present = 0, no strings, no failure claimed). */
+extern const gr_seller_packet gr_seller_packet_none;
+extern const gr_buyer_packet gr_buyer_packet_none;
+
+/** @returns the job's seller packet, or gr_seller_packet_none. */
+static inline const gr_seller_packet *gr_job_seller(const gr_job *job) {
+        return job->seller_pkt ? job->seller_pkt : &gr_seller_packet_none;
+}
+/** @returns the job's buyer packet, or gr_buyer_packet_none. */
+static inline const gr_buyer_packet *gr_job_buyer(const gr_job *job) {
+        return job->buyer_pkt ? job->buyer_pkt : &gr_buyer_packet_none;
+}
+/** @returns the job's seller packet to write, allocated (as
+ *  gr_seller_packet_none) on first use; NULL on ENOMEM. */
+gr_seller_packet *gr_job_seller_mut(gr_job *job);
+/** @returns the job's buyer packet to write, allocated (as
+ *  gr_buyer_packet_none) on first use; NULL on ENOMEM. */
+gr_buyer_packet *gr_job_buyer_mut(gr_job *job);
+
 /** @returns a new job in its initial state; caller frees with gr_job_destroy(). */
 gr_job *gr_job_new(const char *job_id);
 void gr_job_destroy(gr_job *job);
 
 /**
  * @brief Replace the job string field *dst (a `char *` member of job or of
- *        its quote, seller, buyer or cur) with a copy of src (NULL clears),
+ *        its quote, seller/buyer packet or cur) with a copy of src (NULL clears),
  *        kept in the job's string arena.
  * @returns 0, or -1 on ENOMEM (*dst unchanged).
  */
