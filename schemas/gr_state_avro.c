@@ -512,8 +512,8 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                 a->gpu_seconds = get_double(&r, "cur.gpu_seconds");
         GET_ENUM(&r, "cur.failure_class", gr_failure_t, GR_FAIL__CNT,
                  &a->failure_class);
-        a->output_written =
-            (int)get_range(&r, "cur.output_written", INT32_MIN, INT32_MAX);
+        a->output_written = /* -1 unknown, 0/1 false/true */
+            (int8_t)get_range(&r, "cur.output_written", -1, 1);
         a->cancelled = get_bool(&r, "cur.cancelled");
         GET_ENUM(&r, "cur.cancelled_exec", gr_exec_t, GR_EXEC__CNT,
                  &a->cancelled_exec);

@@ -276,7 +276,7 @@ static int64_t get_time(rd *r, json_t *o, const char *k) {
         return v ? json_integer_value(v) : GR_TIME_NONE;
 }
 
-static double get_num(rd *r, json_t *o, const char *k, int *has) {
+static double get_num(rd *r, json_t *o, const char *k, uint8_t *has) {
         json_t *v = need(r, o, k);
         if (has)
                 *has = v && !json_is_null(v);
@@ -302,13 +302,17 @@ static void get_str(rd *r, json_t *o, const char *k, char **dst) {
                 fail(r, k);
 }
 
+/* dst may be narrower than TYPE (a job keeps enums in a uint8_t). */
 #define GET_ENUM(r, o, k, TYPE, dst)                                           \
         do {                                                                   \
                 json_t *v_ = need(r, o, k);                                    \
+                TYPE e_;                                                       \
                 if (v_ && (!json_is_string(v_) ||                              \
                            TYPE##_parse(json_string_value(v_),                 \
-                                        json_string_length(v_), dst) == -1))   \
+                                        json_string_length(v_), &e_) == -1))   \
                         fail(r, k);                                            \
+                else if (v_)                                                   \
+                        *(dst) = e_;                                           \
         } while (0)
 
 /* Members added in version 2: required there, absent from version 1. */
@@ -480,7 +484,13 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                     get_num(&r, o, "gpu_seconds", &a->has_gpu_seconds);
                 GET_ENUM(&r, o, "failure_class", gr_failure_t,
                          &a->failure_class);
-                a->output_written = (int)get_int(&r, o, "output_written");
+                {
+                        /* -1 unknown, 0/1 false/true */
+                        int64_t ow = get_int(&r, o, "output_written");
+                        if (ow < -1 || ow > 1)
+                                fail(&r, "output_written");
+                        a->output_written = (int8_t)ow;
+                }
                 a->cancelled = get_bool(&r, o, "cancelled");
                 if (ver >= 2 || json_object_get(o, "cancelled_exec"))
                         GET_ENUM(&r, o, "cancelled_exec", gr_exec_t,

@@ -290,30 +290,67 @@ uint64_t gr_event_id_hash(const char *event_id) {
         return h ? h : 1; /* 0 marks an empty slot */
 }
 
+/* The duplicate set.  Most jobs see a handful of events, so up to
+ * SEEN_LINEAR_MAX slots the set is an array scanned in order, grown two
+ * slots at a time (odd counts: 8n + 8 bytes fill a malloc chunk).  Past
+ * that it becomes an open-addressed set of a power of two >= 16 slots,
+ * linear probing, at most 3/4 full. */
+#define SEEN_LINEAR_MAX 11
+#define SEEN_HASHED_MIN 16
+
 static size_t slot_of(uint64_t h, size_t cap) {
         return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+/* Move the set into a hashed table of ncap slots.  @returns 0 or -1. */
+static int seen_rehash(gr_job *job, size_t ncap) {
+        uint64_t *n = calloc(ncap, sizeof(*n));
+        if (!n)
+                return -1;
+        for (size_t i = 0; i < job->seen_cap; i++) {
+                uint64_t v = job->seen[i];
+                size_t s;
+                if (!v)
+                        continue;
+                for (s = slot_of(v, ncap); n[s]; s = (s + 1) & (ncap - 1))
+                        ;
+                n[s] = v;
+        }
+        free(job->seen);
+        job->seen = n;
+        job->seen_cap = (uint32_t)ncap;
+        return 0;
 }
 
 int gr_job_seen_add_hash(gr_job *job, uint64_t h) {
         if (h == 0)
                 h = 1;
-        if ((job->nseen + 1) * 4 > job->seen_cap * 3) {
-                size_t ncap = job->seen_cap ? job->seen_cap * 2 : 8;
-                uint64_t *n = calloc(ncap, sizeof(*n));
-                if (!n)
-                        return -1;
-                for (size_t i = 0; i < job->seen_cap; i++) {
-                        uint64_t v = job->seen[i];
-                        size_t s;
-                        if (!v)
-                                continue;
-                        for (s = slot_of(v, ncap); n[s]; s = (s + 1) & (ncap - 1))
-                                ;
-                        n[s] = v;
+        if (job->seen_cap <= SEEN_LINEAR_MAX) {
+                for (uint32_t i = 0; i < job->nseen; i++)
+                        if (job->seen[i] == h)
+                                return 0;
+                if (job->nseen < job->seen_cap) {
+                        job->seen[job->nseen++] = h;
+                        return 0;
                 }
-                free(job->seen);
-                job->seen = n;
-                job->seen_cap = ncap;
+                if (job->seen_cap < SEEN_LINEAR_MAX) {
+                        size_t ncap = job->seen_cap ? job->seen_cap + 2u : 3u;
+                        uint64_t *n = realloc(job->seen, ncap * sizeof(*n));
+                        if (!n)
+                                return -1;
+                        memset(n + job->seen_cap, 0,
+                               (ncap - job->seen_cap) * sizeof(*n));
+                        job->seen = n;
+                        job->seen_cap = (uint32_t)ncap;
+                        job->seen[job->nseen++] = h;
+                        return 0;
+                }
+                if (seen_rehash(job, SEEN_HASHED_MIN) == -1)
+                        return -1;
+        } else if ((job->nseen + 1ull) * 4 > job->seen_cap * 3ull) {
+                if (job->seen_cap > UINT32_MAX / 2 ||
+                    seen_rehash(job, (size_t)job->seen_cap * 2) == -1)
+                        return -1;
         }
         size_t s = slot_of(h, job->seen_cap);
         while (job->seen[s]) {
@@ -327,8 +364,12 @@ int gr_job_seen_add_hash(gr_job *job, uint64_t h) {
 }
 
 int gr_job_seen_hash(const gr_job *job, uint64_t h) {
-        if (!job->seen_cap)
+        if (job->seen_cap <= SEEN_LINEAR_MAX) {
+                for (uint32_t i = 0; i < job->nseen; i++)
+                        if (job->seen[i] == h)
+                                return 1;
                 return 0;
+        }
         for (size_t s = slot_of(h, job->seen_cap); job->seen[s];
              s = (s + 1) & (job->seen_cap - 1))
                 if (job->seen[s] == h)
