@@ -243,8 +243,10 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
         if (j->nparties) {
                 gr_avro_put_long(out, j->nparties);
                 for (int i = 0; i < j->nparties; i++) {
-                        gr_avro_put_long(out, j->parties[i].role);
-                        gr_avro_put_str(out, j->parties[i].id);
+                        gr_role_t role = GR_ROLE_BUYER;
+                        const char *id = gr_job_party(j, i, &role);
+                        gr_avro_put_long(out, role);
+                        gr_avro_put_str(out, id ? id : "");
                 }
         }
         gr_buf_putc(out, 0);

@@ -226,10 +226,11 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                 gr_jw_key(&w, "parties");
                 gr_jw_arr_begin(&w);
                 for (int i = 0; i < j->nparties; i++) {
+                        gr_role_t role = GR_ROLE_BUYER;
+                        const char *id = gr_job_party(j, i, &role);
                         gr_jw_obj_begin(&w);
-                        gr_jw_kstr(&w, "role",
-                                   gr_role_t_name(j->parties[i].role));
-                        gr_jw_kstr(&w, "id", j->parties[i].id);
+                        gr_jw_kstr(&w, "role", gr_role_t_name(role));
+                        gr_jw_kstr(&w, "id", id);
                         gr_jw_obj_end(&w);
                 }
                 gr_jw_arr_end(&w);

@@ -13,9 +13,13 @@
  * when the arena is compacted), HEAP strings are their own allocation (from
  * gr_str_set, for code that has no job at hand) and are freed. */
 enum { TAG_ARENA = 'A', TAG_HEAP = 'H' };
+/* A party is an arena entry of its own, never released while the job
+ * lives: the arena is a packed run of [tag][string][NUL] entries, so the
+ * parties are found by walking it. */
+enum { TAG_BUYER = 'B', TAG_SELLER = 'S' };
 
-/* Every `char *` string field of a job (job_id and parties are not arena
- * strings): what compaction walks and destroy releases.  The packets' are
+/* Every `char *` string field of a job (job_id is not an arena string):
+ * what compaction walks and destroy releases.  The packets' are
  * counted only while their piece exists. */
 #define JOB_STR(m) offsetof(gr_job, m)
 static const size_t job_str_fields[] = {
@@ -44,7 +48,7 @@ static const size_t buyer_str_fields[] = {
     BUYER_STR(evaluation_rule)};
 #undef BUYER_STR
 #define N_BUYER_STR (sizeof(buyer_str_fields) / sizeof(buyer_str_fields[0]))
-#define MAX_STRS (N_JOB_STR + N_SELLER_STR + N_BUYER_STR + GR_JOB_PARTIES_MAX)
+#define MAX_STRS (N_JOB_STR + N_SELLER_STR + N_BUYER_STR)
 
 const gr_seller_packet gr_seller_packet_none = {.failure_class = GR_FAIL_NONE};
 const gr_buyer_packet gr_buyer_packet_none = {.observed_failure_class =
@@ -64,8 +68,6 @@ static size_t job_strs(gr_job *job, char **out[MAX_STRS]) {
                 for (size_t i = 0; i < N_BUYER_STR; i++)
                         out[n++] = (char **)(void *)((char *)job->buyer_pkt +
                                                      buyer_str_fields[i]);
-        for (int i = 0; i < job->nparties && n < MAX_STRS; i++)
-                out[n++] = &job->parties[i].id;
         return n;
 }
 
@@ -101,6 +103,8 @@ int gr_str_set(char **dst, const char *src) {
         return 0;
 }
 
+static int is_party_tag(char t) { return t == TAG_BUYER || t == TAG_SELLER; }
+
 /* Make room for `need` more arena bytes: a new block holding the live arena
  * strings (all fields but *dst, which is about to be replaced) and the
  * room, with a quarter to spare.  @returns 0 or -1 (ENOMEM; nothing
@@ -116,10 +120,24 @@ static int arena_make_room(gr_job *job, char **dst, size_t need) {
                 if (*f && (*f)[-1] == TAG_ARENA && f != dst)
                         live += strlen(*f) + 2;
         }
+        for (uint32_t pos = 0; job->nparties && pos < job->arena_len;) {
+                size_t n = strlen(job->arena + pos + 1) + 2;
+                if (is_party_tag(job->arena[pos]))
+                        live += n;
+                pos += (uint32_t)n;
+        }
         cap = live + need;
         cap = (cap + cap / 4 + 15) & ~(size_t)15;
         if (cap > UINT32_MAX || !(nb = malloc(cap)))
                 return -1;
+        for (uint32_t pos = 0; job->nparties && pos < job->arena_len;) {
+                size_t n = strlen(job->arena + pos + 1) + 2;
+                if (is_party_tag(job->arena[pos])) {
+                        memcpy(nb + len, job->arena + pos, n);
+                        len += n;
+                }
+                pos += (uint32_t)n;
+        }
         for (size_t i = 0; i < nf; i++) {
                 char **f = strs[i];
                 size_t n;
@@ -227,32 +245,79 @@ gr_job *gr_job_new(const char *job_id) {
 }
 
 int gr_job_party_add(gr_job *job, gr_role_t role, const char *id) {
-        gr_party *p;
+        size_t n;
+        char *tmp = NULL, *p;
 
         if ((role != GR_ROLE_BUYER && role != GR_ROLE_SELLER) || !id || !*id ||
             gr_job_is_party(job, role, id) ||
             job->nparties >= GR_JOB_PARTIES_MAX)
                 return 0;
-        if (!(p = realloc(job->parties,
-                          (size_t)(job->nparties + 1) * sizeof(*p))))
-                return -1;
-        job->parties = p;
-        p[job->nparties].id = NULL;
-        if (gr_job_str_set(job, &p[job->nparties].id, id) == -1)
-                return -1;
-        p[job->nparties].role = role;
+        n = strlen(id);
+        if (job->arena_len + n + 2 > job->arena_cap) {
+                /* as in gr_job_str_set: compaction moves the job's strings */
+                uintptr_t a = (uintptr_t)job->arena, sp = (uintptr_t)id;
+                if (job->arena && sp >= a && sp < a + job->arena_cap) {
+                        if (!(tmp = malloc(n + 1)))
+                                return -1;
+                        memcpy(tmp, id, n + 1);
+                        id = tmp;
+                }
+                if (arena_make_room(job, NULL, n + 2) == -1) {
+                        free(tmp);
+                        return -1;
+                }
+        }
+        p = job->arena + job->arena_len;
+        p[0] = role == GR_ROLE_BUYER ? TAG_BUYER : TAG_SELLER;
+        memcpy(p + 1, id, n + 1);
+        job->arena_len += (uint32_t)(n + 2);
         job->nparties++;
+        free(tmp);
         return 0;
 }
 
+/* Party entries in arena order: @returns the next one at or after *pos
+ * (its id; *tag set), *pos moved past it; NULL at the end. */
+static const char *party_next(const gr_job *job, uint32_t *pos, char *tag) {
+        while (*pos < job->arena_len) {
+                const char *e = job->arena + *pos;
+                size_t n = strlen(e + 1) + 2;
+                *pos += (uint32_t)n;
+                if (is_party_tag(e[0])) {
+                        *tag = e[0];
+                        return e + 1;
+                }
+        }
+        return NULL;
+}
+
 int gr_job_is_party(const gr_job *job, gr_role_t role, const char *id) {
-        if (!job || !id)
+        uint32_t pos = 0;
+        const char *s;
+        char tag;
+
+        if (!job || !id || !job->nparties ||
+            (role != GR_ROLE_BUYER && role != GR_ROLE_SELLER))
                 return 0;
-        for (int i = 0; i < job->nparties; i++)
-                if (job->parties[i].role == role &&
-                    !strcmp(job->parties[i].id, id))
+        while ((s = party_next(job, &pos, &tag)))
+                if (tag == (role == GR_ROLE_BUYER ? TAG_BUYER : TAG_SELLER) &&
+                    !strcmp(s, id))
                         return 1;
         return 0;
+}
+
+const char *gr_job_party(const gr_job *job, int i, gr_role_t *role) {
+        uint32_t pos = 0;
+        const char *s = NULL;
+        char tag = 0;
+
+        if (i < 0 || i >= job->nparties)
+                return NULL;
+        for (int k = 0; k <= i; k++)
+                if (!(s = party_next(job, &pos, &tag)))
+                        return NULL;
+        *role = tag == TAG_BUYER ? GR_ROLE_BUYER : GR_ROLE_SELLER;
+        return s;
 }
 
 void gr_job_destroy(gr_job *job) {
@@ -266,7 +331,6 @@ void gr_job_destroy(gr_job *job) {
                 str_release(*strs[i]);
         free(job->seller_pkt);
         free(job->buyer_pkt);
-        free(job->parties);
         free(job->arena);
         free(job->history);
         free(job->seen);
@@ -382,7 +446,6 @@ size_t gr_job_footprint(const gr_job *job) {
         char **strs[MAX_STRS];
         const size_t nf = job_strs((gr_job *)job, strs);
 
-        n += (size_t)job->nparties * sizeof(gr_party);
         if (job->seller_pkt)
                 n += sizeof(*job->seller_pkt);
         if (job->buyer_pkt)

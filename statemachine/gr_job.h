@@ -113,13 +113,6 @@ typedef struct gr_attempt_summary {
  *  ones are not recorded (the receipt page then refuses them). */
 #define GR_JOB_PARTIES_MAX 16
 
-/** A buyer or seller whose event was applied to the job: who may read its
- *  receipt over HTTP (consumers/gr_http_auth.h).  Not part of any
- *  canonical output or hash. */
-typedef struct gr_party {
-        gr_role_t role; /**< GR_ROLE_BUYER or GR_ROLE_SELLER */
-        char *id;       /**< actor.id, a job string (gr_job_str_set) */
-} gr_party;
 
 typedef struct gr_job {
         char *job_id;
@@ -159,10 +152,12 @@ typedef struct gr_job {
         uint64_t *seen;
 
         gr_event **parked; /**< owned copies, in arrival order */
-        gr_party *parties; /**< buyer/seller actor ids seen, first first */
 
         /* the string arena: tagged strings of this job, bump-allocated and
-         * compacted when full (gr_job.c) */
+         * compacted when full (gr_job.c).  The parties live there too: a
+         * buyer or seller whose event was applied to the job, i.e. who may
+         * read its receipt over HTTP (consumers/gr_http_auth.h); not part
+         * of any canonical output or hash.  Read them with gr_job_party(). */
         char *arena;
         uint32_t arena_len, arena_cap;
         uint32_t nhistory;
@@ -227,6 +222,11 @@ int gr_job_party_add(gr_job *job, gr_role_t role, const char *id);
 
 /** @returns 1 when `id` acted as `role` on this job, else 0. */
 int gr_job_is_party(const gr_job *job, gr_role_t role, const char *id);
+
+/** @returns party i (0 <= i < job->nparties, first recorded first): its
+ *  actor id (borrowed from the job), *role set to GR_ROLE_BUYER or
+ *  GR_ROLE_SELLER; NULL when there is no party i. */
+const char *gr_job_party(const gr_job *job, int i, gr_role_t *role);
 
 /** Approximate heap bytes held by this job (for benchmarks). */
 size_t gr_job_footprint(const gr_job *job);

@@ -152,6 +152,23 @@ static void test_parties_in_arena(void **state) {
                                     id),
                     0);
         }
+        /* in the order recorded, through the compactions above */
+        for (int i = 0; i < GR_JOB_PARTIES_MAX; i++) {
+                gr_role_t role = GR_ROLE_MARKETPLACE;
+                snprintf(id, sizeof(id), "actor-%d-with-a-longer-name", i);
+                assert_string_equal(gr_job_party(j, i, &role), id);
+                assert_int_equal(role,
+                                 i % 2 ? GR_ROLE_BUYER : GR_ROLE_SELLER);
+        }
+        {
+                gr_role_t role;
+                assert_null(gr_job_party(j, GR_JOB_PARTIES_MAX, &role));
+                assert_null(gr_job_party(j, -1, &role));
+        }
+        /* a full list ignores a new party */
+        assert_int_equal(gr_job_party_add(j, GR_ROLE_BUYER, "one-too-many"), 0);
+        assert_int_equal(j->nparties, GR_JOB_PARTIES_MAX);
+        assert_int_equal(gr_job_is_party(j, GR_ROLE_BUYER, "one-too-many"), 0);
         assert_string_equal(j->cur.review_note, "note-15");
         gr_job_destroy(j);
 }
