@@ -124,10 +124,10 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
                 gr_avro_put_long(out, q->price_amount_minor);
                 put_ostr(out, q->price_currency);
         }
-        if (!j->seller.present) {
+        if (!gr_job_seller(j)->present) {
                 gr_buf_putc(out, 0);
         } else {
-                const gr_seller_packet *s = &j->seller;
+                const gr_seller_packet *s = gr_job_seller(j);
                 gr_buf_putc(out, 2);
                 put_ostr(out, s->packet_hash);
                 put_ostr(out, s->quote_id);
@@ -140,15 +140,16 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
                 }
                 gr_avro_put_long(out, s->failure_class);
         }
-        if (!j->buyer.present) {
+        if (!gr_job_buyer(j)->present) {
                 gr_buf_putc(out, 0);
         } else {
+                const gr_buyer_packet *b = gr_job_buyer(j);
                 gr_buf_putc(out, 2);
-#define X(f) put_ostr(out, j->buyer.f);
+#define X(f) put_ostr(out, b->f);
                 BUYER_STRINGS(X)
 #undef X
-                gr_avro_put_double(out, j->buyer.memory_budget_gb);
-                gr_avro_put_long(out, j->buyer.observed_failure_class);
+                gr_avro_put_double(out, b->memory_budget_gb);
+                gr_avro_put_long(out, b->observed_failure_class);
         }
 
         gr_avro_put_long(out, a->capacity);
@@ -242,8 +243,10 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
         if (j->nparties) {
                 gr_avro_put_long(out, j->nparties);
                 for (int i = 0; i < j->nparties; i++) {
-                        gr_avro_put_long(out, j->parties[i].role);
-                        gr_avro_put_str(out, j->parties[i].id);
+                        gr_role_t role = GR_ROLE_BUYER;
+                        const char *id = gr_job_party(j, i, &role);
+                        gr_avro_put_long(out, role);
+                        gr_avro_put_str(out, id ? id : "");
                 }
         }
         gr_buf_putc(out, 0);
@@ -457,7 +460,11 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                 get_ostr(&r, "quote.price_currency", &q->price_currency);
         }
         if (get_opt(&r, "seller") == 1) {
-                gr_seller_packet *sp = &j->seller;
+                gr_seller_packet *sp = gr_job_seller_mut(j);
+                if (!sp) {
+                        fail(&r, "seller (out of memory)");
+                        goto err;
+                }
                 sp->present = 1;
                 get_ostr(&r, "seller.packet_hash", &sp->packet_hash);
                 get_ostr(&r, "seller.quote_id", &sp->quote_id);
@@ -472,15 +479,18 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                          &sp->failure_class);
         }
         if (get_opt(&r, "buyer") == 1) {
-                j->buyer.present = 1;
-#define X(f) get_ostr(&r, "buyer." #f, &j->buyer.f);
+                gr_buyer_packet *bp = gr_job_buyer_mut(j);
+                if (!bp) {
+                        fail(&r, "buyer (out of memory)");
+                        goto err;
+                }
+                bp->present = 1;
+#define X(f) get_ostr(&r, "buyer." #f, &bp->f);
                 BUYER_STRINGS(X)
 #undef X
-                j->buyer.memory_budget_gb =
-                    get_double(&r, "buyer.memory_budget_gb");
+                bp->memory_budget_gb = get_double(&r, "buyer.memory_budget_gb");
                 GET_ENUM(&r, "buyer.observed_failure_class", gr_failure_t,
-                         GR_FAIL__CNT,
-                         &j->buyer.observed_failure_class);
+                         GR_FAIL__CNT, &bp->observed_failure_class);
         }
 
         a = &j->cur;
@@ -504,8 +514,8 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                 a->gpu_seconds = get_double(&r, "cur.gpu_seconds");
         GET_ENUM(&r, "cur.failure_class", gr_failure_t, GR_FAIL__CNT,
                  &a->failure_class);
-        a->output_written =
-            (int)get_range(&r, "cur.output_written", INT32_MIN, INT32_MAX);
+        a->output_written = /* -1 unknown, 0/1 false/true */
+            (int8_t)get_range(&r, "cur.output_written", -1, 1);
         a->cancelled = get_bool(&r, "cur.cancelled");
         GET_ENUM(&r, "cur.cancelled_exec", gr_exec_t, GR_EXEC__CNT,
                  &a->cancelled_exec);

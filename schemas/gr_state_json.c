@@ -105,33 +105,35 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                 gr_jw_obj_end(&w);
         }
         gr_jw_key(&w, "seller");
-        if (!j->seller.present) {
+        if (!gr_job_seller(j)->present) {
                 gr_jw_null(&w);
         } else {
+                const gr_seller_packet *sp = gr_job_seller(j);
                 gr_jw_obj_begin(&w);
-                gr_jw_kstr(&w, "packet_hash", j->seller.packet_hash);
-                gr_jw_kstr(&w, "quote_id", j->seller.quote_id);
-                gr_jw_kstr(&w, "worker_id", j->seller.worker_id);
+                gr_jw_kstr(&w, "packet_hash", sp->packet_hash);
+                gr_jw_kstr(&w, "quote_id", sp->quote_id);
+                gr_jw_kstr(&w, "worker_id", sp->worker_id);
                 gr_jw_key(&w, "capacity_result");
-                if (j->seller.has_capacity_result)
+                if (sp->has_capacity_result)
                         gr_jw_str(&w,
-                                  gr_result_t_name(j->seller.capacity_result));
+                                  gr_result_t_name(sp->capacity_result));
                 else
                         gr_jw_null(&w);
-                kfail(&w, "failure_class", j->seller.failure_class);
+                kfail(&w, "failure_class", sp->failure_class);
                 gr_jw_obj_end(&w);
         }
         gr_jw_key(&w, "buyer");
-        if (!j->buyer.present) {
+        if (!gr_job_buyer(j)->present) {
                 gr_jw_null(&w);
         } else {
+                const gr_buyer_packet *bp = gr_job_buyer(j);
                 gr_jw_obj_begin(&w);
-#define X(f) gr_jw_kstr(&w, #f, j->buyer.f);
+#define X(f) gr_jw_kstr(&w, #f, bp->f);
                 BUYER_STRINGS(X)
 #undef X
-                gr_jw_knum(&w, "memory_budget_gb", j->buyer.memory_budget_gb);
+                gr_jw_knum(&w, "memory_budget_gb", bp->memory_budget_gb);
                 kfail(&w, "observed_failure_class",
-                      j->buyer.observed_failure_class);
+                      bp->observed_failure_class);
                 gr_jw_obj_end(&w);
         }
 
@@ -224,10 +226,11 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                 gr_jw_key(&w, "parties");
                 gr_jw_arr_begin(&w);
                 for (int i = 0; i < j->nparties; i++) {
+                        gr_role_t role = GR_ROLE_BUYER;
+                        const char *id = gr_job_party(j, i, &role);
                         gr_jw_obj_begin(&w);
-                        gr_jw_kstr(&w, "role",
-                                   gr_role_t_name(j->parties[i].role));
-                        gr_jw_kstr(&w, "id", j->parties[i].id);
+                        gr_jw_kstr(&w, "role", gr_role_t_name(role));
+                        gr_jw_kstr(&w, "id", id);
                         gr_jw_obj_end(&w);
                 }
                 gr_jw_arr_end(&w);
@@ -274,7 +277,7 @@ static int64_t get_time(rd *r, json_t *o, const char *k) {
         return v ? json_integer_value(v) : GR_TIME_NONE;
 }
 
-static double get_num(rd *r, json_t *o, const char *k, int *has) {
+static double get_num(rd *r, json_t *o, const char *k, uint8_t *has) {
         json_t *v = need(r, o, k);
         if (has)
                 *has = v && !json_is_null(v);
@@ -300,13 +303,17 @@ static void get_str(rd *r, json_t *o, const char *k, char **dst) {
                 fail(r, k);
 }
 
+/* dst may be narrower than TYPE (a job keeps enums in a uint8_t). */
 #define GET_ENUM(r, o, k, TYPE, dst)                                           \
         do {                                                                   \
                 json_t *v_ = need(r, o, k);                                    \
+                TYPE e_;                                                       \
                 if (v_ && (!json_is_string(v_) ||                              \
                            TYPE##_parse(json_string_value(v_),                 \
-                                        json_string_length(v_), dst) == -1))   \
+                                        json_string_length(v_), &e_) == -1))   \
                         fail(r, k);                                            \
+                else if (v_)                                                   \
+                        *(dst) = e_;                                           \
         } while (0)
 
 /* Members added in version 2: required there, absent from version 1. */
@@ -422,28 +429,38 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 get_str(&r, o, "price_currency", &j->quote.price_currency);
         }
         if ((o = need(&r, root, "seller")) && json_is_object(o)) {
-                j->seller.present = 1;
-                get_str(&r, o, "packet_hash", &j->seller.packet_hash);
-                get_str(&r, o, "quote_id", &j->seller.quote_id);
-                get_str(&r, o, "worker_id", &j->seller.worker_id);
-                v = need(&r, o, "capacity_result");
-                if (v && !json_is_null(v)) {
-                        j->seller.has_capacity_result = 1;
-                        GET_ENUM(&r, o, "capacity_result", gr_result_t,
-                                 &j->seller.capacity_result);
+                gr_seller_packet *sp = gr_job_seller_mut(j);
+                if (!sp) {
+                        fail(&r, "seller (out of memory)");
+                } else {
+                        sp->present = 1;
+                        get_str(&r, o, "packet_hash", &sp->packet_hash);
+                        get_str(&r, o, "quote_id", &sp->quote_id);
+                        get_str(&r, o, "worker_id", &sp->worker_id);
+                        v = need(&r, o, "capacity_result");
+                        if (v && !json_is_null(v)) {
+                                sp->has_capacity_result = 1;
+                                GET_ENUM(&r, o, "capacity_result", gr_result_t,
+                                         &sp->capacity_result);
+                        }
+                        GET_ENUM(&r, o, "failure_class", gr_failure_t,
+                                 &sp->failure_class);
                 }
-                GET_ENUM(&r, o, "failure_class", gr_failure_t,
-                         &j->seller.failure_class);
         }
         if ((o = need(&r, root, "buyer")) && json_is_object(o)) {
-                j->buyer.present = 1;
-#define X(f) get_str(&r, o, #f, &j->buyer.f);
-                BUYER_STRINGS(X)
+                gr_buyer_packet *bp = gr_job_buyer_mut(j);
+                if (!bp) {
+                        fail(&r, "buyer (out of memory)");
+                } else {
+                        bp->present = 1;
+#define X(f) get_str(&r, o, #f, &bp->f);
+                        BUYER_STRINGS(X)
 #undef X
-                j->buyer.memory_budget_gb =
-                    get_num(&r, o, "memory_budget_gb", NULL);
-                GET_ENUM(&r, o, "observed_failure_class", gr_failure_t,
-                         &j->buyer.observed_failure_class);
+                        bp->memory_budget_gb =
+                            get_num(&r, o, "memory_budget_gb", NULL);
+                        GET_ENUM(&r, o, "observed_failure_class", gr_failure_t,
+                                 &bp->observed_failure_class);
+                }
         }
 
         a = &j->cur;
@@ -468,7 +485,13 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                     get_num(&r, o, "gpu_seconds", &a->has_gpu_seconds);
                 GET_ENUM(&r, o, "failure_class", gr_failure_t,
                          &a->failure_class);
-                a->output_written = (int)get_int(&r, o, "output_written");
+                {
+                        /* -1 unknown, 0/1 false/true */
+                        int64_t ow = get_int(&r, o, "output_written");
+                        if (ow < -1 || ow > 1)
+                                fail(&r, "output_written");
+                        a->output_written = (int8_t)ow;
+                }
                 a->cancelled = get_bool(&r, o, "cancelled");
                 if (ver >= 2 || json_object_get(o, "cancelled_exec"))
                         GET_ENUM(&r, o, "cancelled_exec", gr_exec_t,

@@ -273,33 +273,41 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 a->evaluated_at = ev->occurred_at;
                 STR(a->evaluation_rule, rule);
                 break;
-        case GR_EVT_SELLER_PACKET:
-                j->seller.present = 1;
-                j->seller.failure_class = gr_event_has(ev, GR_F_failure_class)
-                                              ? ev->failure_class
-                                              : GR_FAIL_NONE;
-                j->seller.has_capacity_result =
-                    gr_event_has(ev, GR_F_capacity_result);
-                j->seller.capacity_result = ev->capacity_result;
-                STR(j->seller.packet_hash, packet_hash);
-                STR(j->seller.quote_id, quote_id);
-                STR(j->seller.worker_id, worker_id);
+        case GR_EVT_SELLER_PACKET: {
+                /* The dry run's copy points at a packet of its own. */
+                gr_seller_packet *sp = strings ? gr_job_seller_mut(j) : j->seller_pkt;
+                if (!sp) /* ENOMEM: the packet is not recorded */
+                        break;
+                sp->present = 1;
+                sp->failure_class = gr_event_has(ev, GR_F_failure_class)
+                                        ? ev->failure_class
+                                        : GR_FAIL_NONE;
+                sp->has_capacity_result = gr_event_has(ev, GR_F_capacity_result);
+                sp->capacity_result = ev->capacity_result;
+                STR(sp->packet_hash, packet_hash);
+                STR(sp->quote_id, quote_id);
+                STR(sp->worker_id, worker_id);
                 break;
-        case GR_EVT_BUYER_PACKET:
-                j->buyer.present = 1;
-                j->buyer.memory_budget_gb = ev->memory_budget_gb;
-                j->buyer.observed_failure_class =
+        }
+        case GR_EVT_BUYER_PACKET: {
+                gr_buyer_packet *bp = strings ? gr_job_buyer_mut(j) : j->buyer_pkt;
+                if (!bp)
+                        break;
+                bp->present = 1;
+                bp->memory_budget_gb = ev->memory_budget_gb;
+                bp->observed_failure_class =
                     gr_event_has(ev, GR_F_observed_failure_class)
                         ? ev->observed_failure_class
                         : GR_FAIL_NONE;
-                STR(j->buyer.packet_hash, packet_hash);
-                STR(j->buyer.container_image, container_image);
-                STR(j->buyer.command, command);
-                STR(j->buyer.model_hash, model_hash);
-                STR(j->buyer.input_manifest_hash, input_manifest_hash);
-                STR(j->buyer.expected_output_path, expected_output_path);
-                STR(j->buyer.evaluation_rule, evaluation_rule);
+                STR(bp->packet_hash, packet_hash);
+                STR(bp->container_image, container_image);
+                STR(bp->command, command);
+                STR(bp->model_hash, model_hash);
+                STR(bp->input_manifest_hash, input_manifest_hash);
+                STR(bp->expected_output_path, expected_output_path);
+                STR(bp->evaluation_rule, evaluation_rule);
                 break;
+        }
         case GR_EVT_JOB_CANCELLED:
                 /* The first cancel of an attempt stands (R2 vs R12). */
                 if (a->cancelled)
@@ -385,6 +393,8 @@ static _Thread_local gr_buf scratch;
 static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                            const gr_fsm_sink *sink, uint64_t idh) {
         gr_job dry = *j; /* shallow: effect(..., 0) touches scalars only */
+        gr_seller_packet dry_seller;
+        gr_buyer_packet dry_buyer;
         gr_verdict v;
         const char *broken;
         int changed;
@@ -394,6 +404,15 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         char line[GR_ID_MAX + 200];
         gr_buf *b = &scratch;
 
+        /* A packet event writes its packet's scalars: the dry run gets a
+         * copy of its own so the real one stays as it is. */
+        if (ev->type == GR_EVT_SELLER_PACKET) {
+                dry_seller = *gr_job_seller(j);
+                dry.seller_pkt = &dry_seller;
+        } else if (ev->type == GR_EVT_BUYER_PACKET) {
+                dry_buyer = *gr_job_buyer(j);
+                dry.buyer_pkt = &dry_buyer;
+        }
         effect(&dry, ev, 0);
         v = gr_rules_decide(&dry, pol);
         if ((broken = impossible(&dry, &v))) {
@@ -439,8 +458,8 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         row.output = j->cur.output;
         row.evaluation = j->cur.evaluation;
         row.settlement = j->settlement;
-        row.seller_packet = j->seller.packet_hash;
-        row.buyer_packet = j->buyer.packet_hash;
+        row.seller_packet = gr_job_seller(j)->packet_hash;
+        row.buyer_packet = gr_job_buyer(j)->packet_hash;
         gr_hex(j->chain, sizeof(j->chain), row.prev_hash);
         if (changed) {
                 decision_id(j, row.seq, d.decision_id);

@@ -13,19 +13,19 @@
  * when the arena is compacted), HEAP strings are their own allocation (from
  * gr_str_set, for code that has no job at hand) and are freed. */
 enum { TAG_ARENA = 'A', TAG_HEAP = 'H' };
+/* A party is an arena entry of its own, never released while the job
+ * lives: the arena is a packed run of [tag][string][NUL] entries, so the
+ * parties are found by walking it. */
+enum { TAG_BUYER = 'B', TAG_SELLER = 'S' };
 
-/* Every `char *` string field of a job (job_id and parties are not arena
- * strings): what compaction walks and destroy releases. */
+/* Every `char *` string field of a job (job_id is not an arena string):
+ * what compaction walks and destroy releases.  The packets' are
+ * counted only while their piece exists. */
 #define JOB_STR(m) offsetof(gr_job, m)
 static const size_t job_str_fields[] = {
     JOB_STR(quote.quote_id),         JOB_STR(quote.provider_id),
     JOB_STR(quote.gpu),              JOB_STR(quote.region),
     JOB_STR(quote.driver_family),    JOB_STR(quote.price_currency),
-    JOB_STR(seller.packet_hash),     JOB_STR(seller.quote_id),
-    JOB_STR(seller.worker_id),       JOB_STR(buyer.packet_hash),
-    JOB_STR(buyer.container_image),  JOB_STR(buyer.command),
-    JOB_STR(buyer.model_hash),       JOB_STR(buyer.input_manifest_hash),
-    JOB_STR(buyer.expected_output_path), JOB_STR(buyer.evaluation_rule),
     JOB_STR(cur.check),              JOB_STR(cur.worker_status),
     JOB_STR(cur.capacity_detail),    JOB_STR(cur.worker_id),
     JOB_STR(cur.container_image),    JOB_STR(cur.command),
@@ -35,15 +35,52 @@ static const size_t job_str_fields[] = {
     JOB_STR(cur.review_note)};
 #undef JOB_STR
 #define N_JOB_STR (sizeof(job_str_fields) / sizeof(job_str_fields[0]))
+#define SELLER_STR(m) offsetof(gr_seller_packet, m)
+static const size_t seller_str_fields[] = {
+    SELLER_STR(packet_hash), SELLER_STR(quote_id), SELLER_STR(worker_id)};
+#undef SELLER_STR
+#define N_SELLER_STR (sizeof(seller_str_fields) / sizeof(seller_str_fields[0]))
+#define BUYER_STR(m) offsetof(gr_buyer_packet, m)
+static const size_t buyer_str_fields[] = {
+    BUYER_STR(packet_hash),         BUYER_STR(container_image),
+    BUYER_STR(command),             BUYER_STR(model_hash),
+    BUYER_STR(input_manifest_hash), BUYER_STR(expected_output_path),
+    BUYER_STR(evaluation_rule)};
+#undef BUYER_STR
+#define N_BUYER_STR (sizeof(buyer_str_fields) / sizeof(buyer_str_fields[0]))
+#define MAX_STRS (N_JOB_STR + N_SELLER_STR + N_BUYER_STR)
 
-static char **job_field(gr_job *job, size_t i) {
-        return (char **)(void *)((char *)job + job_str_fields[i]);
+const gr_seller_packet gr_seller_packet_none = {.failure_class = GR_FAIL_NONE};
+const gr_buyer_packet gr_buyer_packet_none = {.observed_failure_class =
+                                                  GR_FAIL_NONE};
+
+/* Every string field the job has now, into out[] (MAX_STRS room).
+ * @returns how many. */
+static size_t job_strs(gr_job *job, char **out[MAX_STRS]) {
+        size_t n = 0;
+        for (size_t i = 0; i < N_JOB_STR; i++)
+                out[n++] = (char **)(void *)((char *)job + job_str_fields[i]);
+        if (job->seller_pkt)
+                for (size_t i = 0; i < N_SELLER_STR; i++)
+                        out[n++] = (char **)(void *)((char *)job->seller_pkt +
+                                                     seller_str_fields[i]);
+        if (job->buyer_pkt)
+                for (size_t i = 0; i < N_BUYER_STR; i++)
+                        out[n++] = (char **)(void *)((char *)job->buyer_pkt +
+                                                     buyer_str_fields[i]);
+        return n;
 }
 
-/* String i of the job: the fields above, then each party's id. */
-static char **job_str(gr_job *job, size_t i) {
-        return i < N_JOB_STR ? job_field(job, i)
-                             : &job->parties[i - N_JOB_STR].id;
+gr_seller_packet *gr_job_seller_mut(gr_job *job) {
+        if (!job->seller_pkt && (job->seller_pkt = malloc(sizeof(gr_seller_packet))))
+                *job->seller_pkt = gr_seller_packet_none;
+        return job->seller_pkt;
+}
+
+gr_buyer_packet *gr_job_buyer_mut(gr_job *job) {
+        if (!job->buyer_pkt && (job->buyer_pkt = malloc(sizeof(gr_buyer_packet))))
+                *job->buyer_pkt = gr_buyer_packet_none;
+        return job->buyer_pkt;
 }
 
 /* Drop a string: frees it when it is a heap string. */
@@ -66,6 +103,8 @@ int gr_str_set(char **dst, const char *src) {
         return 0;
 }
 
+static int is_party_tag(char t) { return t == TAG_BUYER || t == TAG_SELLER; }
+
 /* Make room for `need` more arena bytes: a new block holding the live arena
  * strings (all fields but *dst, which is about to be replaced) and the
  * room, with a quarter to spare.  @returns 0 or -1 (ENOMEM; nothing
@@ -73,20 +112,34 @@ int gr_str_set(char **dst, const char *src) {
 static int arena_make_room(gr_job *job, char **dst, size_t need) {
         size_t live = 0, cap, len = 0;
         char *nb;
-
-        const size_t nf = N_JOB_STR + (size_t)job->nparties;
+        char **strs[MAX_STRS];
+        const size_t nf = job_strs(job, strs);
 
         for (size_t i = 0; i < nf; i++) {
-                char **f = job_str(job, i);
+                char **f = strs[i];
                 if (*f && (*f)[-1] == TAG_ARENA && f != dst)
                         live += strlen(*f) + 2;
+        }
+        for (uint32_t pos = 0; job->nparties && pos < job->arena_len;) {
+                size_t n = strlen(job->arena + pos + 1) + 2;
+                if (is_party_tag(job->arena[pos]))
+                        live += n;
+                pos += (uint32_t)n;
         }
         cap = live + need;
         cap = (cap + cap / 4 + 15) & ~(size_t)15;
         if (cap > UINT32_MAX || !(nb = malloc(cap)))
                 return -1;
+        for (uint32_t pos = 0; job->nparties && pos < job->arena_len;) {
+                size_t n = strlen(job->arena + pos + 1) + 2;
+                if (is_party_tag(job->arena[pos])) {
+                        memcpy(nb + len, job->arena + pos, n);
+                        len += n;
+                }
+                pos += (uint32_t)n;
+        }
         for (size_t i = 0; i < nf; i++) {
-                char **f = job_str(job, i);
+                char **f = strs[i];
                 size_t n;
                 if (!*f || (*f)[-1] != TAG_ARENA)
                         continue;
@@ -187,47 +240,97 @@ gr_job *gr_job_new(const char *job_id) {
         job->retry = GR_RETRY_NONE;
         job->reason = GR_REASON_IN_PROGRESS;
         job->rule = GR_RULE_NONE;
-        job->seller.failure_class = GR_FAIL_NONE;
-        job->buyer.observed_failure_class = GR_FAIL_NONE;
         gr_attempt_reset(&job->cur);
         return job;
 }
 
 int gr_job_party_add(gr_job *job, gr_role_t role, const char *id) {
-        gr_party *p;
+        size_t n;
+        char *tmp = NULL, *p;
 
         if ((role != GR_ROLE_BUYER && role != GR_ROLE_SELLER) || !id || !*id ||
             gr_job_is_party(job, role, id) ||
             job->nparties >= GR_JOB_PARTIES_MAX)
                 return 0;
-        if (!(p = realloc(job->parties,
-                          (size_t)(job->nparties + 1) * sizeof(*p))))
-                return -1;
-        job->parties = p;
-        p[job->nparties].id = NULL;
-        if (gr_job_str_set(job, &p[job->nparties].id, id) == -1)
-                return -1;
-        p[job->nparties].role = role;
+        n = strlen(id);
+        if (job->arena_len + n + 2 > job->arena_cap) {
+                /* as in gr_job_str_set: compaction moves the job's strings */
+                uintptr_t a = (uintptr_t)job->arena, sp = (uintptr_t)id;
+                if (job->arena && sp >= a && sp < a + job->arena_cap) {
+                        if (!(tmp = malloc(n + 1)))
+                                return -1;
+                        memcpy(tmp, id, n + 1);
+                        id = tmp;
+                }
+                if (arena_make_room(job, NULL, n + 2) == -1) {
+                        free(tmp);
+                        return -1;
+                }
+        }
+        p = job->arena + job->arena_len;
+        p[0] = role == GR_ROLE_BUYER ? TAG_BUYER : TAG_SELLER;
+        memcpy(p + 1, id, n + 1);
+        job->arena_len += (uint32_t)(n + 2);
         job->nparties++;
+        free(tmp);
         return 0;
 }
 
+/* Party entries in arena order: @returns the next one at or after *pos
+ * (its id; *tag set), *pos moved past it; NULL at the end. */
+static const char *party_next(const gr_job *job, uint32_t *pos, char *tag) {
+        while (*pos < job->arena_len) {
+                const char *e = job->arena + *pos;
+                size_t n = strlen(e + 1) + 2;
+                *pos += (uint32_t)n;
+                if (is_party_tag(e[0])) {
+                        *tag = e[0];
+                        return e + 1;
+                }
+        }
+        return NULL;
+}
+
 int gr_job_is_party(const gr_job *job, gr_role_t role, const char *id) {
-        if (!job || !id)
+        uint32_t pos = 0;
+        const char *s;
+        char tag;
+
+        if (!job || !id || !job->nparties ||
+            (role != GR_ROLE_BUYER && role != GR_ROLE_SELLER))
                 return 0;
-        for (int i = 0; i < job->nparties; i++)
-                if (job->parties[i].role == role &&
-                    !strcmp(job->parties[i].id, id))
+        while ((s = party_next(job, &pos, &tag)))
+                if (tag == (role == GR_ROLE_BUYER ? TAG_BUYER : TAG_SELLER) &&
+                    !strcmp(s, id))
                         return 1;
         return 0;
 }
 
+const char *gr_job_party(const gr_job *job, int i, gr_role_t *role) {
+        uint32_t pos = 0;
+        const char *s = NULL;
+        char tag = 0;
+
+        if (i < 0 || i >= job->nparties)
+                return NULL;
+        for (int k = 0; k <= i; k++)
+                if (!(s = party_next(job, &pos, &tag)))
+                        return NULL;
+        *role = tag == TAG_BUYER ? GR_ROLE_BUYER : GR_ROLE_SELLER;
+        return s;
+}
+
 void gr_job_destroy(gr_job *job) {
+        char **strs[MAX_STRS];
+        size_t nf;
+
         if (!job)
                 return;
-        for (size_t i = 0; i < N_JOB_STR + (size_t)job->nparties; i++)
-                str_release(*job_str(job, i));
-        free(job->parties);
+        nf = job_strs(job, strs);
+        for (size_t i = 0; i < nf; i++)
+                str_release(*strs[i]);
+        free(job->seller_pkt);
+        free(job->buyer_pkt);
         free(job->arena);
         free(job->history);
         free(job->seen);
@@ -251,30 +354,67 @@ uint64_t gr_event_id_hash(const char *event_id) {
         return h ? h : 1; /* 0 marks an empty slot */
 }
 
+/* The duplicate set.  Most jobs see a handful of events, so up to
+ * SEEN_LINEAR_MAX slots the set is an array scanned in order, grown two
+ * slots at a time (odd counts: 8n + 8 bytes fill a malloc chunk).  Past
+ * that it becomes an open-addressed set of a power of two >= 16 slots,
+ * linear probing, at most 3/4 full. */
+#define SEEN_LINEAR_MAX 11
+#define SEEN_HASHED_MIN 16
+
 static size_t slot_of(uint64_t h, size_t cap) {
         return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+/* Move the set into a hashed table of ncap slots.  @returns 0 or -1. */
+static int seen_rehash(gr_job *job, size_t ncap) {
+        uint64_t *n = calloc(ncap, sizeof(*n));
+        if (!n)
+                return -1;
+        for (size_t i = 0; i < job->seen_cap; i++) {
+                uint64_t v = job->seen[i];
+                size_t s;
+                if (!v)
+                        continue;
+                for (s = slot_of(v, ncap); n[s]; s = (s + 1) & (ncap - 1))
+                        ;
+                n[s] = v;
+        }
+        free(job->seen);
+        job->seen = n;
+        job->seen_cap = (uint32_t)ncap;
+        return 0;
 }
 
 int gr_job_seen_add_hash(gr_job *job, uint64_t h) {
         if (h == 0)
                 h = 1;
-        if ((job->nseen + 1) * 4 > job->seen_cap * 3) {
-                size_t ncap = job->seen_cap ? job->seen_cap * 2 : 8;
-                uint64_t *n = calloc(ncap, sizeof(*n));
-                if (!n)
-                        return -1;
-                for (size_t i = 0; i < job->seen_cap; i++) {
-                        uint64_t v = job->seen[i];
-                        size_t s;
-                        if (!v)
-                                continue;
-                        for (s = slot_of(v, ncap); n[s]; s = (s + 1) & (ncap - 1))
-                                ;
-                        n[s] = v;
+        if (job->seen_cap <= SEEN_LINEAR_MAX) {
+                for (uint32_t i = 0; i < job->nseen; i++)
+                        if (job->seen[i] == h)
+                                return 0;
+                if (job->nseen < job->seen_cap) {
+                        job->seen[job->nseen++] = h;
+                        return 0;
                 }
-                free(job->seen);
-                job->seen = n;
-                job->seen_cap = ncap;
+                if (job->seen_cap < SEEN_LINEAR_MAX) {
+                        size_t ncap = job->seen_cap ? job->seen_cap + 2u : 3u;
+                        uint64_t *n = realloc(job->seen, ncap * sizeof(*n));
+                        if (!n)
+                                return -1;
+                        memset(n + job->seen_cap, 0,
+                               (ncap - job->seen_cap) * sizeof(*n));
+                        job->seen = n;
+                        job->seen_cap = (uint32_t)ncap;
+                        job->seen[job->nseen++] = h;
+                        return 0;
+                }
+                if (seen_rehash(job, SEEN_HASHED_MIN) == -1)
+                        return -1;
+        } else if ((job->nseen + 1ull) * 4 > job->seen_cap * 3ull) {
+                if (job->seen_cap > UINT32_MAX / 2 ||
+                    seen_rehash(job, (size_t)job->seen_cap * 2) == -1)
+                        return -1;
         }
         size_t s = slot_of(h, job->seen_cap);
         while (job->seen[s]) {
@@ -288,8 +428,12 @@ int gr_job_seen_add_hash(gr_job *job, uint64_t h) {
 }
 
 int gr_job_seen_hash(const gr_job *job, uint64_t h) {
-        if (!job->seen_cap)
+        if (job->seen_cap <= SEEN_LINEAR_MAX) {
+                for (uint32_t i = 0; i < job->nseen; i++)
+                        if (job->seen[i] == h)
+                                return 1;
                 return 0;
+        }
         for (size_t s = slot_of(h, job->seen_cap); job->seen[s];
              s = (s + 1) & (job->seen_cap - 1))
                 if (job->seen[s] == h)
@@ -299,9 +443,15 @@ int gr_job_seen_hash(const gr_job *job, uint64_t h) {
 
 size_t gr_job_footprint(const gr_job *job) {
         size_t n = sizeof(*job) + strlen(job->job_id) + 1 + job->arena_cap;
-        n += (size_t)job->nparties * sizeof(gr_party);
-        for (size_t i = 0; i < N_JOB_STR + (size_t)job->nparties; i++) {
-                const char *s = *job_str((gr_job *)job, i);
+        char **strs[MAX_STRS];
+        const size_t nf = job_strs((gr_job *)job, strs);
+
+        if (job->seller_pkt)
+                n += sizeof(*job->seller_pkt);
+        if (job->buyer_pkt)
+                n += sizeof(*job->buyer_pkt);
+        for (size_t i = 0; i < nf; i++) {
+                const char *s = *strs[i];
                 if (s && s[-1] == TAG_HEAP)
                         n += strlen(s) + 2;
         }

@@ -22,42 +22,54 @@
 
 #define GR_TIME_NONE INT64_MIN
 
+/* Sizes: a job is held for every open job, so its scalars are kept small.
+ * Enum-valued members are uint8_t (every vocabulary of gr_types.h has
+ * fewer than 256 values; the comment names the enum) and flags are uint8_t
+ * 0/1; read them like the enum or int they stand for. */
+
 typedef struct gr_quote {
-        int present;
         uint32_t attempt; /**< attempt that brought it */
+        uint8_t present;
+        uint8_t has_price;
         char *quote_id, *provider_id, *gpu, *region, *driver_family;
         double vram_gb;
         int64_t window_start, window_end;
-        int has_price;
         int64_t price_amount_minor;
         char *price_currency;
 } gr_quote;
 
 typedef struct gr_seller_packet {
-        int present;
+        uint8_t present;
+        uint8_t has_capacity_result;
+        uint8_t capacity_result; /**< gr_result_t */
+        uint8_t failure_class;   /**< gr_failure_t; GR_FAIL_NONE: no failure claimed */
         char *packet_hash, *quote_id, *worker_id;
-        int has_capacity_result;
-        gr_result_t capacity_result;
-        gr_failure_t failure_class; /**< GR_FAIL_NONE: no failure claimed */
 } gr_seller_packet;
 
 typedef struct gr_buyer_packet {
-        int present;
+        uint8_t present;
+        uint8_t observed_failure_class; /**< gr_failure_t; GR_FAIL_NONE: none seen */
         char *packet_hash, *container_image, *command, *model_hash,
             *input_manifest_hash, *expected_output_path, *evaluation_rule;
         double memory_budget_gb;
-        gr_failure_t observed_failure_class; /**< GR_FAIL_NONE: none seen */
 } gr_buyer_packet;
 
 /** Per-attempt layers; reset when attempt n+1 begins. */
 typedef struct gr_attempt {
-        gr_capacity_t capacity;
-        gr_exec_t execution;
-        gr_output_t output;
-        gr_eval_t evaluation;
+        uint8_t capacity;   /**< gr_capacity_t */
+        uint8_t execution;  /**< gr_exec_t */
+        uint8_t output;     /**< gr_output_t */
+        uint8_t evaluation; /**< gr_eval_t */
+        uint8_t failure_class;     /**< gr_failure_t (execution lane) */
+        int8_t output_written;     /**< -1 unknown */
+        uint8_t cancelled_exec;    /**< gr_exec_t when the cancel came (R2, R12) */
+        uint8_t review_settlement; /**< gr_settlement_t */
+        /* flags: capacity and execution lanes, then those read by the rules */
+        uint8_t has_vram_declared, has_vram_observed, has_peak_vram,
+            has_gpu_seconds;
+        uint8_t cancelled, expired, reviewed;
         /* capacity lane */
         char *check, *worker_status, *capacity_detail;
-        int has_vram_declared, has_vram_observed;
         double vram_declared_gb, vram_observed_gb;
         int64_t capacity_at;
         /* reservation */
@@ -65,20 +77,13 @@ typedef struct gr_attempt {
         /* execution lane */
         char *container_image, *command, *model_hash, *input_manifest_hash;
         int64_t started_at, failed_at, completed_at;
-        gr_failure_t failure_class;
         char *stderr_class;
-        int output_written; /**< -1 unknown */
-        int has_peak_vram, has_gpu_seconds;
         int64_t peak_vram_mb;
         double gpu_seconds;
         /* output and evaluation lanes */
         char *output_hash, *output_path, *evaluation_rule;
         int64_t delivered_at, evaluated_at;
-        /* flags read by the rules */
-        int cancelled, expired, reviewed;
-        gr_exec_t cancelled_exec; /**< execution when the cancel came (R2, R12) */
         int64_t cancelled_at, reviewed_at;
-        gr_settlement_t review_settlement;
         char *review_note;
 } gr_attempt;
 
@@ -92,15 +97,15 @@ typedef struct gr_amounts {
 /** What is kept of a finished attempt (receipt `attempts[]`). */
 typedef struct gr_attempt_summary {
         uint32_t attempt;
-        gr_capacity_t capacity;
-        gr_exec_t execution;
-        gr_output_t output;
-        gr_eval_t evaluation;
-        gr_failure_t failure_class;
-        gr_settlement_t settlement;
-        gr_retry_t retry;
-        gr_reason_t reason;
-        gr_rule_t rule;
+        uint8_t capacity;      /**< gr_capacity_t */
+        uint8_t execution;     /**< gr_exec_t */
+        uint8_t output;        /**< gr_output_t */
+        uint8_t evaluation;    /**< gr_eval_t */
+        uint8_t failure_class; /**< gr_failure_t */
+        uint8_t settlement;    /**< gr_settlement_t */
+        uint8_t retry;         /**< gr_retry_t */
+        uint8_t reason;        /**< gr_reason_t */
+        uint8_t rule;          /**< gr_rule_t */
         gr_amounts amounts;
 } gr_attempt_summary;
 
@@ -108,57 +113,76 @@ typedef struct gr_attempt_summary {
  *  ones are not recorded (the receipt page then refuses them). */
 #define GR_JOB_PARTIES_MAX 16
 
-/** A buyer or seller whose event was applied to the job: who may read its
- *  receipt over HTTP (consumers/gr_http_auth.h).  Not part of any
- *  canonical output or hash. */
-typedef struct gr_party {
-        gr_role_t role; /**< GR_ROLE_BUYER or GR_ROLE_SELLER */
-        char *id;       /**< actor.id, a job string (gr_job_str_set) */
-} gr_party;
 
 typedef struct gr_job {
         char *job_id;
         uint32_t attempt;  /**< current attempt, >= 1 */
-        int64_t time;      /**< job time: latest applied occurred_at */
-        uint64_t seq;      /**< ledger seq of the last row (0 = none) */
-        uint8_t chain[32]; /**< row_hash of the last row (zeros = none) */
         int free_retries_used;
 
         /* settlement lane: the last decision (pending/none/in_progress
          * before any) */
-        gr_settlement_t settlement;
-        gr_retry_t retry;
-        gr_reason_t reason;
-        gr_rule_t rule;
-        int posture_locked; /**< I5: refund/release/partial_refund decided
-                                 in the current attempt */
+        uint8_t settlement; /**< gr_settlement_t */
+        uint8_t retry;      /**< gr_retry_t */
+        uint8_t reason;     /**< gr_reason_t */
+        uint8_t rule;       /**< gr_rule_t */
+        uint8_t posture_locked; /**< I5: refund/release/partial_refund
+                                     decided in the current attempt */
+        uint8_t nparties;   /**< <= GR_JOB_PARTIES_MAX */
+
+        int64_t time;      /**< job time: latest applied occurred_at */
+        uint64_t seq;      /**< ledger seq of the last row (0 = none) */
+        uint8_t chain[32]; /**< row_hash of the last row (zeros = none) */
         gr_amounts amounts; /**< of the current posture; kept while locked */
         uint64_t decisions; /**< decisions published so far */
 
         gr_quote quote;           /**< inherited by later attempts */
-        gr_seller_packet seller;  /**< inherited by later attempts */
-        gr_buyer_packet buyer;    /**< inherited by later attempts */
+        /* The packets (inherited by later attempts) are rare: each is its
+         * own piece, allocated by the first packet of its kind.  Read them
+         * through gr_job_seller()/gr_job_buyer(), which never return NULL. */
+        gr_seller_packet *seller_pkt; /**< NULL: no seller packet */
+        gr_buyer_packet *buyer_pkt;   /**< NULL: no buyer packet */
         gr_attempt cur;           /**< the current attempt */
 
         gr_attempt_summary *history; /**< finished attempts, oldest first */
-        size_t nhistory;
 
-        /* duplicate detection: open-addressed set of 64-bit SipHash values
-         * of event_id (0 marks an empty slot) */
+        /* duplicate detection: the 64-bit SipHash values of event_id, in
+         * seen[0..seen_cap) (0 marks an empty slot).  A small set is a
+         * plain array filled from the front, a larger one an
+         * open-addressed hash set (gr_job.c). */
         uint64_t *seen;
-        size_t nseen, seen_cap;
 
         gr_event **parked; /**< owned copies, in arrival order */
-        int nparked;
-
-        gr_party *parties; /**< buyer/seller actor ids seen, first first */
-        int nparties;
 
         /* the string arena: tagged strings of this job, bump-allocated and
-         * compacted when full (gr_job.c) */
+         * compacted when full (gr_job.c).  The parties live there too: a
+         * buyer or seller whose event was applied to the job, i.e. who may
+         * read its receipt over HTTP (consumers/gr_http_auth.h); not part
+         * of any canonical output or hash.  Read them with gr_job_party(). */
         char *arena;
         uint32_t arena_len, arena_cap;
+        uint32_t nhistory;
+        uint32_t nseen, seen_cap;
+        int nparked;
 } gr_job;
+
+/** The absent packets (present = 0, no strings, no failure claimed). */
+extern const gr_seller_packet gr_seller_packet_none;
+extern const gr_buyer_packet gr_buyer_packet_none;
+
+/** @returns the job's seller packet, or gr_seller_packet_none. */
+static inline const gr_seller_packet *gr_job_seller(const gr_job *job) {
+        return job->seller_pkt ? job->seller_pkt : &gr_seller_packet_none;
+}
+/** @returns the job's buyer packet, or gr_buyer_packet_none. */
+static inline const gr_buyer_packet *gr_job_buyer(const gr_job *job) {
+        return job->buyer_pkt ? job->buyer_pkt : &gr_buyer_packet_none;
+}
+/** @returns the job's seller packet to write, allocated (as
+ *  gr_seller_packet_none) on first use; NULL on ENOMEM. */
+gr_seller_packet *gr_job_seller_mut(gr_job *job);
+/** @returns the job's buyer packet to write, allocated (as
+ *  gr_buyer_packet_none) on first use; NULL on ENOMEM. */
+gr_buyer_packet *gr_job_buyer_mut(gr_job *job);
 
 /** @returns a new job in its initial state; caller frees with gr_job_destroy(). */
 gr_job *gr_job_new(const char *job_id);
@@ -166,7 +190,7 @@ void gr_job_destroy(gr_job *job);
 
 /**
  * @brief Replace the job string field *dst (a `char *` member of job or of
- *        its quote, seller, buyer or cur) with a copy of src (NULL clears),
+ *        its quote, seller/buyer packet or cur) with a copy of src (NULL clears),
  *        kept in the job's string arena.
  * @returns 0, or -1 on ENOMEM (*dst unchanged).
  */
@@ -198,6 +222,11 @@ int gr_job_party_add(gr_job *job, gr_role_t role, const char *id);
 
 /** @returns 1 when `id` acted as `role` on this job, else 0. */
 int gr_job_is_party(const gr_job *job, gr_role_t role, const char *id);
+
+/** @returns party i (0 <= i < job->nparties, first recorded first): its
+ *  actor id (borrowed from the job), *role set to GR_ROLE_BUYER or
+ *  GR_ROLE_SELLER; NULL when there is no party i. */
+const char *gr_job_party(const gr_job *job, int i, gr_role_t *role);
 
 /** Approximate heap bytes held by this job (for benchmarks). */
 size_t gr_job_footprint(const gr_job *job);

@@ -258,8 +258,8 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
 
         gr_jw_key(&w, "packets");
         gr_jw_obj_begin(&w);
-        gr_jw_kstr(&w, "seller", j->seller.packet_hash);
-        gr_jw_kstr(&w, "buyer", j->buyer.packet_hash);
+        gr_jw_kstr(&w, "seller", gr_job_seller(j)->packet_hash);
+        gr_jw_kstr(&w, "buyer", gr_job_buyer(j)->packet_hash);
         gr_jw_obj_end(&w);
 
         gr_jw_key(&w, "attempts");

@@ -56,9 +56,9 @@ static int failed_without_output(const gr_job *j) {
 
 static int r5_budget_over_quote(const gr_job *j, const gr_policy *p) {
         (void)p;
-        return failed_without_output(j) && j->buyer.present &&
+        return failed_without_output(j) && gr_job_buyer(j)->present &&
                j->quote.present &&
-               j->buyer.memory_budget_gb > j->quote.vram_gb;
+               gr_job_buyer(j)->memory_budget_gb > j->quote.vram_gb;
 }
 
 static int r6_logs_disagree(const gr_job *j, const gr_policy *p) {
@@ -127,16 +127,18 @@ static const struct {
 };
 
 int gr_packets_disagree(const gr_job *j) {
-        const gr_failure_t s = j->seller.failure_class;
-        const gr_failure_t b = j->buyer.observed_failure_class;
+        const gr_seller_packet *sp = gr_job_seller(j);
+        const gr_buyer_packet *bp = gr_job_buyer(j);
+        const gr_failure_t s = sp->failure_class;
+        const gr_failure_t b = bp->observed_failure_class;
 
-        if (j->seller.present && j->buyer.present && s != GR_FAIL_NONE &&
+        if (sp->present && bp->present && s != GR_FAIL_NONE &&
             b != GR_FAIL_NONE && s != b)
                 return 1; /* both name a failure class, and they differ */
-        if (j->seller.present && s == GR_FAIL_NONE &&
+        if (sp->present && s == GR_FAIL_NONE &&
             j->cur.execution == GR_EXEC_FAIL)
                 return 1; /* seller claims no failure; execution failed */
-        if (j->buyer.present && b != GR_FAIL_NONE &&
+        if (bp->present && b != GR_FAIL_NONE &&
             j->cur.execution == GR_EXEC_PASS)
                 return 1; /* buyer reports a failure; execution passed */
         return 0;

@@ -523,11 +523,11 @@ void gr_receipt_to_html(const gr_job *j, gr_buf *out) {
         gr_buf_puts(out, "</ol>\n");
 
         gr_buf_puts(out, "<section class=\"packets\"><h2>Packets</h2><dl>");
-        row_code(out, "seller packet", j->seller.packet_hash);
-        row_code(out, "buyer packet", j->buyer.packet_hash);
-        if (j->buyer.present)
+        row_code(out, "seller packet", gr_job_seller(j)->packet_hash);
+        row_code(out, "buyer packet", gr_job_buyer(j)->packet_hash);
+        if (gr_job_buyer(j)->present)
                 row_num(out, "buyer memory budget", 1,
-                        j->buyer.memory_budget_gb, " GB");
+                        gr_job_buyer(j)->memory_budget_gb, " GB");
         gr_buf_puts(out, "</dl></section>\n");
 
         gr_buf_puts(out, "<section class=\"attempts\"><h2>Attempts</h2>"

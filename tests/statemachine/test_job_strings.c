@@ -36,9 +36,10 @@ static void test_set_replace_clear(void **state) {
  * through compactions, and the arena does not grow without bound. */
 static void test_compaction_keeps_values(void **state) {
         gr_job *j = gr_job_new("job-2");
-        char *const *fields[] = {&j->quote.quote_id, &j->seller.packet_hash,
-                                 &j->buyer.command, &j->cur.output_path,
-                                 &j->cur.review_note};
+        char *const *fields[] = {&j->quote.quote_id,
+                                 &gr_job_seller_mut(j)->packet_hash,
+                                 &gr_job_buyer_mut(j)->command,
+                                 &j->cur.output_path, &j->cur.review_note};
         char want[5][64], v[64];
         (void)state;
 
@@ -67,10 +68,12 @@ static void test_source_inside_arena(void **state) {
 
         memset(big, 'b', sizeof(big) - 1);
         big[sizeof(big) - 1] = '\0';
-        assert_int_equal(gr_job_str_set(j, &j->buyer.model_hash, big), 0);
+        gr_buyer_packet *bp = gr_job_buyer_mut(j);
+        assert_non_null(bp);
+        assert_int_equal(gr_job_str_set(j, &bp->model_hash, big), 0);
         for (int i = 0; i < 20; i++) {
                 assert_int_equal(gr_job_str_set(j, &j->cur.model_hash,
-                                                j->buyer.model_hash),
+                                                bp->model_hash),
                                  0);
                 assert_string_equal(j->cur.model_hash, big);
                 assert_int_equal(gr_job_str_set(j, &j->cur.model_hash, NULL),
@@ -80,7 +83,7 @@ static void test_source_inside_arena(void **state) {
                                  0);
         }
         assert_int_equal(
-            gr_job_str_set(j, &j->cur.model_hash, j->buyer.model_hash), 0);
+            gr_job_str_set(j, &j->cur.model_hash, bp->model_hash), 0);
         assert_string_equal(j->cur.model_hash, big);
         gr_job_destroy(j);
 }
@@ -149,6 +152,23 @@ static void test_parties_in_arena(void **state) {
                                     id),
                     0);
         }
+        /* in the order recorded, through the compactions above */
+        for (int i = 0; i < GR_JOB_PARTIES_MAX; i++) {
+                gr_role_t role = GR_ROLE_MARKETPLACE;
+                snprintf(id, sizeof(id), "actor-%d-with-a-longer-name", i);
+                assert_string_equal(gr_job_party(j, i, &role), id);
+                assert_int_equal(role,
+                                 i % 2 ? GR_ROLE_BUYER : GR_ROLE_SELLER);
+        }
+        {
+                gr_role_t role;
+                assert_null(gr_job_party(j, GR_JOB_PARTIES_MAX, &role));
+                assert_null(gr_job_party(j, -1, &role));
+        }
+        /* a full list ignores a new party */
+        assert_int_equal(gr_job_party_add(j, GR_ROLE_BUYER, "one-too-many"), 0);
+        assert_int_equal(j->nparties, GR_JOB_PARTIES_MAX);
+        assert_int_equal(gr_job_is_party(j, GR_ROLE_BUYER, "one-too-many"), 0);
         assert_string_equal(j->cur.review_note, "note-15");
         gr_job_destroy(j);
 }

@@ -1,0 +1,124 @@
+/*
+ * The pieces of a job that are allocated on first use (statemachine/gr_job.h):
+ * the seller and buyer packets.  Absent, they read as the "none" packets
+ * and cost nothing; the first write allocates the piece, later writes reuse
+ * it; destroy frees it (run under ASan/valgrind to see a leak); and both
+ * state forms (JSON and compact) carry a piece, or its absence, across a
+ * round trip.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gr_buf.h"
+#include "gr_job.h"
+#include "gr_state_json.h"
+
+static void test_absent_until_first_use(void **state) {
+        gr_job *j = gr_job_new("job-p1");
+        size_t fp0;
+        gr_seller_packet *sp;
+        (void)state;
+
+        assert_non_null(j);
+        assert_null(j->seller_pkt);
+        assert_null(j->buyer_pkt);
+        assert_ptr_equal(gr_job_seller(j), &gr_seller_packet_none);
+        assert_ptr_equal(gr_job_buyer(j), &gr_buyer_packet_none);
+        assert_int_equal(gr_job_seller(j)->present, 0);
+        assert_int_equal(gr_job_seller(j)->failure_class, GR_FAIL_NONE);
+        assert_int_equal(gr_job_buyer(j)->observed_failure_class,
+                         GR_FAIL_NONE);
+        assert_null(gr_job_buyer(j)->packet_hash);
+        fp0 = gr_job_footprint(j);
+
+        sp = gr_job_seller_mut(j);
+        assert_non_null(sp);
+        assert_ptr_equal(j->seller_pkt, sp);
+        assert_ptr_equal(gr_job_seller(j), sp);
+        assert_int_equal(sp->present, 0); /* allocated as the none packet */
+        assert_int_equal(sp->failure_class, GR_FAIL_NONE);
+        assert_ptr_equal(gr_job_seller_mut(j), sp); /* once only */
+        assert_null(j->buyer_pkt);                  /* the other stays out */
+        assert_int_equal(gr_job_footprint(j), fp0 + sizeof(gr_seller_packet));
+
+        /* its strings are job strings: kept through compactions */
+        assert_int_equal(gr_job_str_set(j, &sp->packet_hash, "sha256:aa"), 0);
+        for (int i = 0; i < 100; i++) {
+                char v[48];
+                snprintf(v, sizeof(v), "detail-%d-xxxxxxxxxxxxxxxx", i);
+                assert_int_equal(
+                    gr_job_str_set(j, &j->cur.capacity_detail, v), 0);
+        }
+        assert_string_equal(gr_job_seller(j)->packet_hash, "sha256:aa");
+        /* the none packet itself is never written */
+        assert_null(gr_seller_packet_none.packet_hash);
+        gr_job_destroy(j);
+}
+
+static gr_job *round_trip(const gr_job *j, int compact) {
+        gr_buf b;
+        char errstr[256] = "";
+        gr_job *back;
+
+        gr_buf_init(&b);
+        if (compact)
+                gr_state_encode_compact(j, &b);
+        else
+                gr_state_encode(j, &b);
+        assert_false(b.oom);
+        back = gr_state_decode(b.data, b.len, errstr, sizeof(errstr));
+        if (!back)
+                fail_msg("decode: %s", errstr);
+        gr_buf_free(&b);
+        return back;
+}
+
+static void test_round_trip(void **state) {
+        (void)state;
+        for (int compact = 0; compact < 2; compact++) {
+                gr_job *j = gr_job_new("job-p2");
+                gr_job *back;
+                gr_buyer_packet *bp;
+
+                assert_non_null(j);
+                /* absent stays absent: no piece is allocated */
+                back = round_trip(j, compact);
+                assert_null(back->seller_pkt);
+                assert_null(back->buyer_pkt);
+                gr_job_destroy(back);
+
+                bp = gr_job_buyer_mut(j);
+                assert_non_null(bp);
+                bp->present = 1;
+                bp->memory_budget_gb = 40;
+                bp->observed_failure_class = GR_FAIL_CONTAINER_OOM;
+                assert_int_equal(gr_job_str_set(j, &bp->packet_hash, "sha256:bb"), 0);
+                assert_int_equal(gr_job_str_set(j, &bp->command, "python train.py"), 0);
+                back = round_trip(j, compact);
+                assert_null(back->seller_pkt);
+                assert_non_null(back->buyer_pkt);
+                assert_int_equal(gr_job_buyer(back)->present, 1);
+                assert_true(gr_job_buyer(back)->memory_budget_gb == 40);
+                assert_int_equal(gr_job_buyer(back)->observed_failure_class,
+                                 GR_FAIL_CONTAINER_OOM);
+                assert_string_equal(gr_job_buyer(back)->packet_hash, "sha256:bb");
+                assert_string_equal(gr_job_buyer(back)->command, "python train.py");
+                assert_null(gr_job_buyer(back)->model_hash);
+                gr_job_destroy(back);
+                gr_job_destroy(j);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_absent_until_first_use),
+            cmocka_unit_test(test_round_trip),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
