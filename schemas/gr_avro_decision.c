@@ -15,28 +15,31 @@
 #include "gr_avro_pcf.h"
 #include "gr_avro_resolve.h"
 
-#define GR_DECISION_FIELD_MAP(X)                                               \
-        X(decision_id)                                                         \
-        X(job_id)                                                              \
-        X(attempt)                                                             \
-        X(seq)                                                                 \
-        X(settlement)                                                          \
-        X(retry)                                                               \
-        X(reason)                                                              \
-        X(rule)                                                                \
-        X(line)                                                                \
-        X(receipt_hash)                                                        \
-        X(policy_hash)                                                         \
-        X(decided_at)                                                          \
-        X(amounts)                                                             \
-        X(key_id)                                                              \
-        X(sig)
-
-#define DF_ENUM(N) DF_##N,
-typedef enum { GR_DECISION_FIELD_MAP(DF_ENUM) DF__CNT } dfield;
-#define DF_NAME(N) #N,
+/* The decision's fields are its one table, GR_DECISION_FIELDS
+ * (statemachine/gr_records.h): the Avro field named like a JSON key is
+ * written from that member, the way its kind says.  A kind added to the
+ * table without a spelling here does not compile (K_<kind> undeclared). */
+#define DF_ENUM(kind, m, key) DF_##m,
+typedef enum { GR_DECISION_FIELDS(DF_ENUM) DF__CNT } dfield;
+#define DF_NAME(kind, m, key) key,
 static const char *const dfield_names[DF__CNT] = {
-    GR_DECISION_FIELD_MAP(DF_NAME)};
+    GR_DECISION_FIELDS(DF_NAME)};
+
+typedef enum {
+        K_STR,     /* string; NULL: null where the schema allows, else "" */
+        K_HEX,     /* char[65] hex digest */
+        K_ATTEMPT, /* integers */
+        K_SEQ,
+        K_TIME,
+        K_SETTLE, /* gr enums: the Avro enum symbol of the same name */
+        K_RETRY,
+        K_REASON,
+        K_RULE,    /* GR_RULE_NONE: null */
+        K_AMOUNTS, /* record or null */
+        K_ARG      /* the encoder's key_id / sig arguments */
+} dkind;
+#define DF_KIND(kind, m, key) K_##kind,
+static const dkind dfield_kinds[DF__CNT] = {GR_DECISION_FIELDS(DF_KIND)};
 
 /* Amounts record fields the encoder can fill. */
 typedef enum {
@@ -199,13 +202,13 @@ static int encode_default(wstep *w, avro_schema_t fs, json_t *def,
 
 static int compile_field(wstep *w, int df, avro_schema_t fs) {
         w->field = df;
-        switch ((dfield)df) {
-        case DF_attempt:
-        case DF_seq:
-        case DF_decided_at:
+        switch (dfield_kinds[df]) {
+        case K_ATTEMPT:
+        case K_SEQ:
+        case K_TIME:
                 resolve_union(w, fs, is_integer);
                 return 0;
-        case DF_amounts: {
+        case K_AMOUNTS: {
                 avro_schema_t rec;
                 resolve_union(w, fs, is_record);
                 rec = w->schema;
@@ -231,26 +234,21 @@ static int compile_field(wstep *w, int df, avro_schema_t fs) {
                 }
                 return 0;
         }
-        case DF_settlement:
+        case K_SETTLE:
                 resolve_union(w, fs, any_value);
                 return enum_table(w, GR_SETTLE__CNT, settle_name);
-        case DF_retry:
+        case K_RETRY:
                 resolve_union(w, fs, any_value);
                 return enum_table(w, GR_RETRY__CNT, retry_name);
-        case DF_reason:
+        case K_REASON:
                 resolve_union(w, fs, any_value);
                 return enum_table(w, GR_REASON__CNT, reason_name);
-        case DF_rule:
+        case K_RULE:
                 resolve_union(w, fs, any_value);
                 return enum_table(w, GR_RULE__CNT, rule_name);
-        case DF_decision_id:
-        case DF_job_id:
-        case DF_line:
-        case DF_receipt_hash:
-        case DF_policy_hash:
-        case DF_key_id:
-        case DF_sig:
-        case DF__CNT:
+        case K_STR:
+        case K_HEX:
+        case K_ARG:
                 break;
         }
         resolve_union(w, fs, any_value);
@@ -419,9 +417,33 @@ static int put_amounts(const wstep *w, const gr_amounts *m, gr_buf *out) {
         return 0;
 }
 
+/* One field of d by its kind (the cases of the encoder's switch). */
+static int put_kstr(const wstep *w, const char *s, gr_buf *out) {
+        if (!s && !(w->is_union && w->null_br >= 0))
+                s = "";
+        return put_str(w, s, out);
+}
+#define PUT_STR(m) put_kstr(w, d->m, out)
+#define PUT_HEX(m) put_str(w, d->m, out)
+#define PUT_ATTEMPT(m) put_long(w, d->m, out)
+#define PUT_SEQ(m) put_long(w, d->m > INT64_MAX ? INT64_MAX : (int64_t)d->m, out)
+#define PUT_TIME(m) put_long(w, d->m, out)
+#define PUT_SETTLE(m) put_enum(w, (int)d->m, gr_settlement_t_name(d->m), out)
+#define PUT_RETRY(m) put_enum(w, (int)d->m, gr_retry_t_name(d->m), out)
+#define PUT_REASON(m) put_enum(w, (int)d->m, gr_reason_t_name(d->m), out)
+#define PUT_RULE(m)                                                            \
+        put_str(w, d->m == GR_RULE_NONE ? NULL : gr_rule_t_name(d->m), out)
+#define PUT_AMOUNTS(m) put_amounts(w, &d->m, out)
+#define PUT_ARG(m) put_str(w, arg_##m, out)
+#define PUT_FIELD(kind, m, key)                                                \
+        case DF_##m:                                                           \
+                rc = PUT_##kind(m);                                            \
+                break;
+
 int gr_avro_decision_encode(gr_avro_decision_codec *c, const gr_decision *d,
                             const char *sig_b64, const char *key_id,
                             gr_buf *out, gr_err *err) {
+        const char *arg_sig = sig_b64, *arg_key_id = key_id;
         size_t mark = out->len;
 
         for (size_t i = 0; i < c->nsteps; i++) {
@@ -433,48 +455,7 @@ int gr_avro_decision_encode(gr_avro_decision_codec *c, const gr_decision *d,
                         continue;
                 }
                 switch ((dfield)w->field) {
-                case DF_decision_id:
-                        rc = put_str(w, d->decision_id, out);
-                        break;
-                case DF_job_id: rc = put_str(w, d->job_id, out); break;
-                case DF_attempt: rc = put_long(w, d->attempt, out); break;
-                case DF_seq:
-                        rc = put_long(w,
-                                      d->seq > INT64_MAX ? INT64_MAX
-                                                         : (int64_t)d->seq,
-                                      out);
-                        break;
-                case DF_settlement:
-                        rc = put_enum(w, (int)d->settlement,
-                                      gr_settlement_t_name(d->settlement), out);
-                        break;
-                case DF_retry:
-                        rc = put_enum(w, (int)d->retry,
-                                      gr_retry_t_name(d->retry), out);
-                        break;
-                case DF_reason:
-                        rc = put_enum(w, (int)d->reason,
-                                      gr_reason_t_name(d->reason), out);
-                        break;
-                case DF_rule:
-                        rc = d->rule == GR_RULE_NONE
-                                 ? put_str(w, NULL, out)
-                                 : put_str(w, gr_rule_t_name(d->rule), out);
-                        break;
-                case DF_line:
-                        rc = put_str(w, d->line ? d->line : "", out);
-                        break;
-                case DF_receipt_hash:
-                        rc = put_str(w, d->receipt_hash, out);
-                        break;
-                case DF_policy_hash:
-                        rc = put_str(w, d->policy_hash ? d->policy_hash : "",
-                                     out);
-                        break;
-                case DF_decided_at: rc = put_long(w, d->decided_at, out); break;
-                case DF_amounts: rc = put_amounts(w, &d->amounts, out); break;
-                case DF_sig: rc = put_str(w, sig_b64, out); break;
-                case DF_key_id: rc = put_str(w, key_id, out); break;
+                        GR_DECISION_FIELDS(PUT_FIELD)
                 case DF__CNT: break;
                 }
                 if (rc) {
