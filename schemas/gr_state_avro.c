@@ -30,17 +30,8 @@ const char *gr_state_schema_text(void) {
 
 /* ---- encode ------------------------------------------------------------ */
 
-#define ATTEMPT_STRINGS(X)                                                     \
-        X(check) X(worker_status) X(capacity_detail) X(worker_id)              \
-        X(container_image) X(command) X(model_hash) X(input_manifest_hash)     \
-        X(stderr_class) X(output_hash) X(output_path) X(evaluation_rule)       \
-        X(review_note)
-#define ATTEMPT_TIMES(X)                                                       \
-        X(capacity_at) X(started_at) X(failed_at) X(completed_at)              \
-        X(delivered_at) X(evaluated_at) X(cancelled_at) X(reviewed_at)
-#define BUYER_STRINGS(X)                                                       \
-        X(packet_hash) X(container_image) X(command) X(model_hash)             \
-        X(input_manifest_hash) X(expected_output_path) X(evaluation_rule)
+/* The attempt's strings and times and the buyer packet's strings, in
+ * record order, are gr_job.h's tables (GR_ATTEMPT_STRINGS, ...). */
 
 /* ["null","string"] */
 static void put_ostr(gr_buf *b, const char *s) {
@@ -146,7 +137,7 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
                 const gr_buyer_packet *b = gr_job_buyer(j);
                 gr_buf_putc(out, 2);
 #define X(f) put_ostr(out, b->f);
-                BUYER_STRINGS(X)
+                GR_BUYER_STRINGS(X)
 #undef X
                 gr_avro_put_double(out, b->memory_budget_gb);
                 gr_avro_put_long(out, b->observed_failure_class);
@@ -157,10 +148,10 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
         gr_avro_put_long(out, a->output);
         gr_avro_put_long(out, a->evaluation);
 #define X(f) put_ostr(out, a->f);
-        ATTEMPT_STRINGS(X)
+        GR_ATTEMPT_STRINGS(X)
 #undef X
 #define X(f) put_otime(out, a->f);
-        ATTEMPT_TIMES(X)
+        GR_ATTEMPT_TIMES(X)
 #undef X
 #define ODOUBLE(has, v)                                                        \
         do {                                                                   \
@@ -486,7 +477,7 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                 }
                 bp->present = 1;
 #define X(f) get_ostr(&r, "buyer." #f, &bp->f);
-                BUYER_STRINGS(X)
+                GR_BUYER_STRINGS(X)
 #undef X
                 bp->memory_budget_gb = get_double(&r, "buyer.memory_budget_gb");
                 GET_ENUM(&r, "buyer.observed_failure_class", gr_failure_t,
@@ -499,10 +490,10 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
         GET_ENUM(&r, "cur.output", gr_output_t, GR_OUT__CNT, &a->output);
         GET_ENUM(&r, "cur.evaluation", gr_eval_t, GR_EVAL__CNT, &a->evaluation);
 #define X(f) get_ostr(&r, "cur." #f, &a->f);
-        ATTEMPT_STRINGS(X)
+        GR_ATTEMPT_STRINGS(X)
 #undef X
 #define X(f) a->f = get_otime(&r, "cur." #f);
-        ATTEMPT_TIMES(X)
+        GR_ATTEMPT_TIMES(X)
 #undef X
         if ((a->has_vram_declared = get_opt(&r, "cur.vram_declared_gb") == 1))
                 a->vram_declared_gb = get_double(&r, "cur.vram_declared_gb");

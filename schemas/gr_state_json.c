@@ -49,18 +49,8 @@ static int cmp_u64(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* The attempt's strings, in document order; shared by encode and decode. */
-#define ATTEMPT_STRINGS(X)                                                     \
-        X(check) X(worker_status) X(capacity_detail) X(worker_id)              \
-        X(container_image) X(command) X(model_hash) X(input_manifest_hash)     \
-        X(stderr_class) X(output_hash) X(output_path) X(evaluation_rule)       \
-        X(review_note)
-#define ATTEMPT_TIMES(X)                                                       \
-        X(capacity_at) X(started_at) X(failed_at) X(completed_at)              \
-        X(delivered_at) X(evaluated_at) X(cancelled_at) X(reviewed_at)
-#define BUYER_STRINGS(X)                                                       \
-        X(packet_hash) X(container_image) X(command) X(model_hash)             \
-        X(input_manifest_hash) X(expected_output_path) X(evaluation_rule)
+/* The attempt's strings and times and the buyer packet's strings, in
+ * document order, are gr_job.h's tables (GR_ATTEMPT_STRINGS, ...). */
 
 void gr_state_encode(const gr_job *j, gr_buf *out) {
         const gr_attempt *a = &j->cur;
@@ -129,7 +119,7 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                 const gr_buyer_packet *bp = gr_job_buyer(j);
                 gr_jw_obj_begin(&w);
 #define X(f) gr_jw_kstr(&w, #f, bp->f);
-                BUYER_STRINGS(X)
+                GR_BUYER_STRINGS(X)
 #undef X
                 gr_jw_knum(&w, "memory_budget_gb", bp->memory_budget_gb);
                 kfail(&w, "observed_failure_class",
@@ -144,10 +134,10 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
         gr_jw_kstr(&w, "output", gr_output_t_name(a->output));
         gr_jw_kstr(&w, "evaluation", gr_eval_t_name(a->evaluation));
 #define X(f) gr_jw_kstr(&w, #f, a->f);
-        ATTEMPT_STRINGS(X)
+        GR_ATTEMPT_STRINGS(X)
 #undef X
 #define X(f) ktime(&w, #f, a->f);
-        ATTEMPT_TIMES(X)
+        GR_ATTEMPT_TIMES(X)
 #undef X
         gr_jw_knum_opt(&w, "vram_declared_gb", a->has_vram_declared,
                  a->vram_declared_gb);
@@ -454,7 +444,7 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 } else {
                         bp->present = 1;
 #define X(f) get_str(&r, o, #f, &bp->f);
-                        BUYER_STRINGS(X)
+                        GR_BUYER_STRINGS(X)
 #undef X
                         bp->memory_budget_gb =
                             get_num(&r, o, "memory_budget_gb", NULL);
@@ -470,10 +460,10 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 GET_ENUM(&r, o, "output", gr_output_t, &a->output);
                 GET_ENUM(&r, o, "evaluation", gr_eval_t, &a->evaluation);
 #define X(f) get_str(&r, o, #f, &a->f);
-                ATTEMPT_STRINGS(X)
+                GR_ATTEMPT_STRINGS(X)
 #undef X
 #define X(f) a->f = V2(ver, o, #f, get_time(&r, o, #f), GR_TIME_NONE);
-                ATTEMPT_TIMES(X)
+                GR_ATTEMPT_TIMES(X)
 #undef X
                 a->vram_declared_gb =
                     get_num(&r, o, "vram_declared_gb", &a->has_vram_declared);

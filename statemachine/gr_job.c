@@ -21,31 +21,19 @@ enum { TAG_BUYER = 'B', TAG_SELLER = 'S' };
 /* Every `char *` string field of a job (job_id is not an arena string):
  * what compaction walks and destroy releases.  The packets' are
  * counted only while their piece exists. */
-#define JOB_STR(m) offsetof(gr_job, m)
-static const size_t job_str_fields[] = {
-    JOB_STR(quote.quote_id),         JOB_STR(quote.provider_id),
-    JOB_STR(quote.gpu),              JOB_STR(quote.region),
-    JOB_STR(quote.driver_family),    JOB_STR(quote.price_currency),
-    JOB_STR(cur.check),              JOB_STR(cur.worker_status),
-    JOB_STR(cur.capacity_detail),    JOB_STR(cur.worker_id),
-    JOB_STR(cur.container_image),    JOB_STR(cur.command),
-    JOB_STR(cur.model_hash),         JOB_STR(cur.input_manifest_hash),
-    JOB_STR(cur.stderr_class),       JOB_STR(cur.output_hash),
-    JOB_STR(cur.output_path),        JOB_STR(cur.evaluation_rule),
-    JOB_STR(cur.review_note)};
-#undef JOB_STR
+#define JOB_QSTR(m) offsetof(gr_job, quote.m),
+#define JOB_ASTR(m) offsetof(gr_job, cur.m),
+static const size_t job_str_fields[] = {GR_QUOTE_STRINGS(JOB_QSTR)
+                                            GR_ATTEMPT_STRINGS(JOB_ASTR)};
+#undef JOB_QSTR
+#undef JOB_ASTR
 #define N_JOB_STR (sizeof(job_str_fields) / sizeof(job_str_fields[0]))
-#define SELLER_STR(m) offsetof(gr_seller_packet, m)
-static const size_t seller_str_fields[] = {
-    SELLER_STR(packet_hash), SELLER_STR(quote_id), SELLER_STR(worker_id)};
+#define SELLER_STR(m) offsetof(gr_seller_packet, m),
+static const size_t seller_str_fields[] = {GR_SELLER_STRINGS(SELLER_STR)};
 #undef SELLER_STR
 #define N_SELLER_STR (sizeof(seller_str_fields) / sizeof(seller_str_fields[0]))
-#define BUYER_STR(m) offsetof(gr_buyer_packet, m)
-static const size_t buyer_str_fields[] = {
-    BUYER_STR(packet_hash),         BUYER_STR(container_image),
-    BUYER_STR(command),             BUYER_STR(model_hash),
-    BUYER_STR(input_manifest_hash), BUYER_STR(expected_output_path),
-    BUYER_STR(evaluation_rule)};
+#define BUYER_STR(m) offsetof(gr_buyer_packet, m),
+static const size_t buyer_str_fields[] = {GR_BUYER_STRINGS(BUYER_STR)};
 #undef BUYER_STR
 #define N_BUYER_STR (sizeof(buyer_str_fields) / sizeof(buyer_str_fields[0]))
 #define MAX_STRS (N_JOB_STR + N_SELLER_STR + N_BUYER_STR)
@@ -198,13 +186,9 @@ int gr_job_str_set(gr_job *job, char **dst, const char *src) {
 }
 
 static void attempt_free(gr_attempt *a) {
-        char **strs[] = {&a->check,          &a->worker_status,
-                         &a->capacity_detail, &a->worker_id,
-                         &a->container_image, &a->command,
-                         &a->model_hash,      &a->input_manifest_hash,
-                         &a->stderr_class,    &a->output_hash,
-                         &a->output_path,     &a->evaluation_rule,
-                         &a->review_note};
+#define ASTR(m) &a->m,
+        char **strs[] = {GR_ATTEMPT_STRINGS(ASTR)};
+#undef ASTR
         for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
                 str_release(*strs[i]);
                 *strs[i] = NULL;

@@ -27,15 +27,42 @@
  * fewer than 256 values; the comment names the enum) and flags are uint8_t
  * 0/1; read them like the enum or int they stand for. */
 
+/* The job's strings and times, one table per group, in the order the
+ * state records keep them (docs/OPERATIONS.md, state topic).  Each string
+ * is a `char *` owned by the job.  These tables declare the members below;
+ * gr_job.c walks them to compact and free the strings, and both state
+ * codecs (schemas/gr_state_json.c, schemas/gr_state_avro.c) to write and
+ * read them, so a new string is one line here. */
+#define GR_QUOTE_STRINGS(X)                                                    \
+        X(quote_id) X(provider_id) X(gpu) X(region) X(driver_family)           \
+        X(price_currency)
+#define GR_SELLER_STRINGS(X) X(packet_hash) X(quote_id) X(worker_id)
+#define GR_BUYER_STRINGS(X)                                                    \
+        X(packet_hash) X(container_image) X(command) X(model_hash)             \
+        X(input_manifest_hash) X(expected_output_path) X(evaluation_rule)
+/* capacity lane (check..capacity_detail), reservation (worker_id),
+ * execution lane (container_image..stderr_class), output and evaluation
+ * lanes (output_hash..evaluation_rule), review */
+#define GR_ATTEMPT_STRINGS(X)                                                  \
+        X(check) X(worker_status) X(capacity_detail) X(worker_id)              \
+        X(container_image) X(command) X(model_hash) X(input_manifest_hash)     \
+        X(stderr_class) X(output_hash) X(output_path) X(evaluation_rule)       \
+        X(review_note)
+/* event times of the attempt's lanes (GR_TIME_NONE: not yet) */
+#define GR_ATTEMPT_TIMES(X)                                                    \
+        X(capacity_at) X(started_at) X(failed_at) X(completed_at)              \
+        X(delivered_at) X(evaluated_at) X(cancelled_at) X(reviewed_at)
+#define GR_JOB_DECL_STR(m) char *m;
+#define GR_JOB_DECL_TIME(m) int64_t m;
+
 typedef struct gr_quote {
         uint32_t attempt; /**< attempt that brought it */
         uint8_t present;
         uint8_t has_price;
-        char *quote_id, *provider_id, *gpu, *region, *driver_family;
+        GR_QUOTE_STRINGS(GR_JOB_DECL_STR)
         double vram_gb;
         int64_t window_start, window_end;
         int64_t price_amount_minor;
-        char *price_currency;
 } gr_quote;
 
 typedef struct gr_seller_packet {
@@ -43,14 +70,13 @@ typedef struct gr_seller_packet {
         uint8_t has_capacity_result;
         uint8_t capacity_result; /**< gr_result_t */
         uint8_t failure_class;   /**< gr_failure_t; GR_FAIL_NONE: no failure claimed */
-        char *packet_hash, *quote_id, *worker_id;
+        GR_SELLER_STRINGS(GR_JOB_DECL_STR)
 } gr_seller_packet;
 
 typedef struct gr_buyer_packet {
         uint8_t present;
         uint8_t observed_failure_class; /**< gr_failure_t; GR_FAIL_NONE: none seen */
-        char *packet_hash, *container_image, *command, *model_hash,
-            *input_manifest_hash, *expected_output_path, *evaluation_rule;
+        GR_BUYER_STRINGS(GR_JOB_DECL_STR)
         double memory_budget_gb;
 } gr_buyer_packet;
 
@@ -68,23 +94,11 @@ typedef struct gr_attempt {
         uint8_t has_vram_declared, has_vram_observed, has_peak_vram,
             has_gpu_seconds;
         uint8_t cancelled, expired, reviewed;
-        /* capacity lane */
-        char *check, *worker_status, *capacity_detail;
-        double vram_declared_gb, vram_observed_gb;
-        int64_t capacity_at;
-        /* reservation */
-        char *worker_id;
-        /* execution lane */
-        char *container_image, *command, *model_hash, *input_manifest_hash;
-        int64_t started_at, failed_at, completed_at;
-        char *stderr_class;
-        int64_t peak_vram_mb;
+        GR_ATTEMPT_STRINGS(GR_JOB_DECL_STR)
+        GR_ATTEMPT_TIMES(GR_JOB_DECL_TIME)
+        double vram_declared_gb, vram_observed_gb; /* capacity lane */
+        int64_t peak_vram_mb;                      /* execution lane */
         double gpu_seconds;
-        /* output and evaluation lanes */
-        char *output_hash, *output_path, *evaluation_rule;
-        int64_t delivered_at, evaluated_at;
-        int64_t cancelled_at, reviewed_at;
-        char *review_note;
 } gr_attempt;
 
 /** What a posture means for the attempt's money (docs/SPEC.md §6 amounts). */
