@@ -96,6 +96,12 @@ static uint64_t job_attempt_hash(const gr_job *job, char hex[65]) {
                          (unsigned)job->attempt);
         uint64_t h = 0;
 
+        /* An id too long for tmp (no event can carry it: the event is
+         * refused) hashes what fits, never the bytes past tmp. */
+        if (n < 0)
+                n = 0;
+        else if ((size_t)n >= sizeof(tmp))
+                n = (int)sizeof(tmp) - 1;
         gr_sha256_hex(tmp, (size_t)n, hex);
         for (int i = 0; i < 16; i++)
                 h = h << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0'
