@@ -61,11 +61,11 @@ int gr_emit_lines_as(rd_kafka_t *rk, const char *topic, FILE *fp,
         gr_event *ev = NULL;
         gr_buf enc;
 
+        memset(res, 0, sizeof(*res));
         gr_buf_init(&enc);
         if (codec && wire != GR_WIRE_JSON && !(ev = malloc(sizeof(*ev))))
                 return -1;
 
-        memset(res, 0, sizeof(*res));
         while ((n = getline(&line, &cap, fp)) != -1) {
                 json_t *root, *id;
                 const char *key = NULL;

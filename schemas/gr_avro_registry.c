@@ -74,7 +74,7 @@ int gr_avro_registry_load(gr_avro_registry *c, const char *dir,
         for (line = strtok_r(text, "\n", &save); line;
              line = strtok_r(NULL, "\n", &save)) {
                 char kind[32], file[1024];
-                unsigned long id;
+                unsigned long id = 0;
                 int k = -1, nf;
                 gr_avro_schema_entry *e;
                 void *p;
