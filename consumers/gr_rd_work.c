@@ -1,8 +1,10 @@
 /* receiptd's processing workers: the partition split and the fork-join
  * pool (gr_rd_work.h). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "gr_rd_work.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +103,12 @@ static void *pool_thread(void *arg) {
         grd_pool *p = slot.p;
         unsigned long seen = 0;
 
+        char name[16];
+
         free(arg);
+        /* Named, so per-thread CPU (top -H, /proc) tells workers apart. */
+        snprintf(name, sizeof(name), "rd-work%d", slot.w);
+        pthread_setname_np(pthread_self(), name);
         pthread_mutex_lock(&p->mu);
         for (;;) {
                 while (p->gen == seen && !p->stop)
