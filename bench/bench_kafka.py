@@ -12,6 +12,15 @@ Not a test: prints numbers. On the embedded broker volumes stay under the
 mock cluster's ~5 MiB per partition (DEVELOPERS.md). Needs /usr/bin/python3 (python3-confluent-kafka).
 
 usage: bench_kafka.py BUILD_DIR [COPIES]
+       bench_kafka.py BUILD_DIR --drain [EVENTS [PARTITIONS [BATCH]]]
+
+--drain: full load.  The input topic is filled with a backlog first
+(default 200000 events over 16 partitions, ~4 MiB each), then receiptd
+drains it with processing.threads=1 and =2, each on a fresh broker; the
+time runs from the first partition's input starting to the last record
+applied (read from receiptd's /metrics).  Prints events/s, receiptd's CPU by thread (its workers,
+librdkafka's threads) and the broker process's CPU over the same window,
+and `processing.threads 2/1: X.XXx events/s`.
 """
 import collections
 import json
@@ -62,8 +71,136 @@ def job_sequential_input(src, dst, copies, tag):
     return n
 
 
+def proc_cpu(pid):
+    """user+system CPU seconds of a process so far (/proc)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fs = f.read().rsplit(")", 1)[1].split()
+    return (int(fs[11]) + int(fs[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def threads_cpu(pid):
+    """{thread name: CPU seconds} of a process's threads, same names
+    summed (librdkafka names its threads rdk:*)."""
+    out = collections.Counter()
+    tck = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        fs = st.rsplit(")", 1)[1].split()
+        name = name.split("/")[0] if name.startswith("rdk:") else name
+        out[name] += (int(fs[11]) + int(fs[12])) / tck
+    return out
+
+
+def metrics_progress(port):
+    """(input records read, batches committed) from receiptd's /metrics:
+    cheap to ask often, unlike reading the checkpoints back."""
+    import urllib.request
+    txt = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                 timeout=5).read().decode()
+    evs = commits = 0
+    for l in txt.splitlines():
+        if l.startswith("gr_events_in_total{"):
+            evs += int(float(l.split()[-1]))
+        elif l.startswith("gr_txn_commit_seconds_count"):
+            commits = int(float(l.split()[-1]))
+    return evs, commits
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def drain_once(rctl, rd, w, inp, n, partitions, threads, batch):
+    """A fresh broker with n events in the input; receiptd drains them."""
+    b = it.Broker(rctl, w, partitions)
+    try:
+        r = subprocess.run([rctl, "emit", "--bootstrap", b.bootstrap, inp],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise it.Fail("emit failed: %s" % r.stderr)
+        port = free_port()
+        d = it.Receiptd(rd, b.bootstrap, w, "drain%d" % threads,
+                        ["batch.size=%d" % batch, "batch.ms=100",
+                         "processing.threads=%d" % threads,
+                         "metrics.listen=127.0.0.1:%d" % port])
+        deadline = time.time() + 120
+        # The clock starts when the first partition's input starts (the
+        # others follow as their restores, empty here, finish).
+        while d.text().count("input resumes") < 1:
+            if time.time() > deadline or d.p.poll() is not None:
+                raise it.Fail("receiptd did not restore:\n" + d.text())
+            time.sleep(0.02)
+        t0 = time.time()
+        c0, b0, th0 = proc_cpu(d.p.pid), proc_cpu(b.p.pid), threads_cpu(d.p.pid)
+        deadline = t0 + 900
+        while True:
+            # Done when every record was applied (its batch commits
+            # within batch.ms after).
+            th1 = threads_cpu(d.p.pid)
+            c1, b1, t1 = proc_cpu(d.p.pid), proc_cpu(b.p.pid), time.time()
+            evs, _ = metrics_progress(port)
+            if evs >= n:
+                break
+            if time.time() > deadline or d.p.poll() is not None:
+                raise it.Fail("receiptd did not drain:\n" + d.text())
+            time.sleep(0.1)
+        d.stop()
+        d.close()
+        busy = t1 - t0
+        per = {k: th1[k] - th0.get(k, 0) for k in th1}
+        return {"busy": busy, "eps": n / busy, "cpu": c1 - c0,
+                "broker": b1 - b0, "threads": per}
+    finally:
+        b.stop()
+
+
+def drain(build, argv):
+    n_want = int(argv[0]) if argv else 200000
+    partitions = int(argv[1]) if len(argv) > 1 else 16
+    batch = int(argv[2]) if len(argv) > 2 else 500
+    rctl = os.path.join(build, "tools", "receiptctl")
+    rd = os.path.join(build, "consumers", "receiptd")
+    data = os.path.join(HERE, "..", "tests", "data", "scenarios.jsonl")
+    w = tempfile.mkdtemp(prefix="bench-drain-")
+    inp = os.path.join(w, "input.jsonl")
+    base = sum(1 for l in open(data) if l.strip())
+    n = job_sequential_input(data, inp, max(1, n_want // base), "d")
+    it.PARTITIONS = partitions
+    res = {}
+    print("drain: %d events backlog, %d partitions, exactly_once, batch %d "
+          "/ 100 ms, %d online CPUs, embedded broker in its own process"
+          % (n, partitions, batch, os.cpu_count()))
+    for threads in (1, 2):
+        r = res[threads] = drain_once(rctl, rd, w, inp, n, partitions,
+                                      threads, batch)
+        wall = r["busy"]
+        print("processing.threads=%d: %.1f s, %.0f events/s; CPU over the "
+              "window: receiptd %.2f s (%.0f%% of %d cores), broker %.2f s "
+              "(%.0f%%)"
+              % (threads, wall, r["eps"], r["cpu"],
+                 100 * r["cpu"] / wall / os.cpu_count(), os.cpu_count(),
+                 r["broker"], 100 * r["broker"] / wall / os.cpu_count()))
+        top = sorted(r["threads"].items(), key=lambda kv: -kv[1])
+        print("  receiptd threads (CPU s): " +
+              ", ".join("%s %.2f" % kv for kv in top if kv[1] >= 0.05))
+    print("processing.threads 2/1: %.2fx events/s (goal >= 1.7)"
+          % (res[2]["eps"] / res[1]["eps"]))
+
+
 def main():
     build = sys.argv[1]
+    if len(sys.argv) > 2 and sys.argv[2] == "--drain":
+        return drain(build, sys.argv[3:])
     copies = int(sys.argv[2]) if len(sys.argv) > 2 else 150
     rctl = os.path.join(build, "tools", "receiptctl")
     rd = os.path.join(build, "consumers", "receiptd")

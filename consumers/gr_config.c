@@ -29,6 +29,7 @@ gr_config *gr_config_new(void) {
                 goto err;
         c->guarantee = GR_GUARANTEE_EXACTLY_ONCE;
         c->batch_size = 500;
+        c->processing_threads = 1;
         c->batch_ms = 100;
         c->startup_timeout_ms = 10000;
         c->restore_timeout_ms = 60000;
@@ -445,6 +446,10 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
                 return set_registry(c, key, value, errstr, errstr_size);
         if (!strcmp(key, "processor.key"))
                 return set_processor_key(c, key, value, errstr, errstr_size);
+        if (!strcmp(key, "processing.threads"))
+                return set_int(&c->processing_threads, key, value, 1,
+                               GR_PROCESSING_THREADS_MAX, errstr,
+                               errstr_size);
         if (!strcmp(key, "verify.threads"))
                 return set_int(&c->verify_threads, key, value, 1,
                                GR_VERIFY_THREADS_MAX, errstr, errstr_size);

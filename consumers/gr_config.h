@@ -74,6 +74,12 @@
  *   verify.threads        [online CPUs]   threads verifying event signatures
  *                                         (1..256); unused when the policy
  *                                         requires no signatures
+ *   processing.threads    [1]             workers that decode, apply and
+ *                                         write the outputs of a batch's
+ *                                         records (1..64), each taking whole
+ *                                         partitions: a partition's records
+ *                                         stay in order on one worker; still
+ *                                         one transaction per batch
  *
  * A key may be scoped to one client with `consumer.` or `producer.`
  * (e.g. `producer.linger.ms=5`); unscoped librdkafka keys go to both.
@@ -88,6 +94,9 @@
 
 #include "gr_keys.h"
 #include "gr_metrics.h"
+
+/* Most workers processing.threads may ask for. */
+#define GR_PROCESSING_THREADS_MAX 64
 
 typedef enum {
         GR_GUARANTEE_EXACTLY_ONCE,
@@ -124,6 +133,7 @@ typedef struct gr_config {
         char *processor_key;      /**< owned path; NULL = none */
         gr_keypair *processor_kp; /**< owned (wiped on destroy), or NULL */
         int verify_threads;       /**< default: online CPUs */
+        int processing_threads;   /**< default 1 */
         char *metrics_listen; /**< owned; NULL = no metrics server */
         char *metrics_token;    /**< owned secret (wiped); NULL = none */
         char *metrics_tls_cert; /**< owned PEM text; NULL = plain HTTP */

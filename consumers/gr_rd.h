@@ -14,12 +14,15 @@
  *                      input offsets, abort; waiting for acknowledgements
  *   gr_rd_rebalance.c  the consumer group's assign/revoke callback (it
  *                      records the event) and the run loop's handling
+ *   gr_rd_work.c       the processing workers: the partition split and
+ *                      the fork-join pool (gr_rd_work.h, no Kafka)
  */
 #ifndef GR_RD_H
 #define GR_RD_H
 
 #include "gr_receiptd.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,7 @@
 #include "gr_outputs.h"
 #include "gr_policy_json.h"
 #include "gr_produce.h"
+#include "gr_rd_work.h"
 #include "gr_restore.h"
 #include "gr_rtq.h"
 #include "gr_sign.h"
@@ -71,6 +75,7 @@ typedef struct gr_part {
         gr_engine *eng;
         int64_t next_offset; /* next input offset to apply; -1 unknown */
         int touched;         /* in the batch in hand */
+        int failed;          /* out of memory in this batch: redo it */
         int revoking;
         /* Restoring (gr_rd_part.c): eng is NULL while the restore thread
          * works on rt; then, eng installed, until the input starts at
@@ -111,6 +116,19 @@ typedef struct grd_reb_ev {
 typedef struct grd_reb_queue {
         grd_reb_ev *head, *tail;
 } grd_reb_queue;
+
+/* One processing worker (processing.threads, gr_rd_batch.c): while the
+ * run loop waits in grd_pool_run, worker w decodes its share of the held
+ * records, then applies the records of the partitions dealt to it
+ * (grd_split) and writes their outputs with its own writers; nothing here
+ * is shared with another worker.  Worker 0 is the run loop itself. */
+typedef struct grd_worker {
+        struct gr_receiptd *r;
+        gr_codec *codec;      /* worker 0: r->codec; the others own one */
+        gr_outputs out;       /* its writers (own rendering buffer) */
+        gr_receiptd_stats st; /* its records' counts, added to r->st */
+        int failed;           /* a writer failed: out.errstr says why */
+} grd_worker;
 
 struct gr_receiptd {
         const gr_config *cfg;
@@ -156,6 +174,17 @@ struct gr_receiptd {
         const gr_keypair *kp;      /* processor key (cfg's), or NULL */
         gr_buf buf;
         gr_outputs out; /* the Kafka writers (producers/gr_outputs.h) */
+        /* processing.threads workers; order/wstart: the split of the held
+         * records (grd_split), ppart: their partitions, [cappend] each. */
+        grd_pool *pool;
+        grd_worker *workers;
+        int nworkers;
+        size_t *order, *wstart;
+        int32_t *ppart;
+        /* Delivery reports may be served on a worker (a produce call
+         * waiting for queue space polls the producer). */
+        pthread_mutex_t dr_mu;
+        int dr_mu_init;
         gr_receiptd_stats st;
         gr_metrics *metrics; /* NULL when metrics.listen is unset */
         gr_window_clock *wclock; /* NULL unless the policy's window_clock */
@@ -179,9 +208,11 @@ void grd_log(const gr_receiptd *r, int level, const char *fmt, ...)
 #define rlog grd_log
 
 /* The input record in hand and its decoded event, handed to the FSM's
- * sinks while it is applied (gr_engine_set_sink). */
+ * sinks while it is applied (gr_engine_set_sink), with the worker whose
+ * writers and counters they use. */
 typedef struct grd_record {
         gr_part *part;
+        grd_worker *w;
         const rd_kafka_message_t *m;
         const gr_event *ev;
 } grd_record;
@@ -225,6 +256,9 @@ void grd_output_failed(gr_receiptd *r);
 rd_kafka_message_t *grd_pend_add(gr_receiptd *r, rd_kafka_message_t *m);
 void grd_pend_drop(gr_receiptd *r);
 int grd_batch_commit(gr_receiptd *r);
+/* processing.threads workers (set-up, after r->out); -1 with errstr. */
+int grd_workers_init(gr_receiptd *r, char *errstr, size_t errstr_size);
+void grd_workers_free(gr_receiptd *r);
 void grd_batch_fail(gr_receiptd *r);
 
 /* gr_rd_rebalance.c */

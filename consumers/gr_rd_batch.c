@@ -68,8 +68,9 @@ void grd_pend_drop(gr_receiptd *r) {
         r->npend = 0;
 }
 
-/* Decode record i into r->evs[i]: prc[i] = 0, or -1 with perr[i] set. */
-static void pend_decode(gr_receiptd *r, size_t i) {
+/* Decode record i into r->evs[i] with codec: prc[i] = 0, or -1 with
+ * perr[i] set. */
+static void pend_decode(gr_receiptd *r, gr_codec *codec, size_t i) {
         const rd_kafka_message_t *m = r->pend[i];
         gr_event *ev = &r->evs[i];
         gr_err *err = &r->perr[i];
@@ -79,7 +80,7 @@ static void pend_decode(gr_receiptd *r, size_t i) {
         r->prc[i] = -1;
         if (!m->payload || m->len == 0) {
                 gr_err_set(err, GR_REJ_INVALID_JSON, "empty record value");
-        } else if (gr_codec_decode(r->codec, m->payload, m->len, ev, err) ==
+        } else if (gr_codec_decode(codec, m->payload, m->len, ev, err) ==
                    -1) {
                 /* reason set by the codec */
         } else if (!m->key || m->key_len != strlen(ev->job_id) ||
@@ -96,9 +97,10 @@ static void pend_decode(gr_receiptd *r, size_t i) {
         }
 }
 
-/* Apply record i (decoded and verified) to its partition's engine; the
- * record travels to the sinks with it. */
-static void pend_apply(gr_receiptd *r, size_t i) {
+/* Apply record i (decoded and verified) to its partition's engine on
+ * worker w, which owns that partition in this flush; the record travels
+ * to the sinks with it. */
+static void pend_apply(gr_receiptd *r, grd_worker *w, size_t i) {
         const rd_kafka_message_t *m = r->pend[i];
         const gr_event *ev = &r->evs[i];
         gr_part *p = NULL;
@@ -112,19 +114,19 @@ static void pend_apply(gr_receiptd *r, size_t i) {
                 return; /* revoked or rewound while in flight */
         if (p->next_offset >= 0 && m->offset < p->next_offset)
                 return; /* before the resume point: already applied */
-        rec = (grd_record){p, m, ev};
+        rec = (grd_record){p, w, m, ev};
         grd_record_sink(&rec, &sink);
         gr_engine_set_sink(p->eng, &sink);
         if (r->prc[i] == -1) {
                 gr_engine_reject(p->eng, ev, &r->perr[i]);
-                r->st.rejected++;
+                w->st.rejected++;
         } else {
                 switch (gr_engine_apply(p->eng, ev)) {
                 case GR_APPLIED:
-                        r->st.applied++;
+                        w->st.applied++;
                         break;
                 case GR_PARKED:
-                        r->st.parked++;
+                        w->st.parked++;
                         /* Parking changes state without a ledger row. */
                         job = gr_jobtab_get(gr_engine_jobs(p->eng),
                                             ev->job_id, 0);
@@ -132,10 +134,10 @@ static void pend_apply(gr_receiptd *r, size_t i) {
                                 grd_part_dirty(p, job);
                         break;
                 case GR_DUPLICATE:
-                        r->st.duplicates++;
+                        w->st.duplicates++;
                         break;
                 case GR_REJECTED:
-                        r->st.rejected++;
+                        w->st.rejected++;
                         break;
                 }
         }
@@ -145,20 +147,81 @@ static void pend_apply(gr_receiptd *r, size_t i) {
                                             : GR_METRICS_EVT_UNDECODABLE);
         p->next_offset = m->offset + 1;
         p->touched = 1;
-        r->st.records++;
+        w->st.records++;
 }
 
-/* Decode every held record, verify the signatures the policy requires on
- * the pool (skipped entirely when it requires none), then apply them in
- * the order they were polled, which keeps each partition's order. */
+/* Worker w's share of the decoding: a contiguous slice of the held
+ * records (decoding needs no order). */
+static void work_decode(void *arg, int w) {
+        gr_receiptd *r = arg;
+        size_t n = r->npend, nw = (size_t)r->nworkers;
+
+        for (size_t i = n * (size_t)w / nw; i < n * ((size_t)w + 1) / nw; i++)
+                pend_decode(r, r->workers[w].codec, i);
+}
+
+/* Worker w's partitions, each record in the order it was polled. */
+static void work_apply(void *arg, int w) {
+        gr_receiptd *r = arg;
+
+        for (size_t k = r->wstart[w]; k < r->wstart[w + 1]; k++)
+                pend_apply(r, &r->workers[w], r->order[k]);
+}
+
+/* Deal the held records to the workers by partition (gr_rd_work.h); when
+ * that cannot allocate, worker 0 takes them all. */
+static void pend_split(gr_receiptd *r) {
+        size_t n = r->npend;
+
+        for (size_t i = 0; i < n; i++)
+                r->ppart[i] = r->pend[i]->partition;
+        if (grd_split(r->ppart, n, r->nparts, r->nworkers, r->order,
+                      r->wstart) == 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                r->order[i] = i;
+        r->wstart[0] = 0;
+        for (int w = 1; w <= r->nworkers; w++)
+                r->wstart[w] = n;
+}
+
+/* After the workers joined: their counts into r->st, a writer's failure
+ * (said once per batch) or a partition out of memory fails the batch. */
+static void workers_merge(gr_receiptd *r) {
+        for (int k = 0; k < r->nworkers; k++) {
+                grd_worker *w = &r->workers[k];
+                r->st.records += w->st.records;
+                r->st.applied += w->st.applied;
+                r->st.parked += w->st.parked;
+                r->st.duplicates += w->st.duplicates;
+                r->st.rejected += w->st.rejected;
+                r->st.decisions += w->st.decisions;
+                r->st.ledger_rows += w->st.ledger_rows;
+                r->st.dlq += w->st.dlq;
+                memset(&w->st, 0, sizeof(w->st));
+                if (w->failed) {
+                        if (!r->produce_failed)
+                                rlog(r, 1, "%s", w->out.errstr);
+                        r->produce_failed = 1;
+                        w->failed = 0;
+                }
+        }
+        for (int32_t i = 0; i < r->nparts; i++)
+                if (r->parts[i] && r->parts[i]->failed)
+                        r->produce_failed = 1;
+}
+
+/* Decode every held record (on the workers), verify the signatures the
+ * policy requires on the pool (skipped entirely when it requires none),
+ * then apply them on the workers, each partition on one worker in the
+ * order its records were polled. */
 static void pend_flush(gr_receiptd *r) {
         size_t n = r->npend;
         double tf = now_ms_f();
 
         if (!n)
                 return;
-        for (size_t i = 0; i < n; i++)
-                pend_decode(r, i);
+        grd_pool_run(r->pool, work_decode, r);
         if (r->need_auth) {
                 double t0 = now_ms_f();
                 gr_verify_pool_run(r->vpool, r->pevs, r->prc, r->perr, n);
@@ -171,8 +234,9 @@ static void pend_flush(gr_receiptd *r) {
                                 r->st.auth_rejected++;
                 }
         }
-        for (size_t i = 0; i < n; i++)
-                pend_apply(r, i);
+        pend_split(r);
+        grd_pool_run(r->pool, work_apply, r);
+        workers_merge(r);
         grd_pend_drop(r);
         r->st.apply_ms += now_ms_f() - tf;
 }
@@ -306,4 +370,58 @@ fail:
 out:
         rd_kafka_topic_partition_list_destroy(offs);
         return rc;
+}
+
+int grd_workers_init(gr_receiptd *r, char *errstr, size_t errstr_size) {
+        const gr_config *cfg = r->cfg;
+        int n = cfg->processing_threads;
+
+        if (n < 1 || n > GRD_THREADS_MAX) {
+                snprintf(errstr, errstr_size,
+                         "processing.threads: expected 1..%d, got %d",
+                         GRD_THREADS_MAX, n);
+                return -1;
+        }
+        if (!(r->workers = calloc((size_t)n, sizeof(*r->workers))) ||
+            !(r->order = calloc(r->cappend, sizeof(*r->order))) ||
+            !(r->ppart = calloc(r->cappend, sizeof(*r->ppart))) ||
+            !(r->wstart = calloc((size_t)n + 1, sizeof(*r->wstart)))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        for (int k = 0; k < n; k++) {
+                grd_worker *w = &r->workers[k];
+                w->r = r;
+                w->codec = k ? gr_codec_new(cfg->schema_dir, errstr,
+                                            errstr_size) :
+                               r->codec;
+                if (!w->codec)
+                        return -1;
+                r->nworkers = k + 1;
+                gr_outputs_init(&w->out, r->producer, &r->topics, w->codec,
+                                cfg->output_wire, r->kp,
+                                GR_PRODUCE_TIMEOUT_MS);
+        }
+        if (!(r->pool = grd_pool_new(n))) {
+                snprintf(errstr, errstr_size,
+                         "cannot start %d processing threads", n - 1);
+                return -1;
+        }
+        return 0;
+}
+
+void grd_workers_free(gr_receiptd *r) {
+        grd_pool_destroy(r->pool);
+        r->pool = NULL;
+        for (int k = 0; k < r->nworkers; k++) {
+                gr_outputs_free(&r->workers[k].out);
+                if (k)
+                        gr_codec_destroy(r->workers[k].codec);
+        }
+        free(r->workers);
+        free(r->order);
+        free(r->ppart);
+        free(r->wstart);
+        r->workers = NULL;
+        r->nworkers = 0;
 }

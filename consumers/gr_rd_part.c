@@ -9,7 +9,7 @@ void grd_part_dirty(gr_part *p, const gr_job *job) {
                 size_t cap = p->capdirty ? p->capdirty * 2 : 64;
                 const gr_job **d = realloc(p->dirty, cap * sizeof(*d));
                 if (!d) {
-                        p->r->produce_failed = 1; /* redo the batch */
+                        p->failed = 1; /* redo the batch */
                         return;
                 }
                 p->dirty = d;
@@ -31,48 +31,52 @@ static void part_evict(void *opaque, const gr_job *job) {
                 size_t cap = p->capevicted ? p->capevicted * 2 : 16;
                 char **v = realloc(p->evicted, cap * sizeof(*v));
                 if (!v) {
-                        p->r->produce_failed = 1;
+                        p->failed = 1;
                         return;
                 }
                 p->evicted = v;
                 p->capevicted = cap;
         }
         if (!(id = strdup(job->job_id))) {
-                p->r->produce_failed = 1;
+                p->failed = 1;
                 return;
         }
         p->evicted[p->nevicted++] = id;
 }
 
+/* The sinks run on the worker applying the record: they touch only its
+ * partition, its writers and its counters. */
 static void sink_ledger(void *opaque, const gr_job *job,
                         const gr_ledger_row *row) {
-        gr_part *p = ((grd_record *)opaque)->part;
-        gr_receiptd *r = p->r;
+        const grd_record *rec = opaque;
+        gr_part *p = rec->part;
+        grd_worker *w = rec->w;
         uint8_t leaf[GR_HASH_LEN];
 
-        if (gr_out_ledger_row(&r->out, p->partition, row, leaf) == -1) {
-                grd_output_failed(r);
+        if (gr_out_ledger_row(&w->out, p->partition, row, leaf) == -1) {
+                w->failed = 1;
                 return;
         }
         if (gr_merkle_frontier_append(&p->merkle, leaf) == -1)
-                r->produce_failed = 1;
+                p->failed = 1;
         if (row->occurred_at > p->batch_latest)
                 p->batch_latest = row->occurred_at;
-        r->st.ledger_rows++;
+        w->st.ledger_rows++;
         grd_part_dirty(p, job);
 }
 
 static void sink_decision(void *opaque, const gr_job *job,
                           const gr_decision *d) {
-        gr_part *p = ((grd_record *)opaque)->part;
-        gr_receiptd *r = p->r;
+        const grd_record *rec = opaque;
+        gr_part *p = rec->part;
+        grd_worker *w = rec->w;
 
-        if (gr_out_decision(&r->out, p->partition, d) == -1) {
-                grd_output_failed(r);
+        if (gr_out_decision(&w->out, p->partition, d) == -1) {
+                w->failed = 1;
                 return;
         }
-        r->st.decisions++;
-        gr_metrics_decision_count(r->metrics, d->settlement, d->rule);
+        w->st.decisions++;
+        gr_metrics_decision_count(p->r->metrics, d->settlement, d->rule);
         grd_part_dirty(p, job);
 }
 
@@ -89,18 +93,18 @@ static int same_event(const gr_event *a, const gr_event *b) {
 static void sink_reject(void *opaque, const gr_event *ev, const gr_err *err) {
         const grd_record *rec = opaque;
         gr_part *p = rec->part;
-        gr_receiptd *r = p->r;
+        grd_worker *w = rec->w;
         const rd_kafka_message_t *m = rec->m;
-        const char *src = r->topics.name[GR_TOPIC_EVENTS];
+        const char *src = p->r->topics.name[GR_TOPIC_EVENTS];
         int rc;
 
-        r->st.dlq++;
+        w->st.dlq++;
         if (m && (!ev || same_event(ev, rec->ev)))
-                rc = gr_out_dlq_copy(&r->out, p->partition, m, err, src);
+                rc = gr_out_dlq_copy(&w->out, p->partition, m, err, src);
         else
-                rc = gr_out_dlq_event(&r->out, p->partition, ev, err, src);
+                rc = gr_out_dlq_event(&w->out, p->partition, ev, err, src);
         if (rc == -1)
-                grd_output_failed(r);
+                w->failed = 1;
 }
 
 void grd_record_sink(grd_record *rec, gr_fsm_sink *sink) {
@@ -125,6 +129,7 @@ void grd_part_batch_clear(gr_part *p) {
                 free(p->evicted[i]);
         p->nevicted = 0;
         p->touched = 0;
+        p->failed = 0;
         p->ndirty = 0;
         p->batch_latest = INT64_MIN;
 }

@@ -7,10 +7,14 @@ void grd_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
         gr_receiptd *r = opaque;
 
         (void)rk;
-        if (m->err && !r->delivery_failed) {
+        if (!m->err)
+                return;
+        pthread_mutex_lock(&r->dr_mu);
+        if (!r->delivery_failed) {
                 r->delivery_failed = 1;
                 r->delivery_err = m->err;
         }
+        pthread_mutex_unlock(&r->dr_mu);
 }
 
 int grd_txn_begin(gr_receiptd *r) {

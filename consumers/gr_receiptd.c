@@ -356,6 +356,12 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
         r->cfg = cfg;
         r->eos = cfg->guarantee == GR_GUARANTEE_EXACTLY_ONCE;
         gr_buf_init(&r->buf);
+        if (pthread_mutex_init(&r->dr_mu, NULL)) {
+                snprintf(errstr, errstr_size, "cannot create a mutex");
+                free(r);
+                return NULL;
+        }
+        r->dr_mu_init = 1;
         if (gr_topics_init(&r->topics, cfg->topic_prefix) == -1) {
                 snprintf(errstr, errstr_size, "topic.prefix too long");
                 goto err;
@@ -428,6 +434,8 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
         }
         gr_outputs_init(&r->out, r->producer, &r->topics, r->codec,
                         cfg->output_wire, r->kp, GR_PRODUCE_TIMEOUT_MS);
+        if (grd_workers_init(r, errstr, errstr_size) == -1)
+                goto err;
         producer_warm(r);
         if (!(r->parts = calloc((size_t)r->nparts, sizeof(*r->parts))) ||
             !(r->assigned = calloc((size_t)r->nparts, 1))) {
@@ -458,6 +466,10 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
              cfg->group_id, r->eos ? "exactly_once" : "at_least_once",
              r->topics.name[GR_TOPIC_EVENTS], (int)r->nparts, cfg->batch_size,
              cfg->batch_ms, r->policy.hash);
+        if (r->nworkers > 1)
+                rlog(r, 1, "processing on %d threads, each taking whole "
+                           "partitions of a batch",
+                     r->nworkers);
         if (r->need_auth)
                 rlog(r, 1, "event signatures: required by the policy, "
                            "verified on %d thread(s) against %zu registry "
@@ -671,6 +683,10 @@ void gr_receiptd_destroy(gr_receiptd *r) {
                 rd_kafka_destroy(r->restorer);
         if (r->producer)
                 rd_kafka_destroy(r->producer);
+        /* After the producer: its last delivery reports take dr_mu. */
+        grd_workers_free(r);
+        if (r->dr_mu_init)
+                pthread_mutex_destroy(&r->dr_mu);
         gr_codec_destroy(r->codec);
         if (r->pend)
                 grd_pend_drop(r);

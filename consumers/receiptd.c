@@ -25,7 +25,8 @@ static void usage(FILE *fp) {
                     "processing.guarantee batch.size batch.ms\n"
                     "        startup.timeout.ms restore.timeout.ms log.level "
                     "schema.dir\n"
-                    "        keys.registry processor.key verify.threads, "
+                    "        keys.registry processor.key verify.threads "
+                    "processing.threads,\n        "
                     "and any librdkafka property\n"
                     "        (consumer.<prop> / producer.<prop> for one "
                     "client only)\n");

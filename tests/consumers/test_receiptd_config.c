@@ -181,6 +181,29 @@ static void test_verify_threads(void **state) {
         gr_config_destroy(c);
 }
 
+static void test_processing_threads(void **state) {
+        gr_config *c = gr_config_new();
+        char es[512];
+        (void)state;
+
+        assert_int_equal(c->processing_threads, 1);
+        assert_int_equal(gr_config_set(c, "processing.threads", "2", es,
+                                       sizeof(es)), 0);
+        assert_int_equal(c->processing_threads, 2);
+        assert_int_equal(gr_config_set(c, "processing.threads", "64", es,
+                                       sizeof(es)), 0);
+        assert_int_equal(c->processing_threads, 64);
+        assert_int_equal(gr_config_set(c, "processing.threads", "0", es,
+                                       sizeof(es)), -1);
+        assert_non_null(strstr(es, "processing.threads"));
+        assert_int_equal(gr_config_set(c, "processing.threads", "65", es,
+                                       sizeof(es)), -1);
+        assert_int_equal(gr_config_set(c, "processing.threads", "-1", es,
+                                       sizeof(es)), -1);
+        assert_int_equal(c->processing_threads, 64);
+        gr_config_destroy(c);
+}
+
 /* A processor key others may read is refused, with its mode in the
  * message and nothing of its content. */
 static void test_secret_modes(void **state) {
@@ -359,6 +382,7 @@ int main(void) {
             cmocka_unit_test(test_registry),
             cmocka_unit_test(test_processor_key),
             cmocka_unit_test(test_verify_threads),
+            cmocka_unit_test(test_processing_threads),
             cmocka_unit_test(test_secret_modes),
             cmocka_unit_test(test_metrics_keys),
             cmocka_unit_test(test_static_membership),

@@ -54,6 +54,9 @@ RECEIPTD_X = [
     "batch.size=50",
     "log_level=3",
 ]
+# More receiptd keys for every instance a test starts, e.g.
+# GR_IT_RECEIPTD_X="processing.threads=2" (space separated).
+RECEIPTD_X.extend(os.environ.get("GR_IT_RECEIPTD_X", "").split())
 
 
 class Fail(Exception):
