@@ -170,6 +170,17 @@ static int64_t start_offset(const gr_part *p) {
                                      RD_KAFKA_OFFSET_BEGINNING;
 }
 
+/* A partition that joins the assignment flows: an application pause
+ * (a rewind's) outlives unassign in librdkafka, so a partition paused by
+ * a failed batch, then lost and given back, would stay paused. */
+static void resume_assigned(gr_receiptd *r,
+                            rd_kafka_topic_partition_list_t *l) {
+        rd_kafka_resp_err_t e = rd_kafka_resume_partitions(r->consumer, l);
+
+        if (e)
+                rlog(r, 2, "resume: %s", rd_kafka_err2str(e));
+}
+
 /* EAGER: assign the held-back assignment once each of its partitions is
  * restored (or failed: the instance stops then). */
 static void eager_try(gr_receiptd *r) {
@@ -187,6 +198,8 @@ static void eager_try(gr_receiptd *r) {
         }
         r->eager_wait = NULL;
         assign_call(r, 0, l, 1);
+        if (!r->fatal)
+                resume_assigned(r, l);
         for (int i = 0; i < l->cnt && !r->fatal; i++) {
                 int32_t pn = l->elems[i].partition;
                 gr_part *p = pn >= 0 && pn < r->nparts ? r->parts[pn] : NULL;
@@ -210,6 +223,8 @@ void grd_part_input_start(gr_receiptd *r, gr_part *p) {
                                           p->partition)
             ->offset = start_offset(p);
         assign_call(r, 1, l, 1);
+        if (!r->fatal)
+                resume_assigned(r, l);
         rd_kafka_topic_partition_list_destroy(l);
         if (!r->fatal) {
                 p->restoring = 0;
