@@ -55,6 +55,10 @@ part restore "$BUILD_DIR/bench/bench_restore" "$WORKLOAD"
 if [ "$KAFKA" = 1 ]; then
         part kafka-embedded /usr/bin/python3 "$ROOT/bench/bench_kafka.py" \
                 "$BUILD_DIR"
+        # 4: a 200k-event backlog over 16 partitions drained with
+        # processing.threads=1 and =2.
+        part threads /usr/bin/python3 "$ROOT/bench/bench_kafka.py" \
+                "$BUILD_DIR" --drain 200000 16
         if [ "$REAL" = 1 ]; then
                 CL=$(mktemp -d)
                 trap '/usr/bin/python3 "$ROOT/tests/kafka/kafka_cluster.py" stop --dir "$CL" >/dev/null 2>&1 || true; rm -rf "$CL"' EXIT
