@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
         gr_err err;
         gr_buf out;
         FILE *f = fopen(path, "r");
-        double t0, t_ad, t_ae, t_jd, t_je, t_pipe, t_fsm;
+        double t0, t_ad = 0, t_ae = 0, t_jd = 0, t_je = 0, t_pipe = 0, t_fsm = 0;
         int pipe_only = argc > 3 && strcmp(argv[3], "pipeline") == 0;
         long pipe_reps;
         uint64_t checksum = 0;
