@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "gr_fsm.h"
+
 enum { T_QUEUED, T_RUNNING, T_DONE };
 
 struct gr_rtq {
@@ -76,6 +78,9 @@ static void *worker(void *arg) {
                 pthread_mutex_lock(&q->mu);
         }
         pthread_mutex_unlock(&q->mu);
+        /* Restores hash (Merkle leaves) on this thread: free its hashing
+         * state, which the core keeps per thread. */
+        gr_fsm_thread_done();
         return NULL;
 }
 
