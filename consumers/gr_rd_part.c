@@ -158,6 +158,11 @@ typedef struct grd_restored {
         gr_merkle_frontier merkle;
         int64_t start; /* checkpoint, else committed offset, else -1 */
         char err[512];
+        int wait_ms;          /* restore deadline, with the barrier's */
+        unsigned scan_flags;  /* GR_SCAN_SETTLED under exactly_once */
+        int64_t committed;    /* the group's stable offset, -1 if none */
+        double barrier_ms;    /* waited for the committed offset to be
+                                 stable */
 } grd_restored;
 
 static void merkle_rebuild_row(void *opaque, const rd_kafka_message_t *m) {
@@ -180,8 +185,8 @@ static int merkle_restore(gr_receiptd *r, gr_rtask *t, grd_restored *rs) {
                 rs->merkle = rs->res.frontier;
         } else if (gr_partition_scan_cancel(
                        r->restorer, r->topics.name[GR_TOPIC_LEDGER],
-                       t->partition, r->cfg->restore_timeout_ms,
-                       merkle_rebuild_row, &rs->merkle, &t->cancel, err,
+                       t->partition, rs->wait_ms, merkle_rebuild_row,
+                       &rs->merkle, &t->cancel, rs->scan_flags, NULL, err,
                        sizeof(err)) == -1) {
                 snprintf(rs->err, sizeof(rs->err),
                          "rebuilding the Merkle log: %s", err);
@@ -195,11 +200,92 @@ static int merkle_restore(gr_receiptd *r, gr_rtask *t, grd_restored *rs) {
         return 0;
 }
 
+/* How long a previous owner's transaction can stay open: the producer's
+ * transaction.timeout.ms (librdkafka's default when not set), after
+ * which its coordinator aborts it. */
+static int txn_timeout_ms(const gr_receiptd *r) {
+        const char *v = gr_config_rdkafka_get(r->cfg, GR_SCOPE_PRODUCER,
+                                              "transaction.timeout.ms");
+        long ms = v ? strtol(v, NULL, 10) : 60000;
+
+        return ms > 0 && ms < 3600 * 1000 ? (int)ms : 60000;
+}
+
+/* The group's committed offset of the input partition.  Under
+ * exactly_once the consumer is read_committed, so librdkafka asks for
+ * stable offsets (KIP-447): while a transaction that already sent this
+ * partition's offsets is open — a previous owner stopped between
+ * send_offsets_to_transaction and the end of its commit — the answer is
+ * "unstable" and we ask again.  That transaction may still commit (its
+ * offsets passed the generation check before the partition moved), so
+ * restoring before it ends would miss its state records and repeat its
+ * outputs.  Returns 0 with *off (-1: none), or -1 on cancel, timeout or
+ * error (rs->err). */
+static int committed_stable(gr_receiptd *r, gr_rtask *t, grd_restored *rs,
+                            int64_t *off) {
+        double t0 = now_ms_f(), deadline = t0 + rs->wait_ms;
+        int told = 0;
+
+        *off = -1;
+        for (;;) {
+                rd_kafka_topic_partition_list_t *tp =
+                    rd_kafka_topic_partition_list_new(1);
+                rd_kafka_resp_err_t e;
+                int64_t left = (int64_t)(deadline - now_ms_f());
+
+                rd_kafka_topic_partition_list_add(
+                    tp, r->topics.name[GR_TOPIC_EVENTS], t->partition);
+                e = rd_kafka_committed(r->consumer, tp,
+                                       left > 1000 ? 1000 :
+                                       left > 0    ? (int)left :
+                                                     1);
+                if (!e)
+                        e = tp->elems[0].err;
+                if (!e)
+                        *off = tp->elems[0].offset >= 0 ? tp->elems[0].offset
+                                                        : -1;
+                rd_kafka_topic_partition_list_destroy(tp);
+                if (!e)
+                        break;
+                if (atomic_load(&t->cancel)) {
+                        snprintf(rs->err, sizeof(rs->err), "cancelled");
+                        return -1;
+                }
+                if ((e != RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT &&
+                     e != RD_KAFKA_RESP_ERR__TIMED_OUT) ||
+                    now_ms_f() >= deadline) {
+                        snprintf(rs->err, sizeof(rs->err),
+                                 "the group's committed offset: %s (after "
+                                 "%.0f ms)",
+                                 rd_kafka_err2str(e), now_ms_f() - t0);
+                        return -1;
+                }
+                /* librdkafka retries "unstable" itself until the call's
+                 * timeout: a timed-out slice means the same. */
+                if (!told && now_ms_f() - t0 >= 1000) {
+                        told = 1;
+                        rlog(r, 1,
+                             "partition %d: the group's offsets are not "
+                             "stable (%s): a transaction is still open with "
+                             "this partition's offsets, a previous owner's; "
+                             "waiting until it ends (at most "
+                             "transaction.timeout.ms)",
+                             (int)t->partition, rd_kafka_err2name(e));
+                }
+        }
+        rs->barrier_ms = now_ms_f() - t0;
+        return 0;
+}
+
 /* Rebuild the partition's engine from the state topic and find where its
  * input resumes: the checkpoint, else the group's committed offset, else
  * the beginning (-1).  Runs on the restore thread with its own consumer
  * (r->restorer); reads only what does not change while running (cfg,
- * policy, topics). */
+ * policy, topics).  Under exactly_once the previous owner's last
+ * transaction must have ended first (committed_stable), and the state
+ * and ledger partitions are read until no transaction is open in them
+ * (GR_SCAN_SETTLED): what that transaction wrote is then either
+ * committed and restored, or aborted and never seen. */
 void grd_restore_run(void *opaque, gr_rtask *t) {
         gr_receiptd *r = opaque;
         grd_restored *rs = calloc(1, sizeof(*rs));
@@ -207,6 +293,14 @@ void grd_restore_run(void *opaque, gr_rtask *t) {
         t->rc = -1;
         if (!(t->result = rs))
                 return;
+        rs->committed = -1;
+        rs->wait_ms = r->cfg->restore_timeout_ms;
+        if (r->eos) {
+                rs->wait_ms += txn_timeout_ms(r);
+                rs->scan_flags = GR_SCAN_SETTLED;
+                if (committed_stable(r, t, rs, &rs->committed) == -1)
+                        return;
+        }
         if (!(rs->eng = gr_engine_new(&r->policy, NULL))) {
                 snprintf(rs->err, sizeof(rs->err), "out of memory");
                 return;
@@ -214,13 +308,15 @@ void grd_restore_run(void *opaque, gr_rtask *t) {
         if (gr_restore_partition_cancel(r->restorer,
                                         r->topics.name[GR_TOPIC_STATE],
                                         t->partition, gr_engine_jobs(rs->eng),
-                                        r->cfg->restore_timeout_ms, &t->cancel,
-                                        &rs->res, rs->err,
+                                        rs->wait_ms, &t->cancel,
+                                        rs->scan_flags, &rs->res, rs->err,
                                         sizeof(rs->err)) == -1 ||
             merkle_restore(r, t, rs) == -1)
                 return;
         rs->start = rs->res.checkpoint;
-        if (rs->start < 0) {
+        if (rs->start < 0 && r->eos) {
+                rs->start = rs->committed;
+        } else if (rs->start < 0) {
                 rd_kafka_topic_partition_list_t *tp =
                     rd_kafka_topic_partition_list_new(1);
                 rd_kafka_topic_partition_list_add(
@@ -329,6 +425,12 @@ static void part_install(gr_receiptd *r, gr_part *p, grd_restored *rs) {
              "%.0f ms; input resumes at %s",
              (int)p->partition, (unsigned long long)rs->res.jobs,
              (unsigned long long)rs->res.records, ms, where);
+        if (rs->barrier_ms >= 500 || rs->res.settle_ms > 0)
+                rlog(r, 1,
+                     "partition %d: of that, %.0f ms waiting for the group's "
+                     "offsets to be stable and %.0f ms for a transaction "
+                     "open in the state topic to end",
+                     (int)p->partition, rs->barrier_ms, rs->res.settle_ms);
         if (r->assigned[p->partition]) {
                 p->seek_pending = 1;
                 p->seek_deadline = now_ms() + r->cfg->restore_timeout_ms;

@@ -63,17 +63,24 @@ int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
                       int timeout_ms, gr_scan_cb *cb, void *opaque,
                       char *errstr, size_t errstr_size) {
         return gr_partition_scan_cancel(rc, topic, partition, timeout_ms, cb,
-                                        opaque, NULL, errstr, errstr_size);
+                                        opaque, NULL, 0, NULL, errstr,
+                                        errstr_size);
 }
 
 int gr_partition_scan_cancel(rd_kafka_t *rc, const char *topic,
                              int32_t partition, int timeout_ms, gr_scan_cb *cb,
                              void *opaque, const atomic_int *cancel,
+                             unsigned flags, int64_t *settle_ms,
                              char *errstr, size_t errstr_size) {
         rd_kafka_topic_partition_list_t *tp;
         rd_kafka_resp_err_t e;
         int64_t lo = 0, hi = 0, deadline = now_ms() + timeout_ms;
+        int64_t unsettled_since = -1;
         int rc_ret = -1, done = 0;
+        int settled = (flags & GR_SCAN_SETTLED) != 0;
+
+        if (settle_ms)
+                *settle_ms = 0;
 
         /* A real cluster answers ListOffsets with retriable errors while a
          * partition is new or its leader moves (a broker died): ask again
@@ -107,7 +114,9 @@ int gr_partition_scan_cancel(rd_kafka_t *rc, const char *topic,
                          (int)partition, rd_kafka_err2str(e));
                 return -1;
         }
-        if (hi <= lo)
+        /* Under read_committed `hi` is the last stable offset: an empty
+         * answer may still hide an open transaction's records. */
+        if (hi <= lo && !settled)
                 return 0;
 
         tp = rd_kafka_topic_partition_list_new(1);
@@ -141,19 +150,40 @@ int gr_partition_scan_cancel(rd_kafka_t *rc, const char *topic,
                         continue;
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                         /* Under read_committed the end can sit below the
-                         * high watermark (transaction markers). */
+                         * high watermark (transaction markers, and the
+                         * records of a transaction still open). */
                         done = m->partition == partition;
+                        if (done && settled) {
+                                int64_t l, hw;
+
+                                /* The fetch that reported this end also
+                                 * cached the high watermark: the partition
+                                 * is settled when nothing lies past the
+                                 * stable end.  Otherwise a transaction is
+                                 * open; its end (commit or abort) moves
+                                 * the stable end and brings a new EOF. */
+                                done = !rd_kafka_get_watermark_offsets(
+                                           rc, topic, partition, &l, &hw) &&
+                                       m->offset >= hw;
+                                if (!done && unsettled_since < 0)
+                                        unsettled_since = now_ms();
+                        }
                 } else if (m->err) {
                         /* Transient fetch errors are retried by the client;
                          * only give up on the deadline. */
                 } else if (m->partition == partition) {
                         cb(opaque, m);
-                        done = m->offset + 1 >= hi;
+                        /* Settled scans end on EOF only: past `hi` may
+                         * come committed records of a transaction that
+                         * was open when `hi` was asked. */
+                        done = !settled && m->offset + 1 >= hi;
                 }
                 rd_kafka_message_destroy(m);
         }
         rc_ret = 0;
 out:
+        if (settle_ms && unsettled_since >= 0)
+                *settle_ms = now_ms() - unsettled_since;
         rd_kafka_assign(rc, NULL);
         return rc_ret;
 }
@@ -231,23 +261,24 @@ int gr_restore_partition(rd_kafka_t *rc, const char *state_topic,
                          gr_restore_result *res, char *errstr,
                          size_t errstr_size) {
         return gr_restore_partition_cancel(rc, state_topic, partition, jobs,
-                                           timeout_ms, NULL, res, errstr,
+                                           timeout_ms, NULL, 0, res, errstr,
                                            errstr_size);
 }
 
 int gr_restore_partition_cancel(rd_kafka_t *rc, const char *state_topic,
                                 int32_t partition, gr_jobtab *jobs,
                                 int timeout_ms, const atomic_int *cancel,
-                                gr_restore_result *res, char *errstr,
-                                size_t errstr_size) {
+                                unsigned flags, gr_restore_result *res,
+                                char *errstr, size_t errstr_size) {
         gr_restore_merge c;
-        int64_t t0 = now_ms();
+        int64_t t0 = now_ms(), settle = 0;
         int r;
 
         gr_restore_merge_init(&c, partition, jobs, res);
         r = gr_partition_scan_cancel(rc, state_topic, partition, timeout_ms,
-                                     restore_record, &c, cancel, errstr,
-                                     errstr_size);
+                                     restore_record, &c, cancel, flags,
+                                     &settle, errstr, errstr_size);
+        res->settle_ms = (double)settle;
         if (jobs)
                 res->jobs = gr_jobtab_count(jobs);
         res->ms = (double)(now_ms() - t0);

@@ -47,15 +47,26 @@ int gr_partition_scan(rd_kafka_t *rc, const char *topic, int32_t partition,
                       int timeout_ms, gr_scan_cb *cb, void *opaque,
                       char *errstr, size_t errstr_size);
 
+/** Scan flag: under read_committed, read until no transaction is open in
+ *  the partition (its stable end reaches the high watermark), so the
+ *  records of a transaction that commits meanwhile are read too.  A new
+ *  owner restoring a partition needs it: the previous owner's last
+ *  transaction may still be completing. */
+#define GR_SCAN_SETTLED 0x1u
+
 /**
  * @brief gr_partition_scan() that gives up (-1, errstr "... cancelled")
  *        soon after *cancel reads non-zero (checked between polls of at
  *        most 100 ms and watermark queries of at most 500 ms); cancel NULL
- *        is gr_partition_scan().
+ *        and flags 0 is gr_partition_scan().
+ * @param flags 0 or GR_SCAN_SETTLED.
+ * @param settle_ms NULL, or set to how long the scan waited at the stable
+ *        end for an open transaction to end (GR_SCAN_SETTLED).
  */
 int gr_partition_scan_cancel(rd_kafka_t *rc, const char *topic,
                              int32_t partition, int timeout_ms, gr_scan_cb *cb,
                              void *opaque, const atomic_int *cancel,
+                             unsigned flags, int64_t *settle_ms,
                              char *errstr, size_t errstr_size);
 
 typedef struct gr_restore_result {
@@ -67,6 +78,8 @@ typedef struct gr_restore_result {
         int has_frontier;    /**< the checkpoint carried a valid `merkle` */
         gr_merkle_frontier frontier; /**< ledger frontier when has_frontier */
         double ms;           /**< wall time of the restore */
+        double settle_ms;    /**< part of ms waiting for an open
+                                  transaction to end (GR_SCAN_SETTLED) */
 } gr_restore_result;
 
 /**
@@ -80,13 +93,13 @@ int gr_restore_partition(rd_kafka_t *rc, const char *state_topic,
                          gr_restore_result *res, char *errstr,
                          size_t errstr_size);
 
-/** gr_restore_partition() that can be cancelled as
+/** gr_restore_partition() that can be cancelled and settled as
  *  gr_partition_scan_cancel(). */
 int gr_restore_partition_cancel(rd_kafka_t *rc, const char *state_topic,
                                 int32_t partition, gr_jobtab *jobs,
                                 int timeout_ms, const atomic_int *cancel,
-                                gr_restore_result *res, char *errstr,
-                                size_t errstr_size);
+                                unsigned flags, gr_restore_result *res,
+                                char *errstr, size_t errstr_size);
 
 /**
  * @brief How a restore merges the records of state partition p, one at a

@@ -20,6 +20,13 @@ even an identical repeat may be visible.
   zombie       an instance stopped (SIGSTOP) until its partitions moved to
                another one, then continued (SIGCONT), is fenced: none of
                its late outputs is visible
+  handover     a previous owner's transactions still open when receiptd
+               takes its partitions: one that already sent partition 1's
+               offsets (receiptd waits until the group's offsets are
+               stable), one that wrote partition 0's state without offsets
+               (receiptd reads the state partition until no transaction is
+               open); both commit late, and receiptd resumes at the
+               checkpoints they committed
   compaction   the state topic really compacts (segment.ms=1000,
                min.cleanable.dirty.ratio=0.01): superseded state records
                disappear, and an instance restoring from the compacted
@@ -429,6 +436,106 @@ def t_zombie(a, w):
         s.close()
 
 
+def t_handover(a, w):
+    """A previous owner (two transactional producers in receiptd's group,
+    standing in for an instance stopped mid-commit) leaves transactions
+    open; receiptd, taking the partitions, must not restore before they
+    end, or it resumes behind their checkpoints once they commit (every
+    record between repeated)."""
+    from confluent_kafka import Producer
+    s = Stream(a, w, copies=12, chunks=2)
+    try:
+        s.emit(0)
+        # Dynamic members: a closing instance leaves the group at once.
+        d = s.start([])
+        d.wait_log("assigned", 30)
+        it.wait_processed(s.bootstrap, 120, [d])
+        d.stop()
+        before = it.checkpoints(s.bootstrap)
+        s.emit(1)
+        ends = it.end_offsets(s.bootstrap, it.TOPICS["events"])
+        it.check(ends[0] > before.get(0, 0) and ends[1] > before.get(1, 0),
+                 "chunk 1 put no events in partitions 0 and 1: %s vs %s"
+                 % (ends, before))
+        group = group_of()
+        owner = Consumer({"bootstrap.servers": s.bootstrap,
+                          "group.id": group, "log_level": 3,
+                          "enable.auto.commit": False,
+                          "partition.assignment.strategy":
+                              "cooperative-sticky",
+                          "isolation.level": "read_committed"})
+        got = []
+        owner.subscribe([it.TOPICS["events"]],
+                        on_assign=lambda c, ps: got.extend(ps))
+        deadline = time.time() + 30
+        while not got:
+            it.check(time.time() < deadline, "stand-in owner not assigned")
+            owner.poll(0.2)
+
+        def txn(name):
+            p = Producer({"bootstrap.servers": s.bootstrap,
+                          "transactional.id": "eos-ho-" + name,
+                          "log_level": 3})
+            p.init_transactions(30)
+            p.begin_transaction()
+            return p
+
+        def checkpoint(p, part, off):
+            p.produce(it.TOPICS["state"], key="__checkpoint__.%d" % part,
+                      value=json.dumps({"topic": it.TOPICS["events"],
+                                        "partition": part,
+                                        "next_offset": off},
+                                       separators=(",", ":")),
+                      partition=part)
+            it.check(p.flush(30) == 0, "checkpoint not delivered")
+
+        # Partition 0: state written, no offsets sent.
+        p0 = txn("state")
+        checkpoint(p0, 0, ends[0])
+        # Partition 1: state written and the offsets sent with the
+        # stand-in's group generation, then the commit held back.
+        p1 = txn("offsets")
+        checkpoint(p1, 1, ends[1])
+        p1.send_offsets_to_transaction(
+            [TopicPartition(it.TOPICS["events"], 1, ends[1])],
+            owner.consumer_group_metadata(), 30)
+        owner.close()   # leaves the group: the partitions move
+        t0 = time.time()
+        d2 = s.start([])
+        d2.wait_log("assigned", 30)
+        time.sleep(3)
+        it.check("partition 0: restored" not in d2.text(), "receiptd "
+                 "restored partition 0 while a transaction was open on "
+                 "its state partition:\n" + d2.text())
+        p0.commit_transaction(30)
+        d2.wait_log("still open with this partition's offsets", 30)
+        time.sleep(2)
+        it.check("partition 1: restored" not in d2.text(), "receiptd "
+                 "restored partition 1 while its offsets were unstable")
+        p1.commit_transaction(30)
+        held = time.time() - t0
+        it.wait_processed(s.bootstrap, 120, [d2])
+        d2.stop()
+        got = resumes(d2)
+        want = {0: ("checkpoint", ends[0]), 1: ("checkpoint", ends[1])}
+        it.check(all(got.get(k) == v for k, v in want.items()),
+                 "resumed at %s, wanted %s (the late commits' checkpoints)"
+                 % (got, want))
+        waits = [l for l in d2.text().splitlines() if "of that," in l]
+        it.check(any(l.startswith("receiptd: partition 0:") and
+                     "for a transaction open in the state topic" in l and
+                     not l.endswith(" 0 ms for a transaction open in the "
+                                    "state topic to end") for l in waits),
+                 "no wait for the open state transaction on partition 0: "
+                 "%s" % waits)
+        print("handover: receiptd held partitions 0 and 1 for %.1fs until "
+              "the previous owner's transactions committed, then resumed "
+              "at their checkpoints %s; %s"
+              % (held, [ends[0], ends[1]], " | ".join(waits)))
+    finally:
+        s.close()
+
+
 def superseded(bootstrap):
     """State records (read_uncommitted, the raw log) whose key comes again
     later in the same partition, and the number of records read."""
@@ -654,6 +761,7 @@ def t_txn_timeout(a, w):
 
 TESTS = {"kill9_seeds": t_kill9_seeds, "offsets": t_offsets,
          "zombie": t_zombie, "compaction": t_compaction,
+         "handover": t_handover,
          "broker_kill": t_broker_kill,
          "broker_kill_static": t_broker_kill_static,
          "coordinator_kill": t_coordinator_kill,
