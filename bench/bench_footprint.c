@@ -20,8 +20,13 @@
  * of the standard 200k-event workload, to see bytes per job at that scale.
  * Decode and engine times then cover all passes.
  *
- * usage: bench_footprint [--repeat K] FILE
+ * --breakdown adds where the average job's bytes go: the struct, its id,
+ * the arena (capacity; live bytes per string field; parties), packets,
+ * attempt history, duplicate set and parked events.
+ *
+ * usage: bench_footprint [--repeat K] [--breakdown] FILE
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +34,7 @@
 #include <unistd.h>
 
 #include "gr_engine.h"
+#include "gr_intern.h"
 #include "gr_json_event.h"
 
 enum { BATCH = 512 };
@@ -91,6 +97,72 @@ static int rename_ids(gr_event *ev, int pass) {
         return 1;
 }
 
+/* Live arena bytes of each string field, summed over jobs. */
+#define BD_Q(m) {"quote." #m, offsetof(gr_job, quote.m), 0},
+#define BD_A(m) {"cur." #m, offsetof(gr_job, cur.m), 0},
+#define BD_S(m) {"seller." #m, offsetof(gr_seller_packet, m), 1},
+#define BD_B(m) {"buyer." #m, offsetof(gr_buyer_packet, m), 2},
+static const struct {
+        const char *name;
+        size_t off;
+        int where; /* 0 job, 1 seller packet, 2 buyer packet */
+} bd_fields[] = {GR_QUOTE_STRINGS(BD_Q) GR_ATTEMPT_STRINGS(BD_A)
+                     GR_SELLER_STRINGS(BD_S) GR_BUYER_STRINGS(BD_B)};
+#undef BD_Q
+#undef BD_A
+#undef BD_S
+#undef BD_B
+#define N_BD (sizeof(bd_fields) / sizeof(bd_fields[0]))
+
+static void breakdown(gr_job **jobs, size_t njobs) {
+        double f[N_BD] = {0}, st = 0, id = 0, cap = 0, len = 0, pk = 0,
+               hist = 0, seen = 0, park = 0, strs = 0, shared = 0;
+        size_t ie, ib;
+        const double n = (double)njobs;
+
+        for (size_t j = 0; j < njobs; j++) {
+                const gr_job *job = jobs[j];
+                st += sizeof(*job);
+                id += strlen(job->job_id) + 1;
+                cap += job->arena_cap;
+                len += job->arena_len;
+                pk += (job->seller_pkt ? sizeof(gr_seller_packet) : 0) +
+                      (job->buyer_pkt ? sizeof(gr_buyer_packet) : 0);
+                hist += job->nhistory * sizeof(*job->history);
+                seen += job->seen_cap * sizeof(*job->seen);
+                park += (double)job->nparked *
+                        (sizeof(gr_event) + sizeof(gr_event *));
+                for (size_t k = 0; k < N_BD; k++) {
+                        const char *base =
+                            bd_fields[k].where == 0 ? (const char *)job :
+                            bd_fields[k].where == 1 ?
+                                                      (const char *)job->seller_pkt :
+                                                      (const char *)job->buyer_pkt;
+                        const char *v;
+                        if (!base)
+                                continue;
+                        memcpy(&v, base + bd_fields[k].off, sizeof(v));
+                        if (v && v[-1] == GR_INTERN_TAG) {
+                                shared += strlen(v) + 2;
+                        } else if (v) {
+                                f[k] += strlen(v) + 2;
+                                strs += strlen(v) + 2;
+                        }
+                }
+        }
+        gr_intern_stats(&ie, &ib);
+        printf("breakdown (bytes/job): struct %.0f, job_id %.0f, arena %.0f "
+               "(%.0f used, %.0f in live strings), packets %.0f, history "
+               "%.0f, duplicate set %.0f, parked %.0f; shared strings "
+               "pointed at %.0f (not counted: the process holds %zu "
+               "values, %zu bytes)\n",
+               st / n, id / n, cap / n, len / n, strs / n, pk / n, hist / n,
+               seen / n, park / n, shared / n, ie, ib);
+        for (size_t k = 0; k < N_BD; k++)
+                if (f[k] / n >= 0.5)
+                        printf("  %-28s %6.1f\n", bd_fields[k].name, f[k] / n);
+}
+
 int main(int argc, char **argv) {
         gr_policy pol;
         gr_engine *eng = NULL;
@@ -104,15 +176,24 @@ int main(int argc, char **argv) {
         gr_job **jobs = NULL;
         int rc = 1;
 
-        int repeat = 1;
+        int repeat = 1, bd = 0;
 
-        if (argc == 4 && !strcmp(argv[1], "--repeat")) {
-                repeat = atoi(argv[2]);
-                argv += 2;
-                argc -= 2;
+        for (;;) {
+                if (argc >= 3 && !strcmp(argv[1], "--repeat")) {
+                        repeat = atoi(argv[2]);
+                        argv += 2;
+                        argc -= 2;
+                } else if (argc >= 2 && !strcmp(argv[1], "--breakdown")) {
+                        bd = 1;
+                        argv++;
+                        argc--;
+                } else {
+                        break;
+                }
         }
         if (argc != 2 || repeat < 1) {
-                fprintf(stderr, "usage: bench_footprint [--repeat K] FILE\n");
+                fprintf(stderr, "usage: bench_footprint [--repeat K] "
+                                "[--breakdown] FILE\n");
                 return 2;
         }
         if (!(text = slurp(argv[1], &len))) {
@@ -201,6 +282,8 @@ int main(int argc, char **argv) {
                 printf("rss: +%.1f MiB for %zu jobs = %.0f bytes/job\n",
                        (double)(rss1 - rss0) / (1024.0 * 1024.0), njobs,
                        (double)(rss1 - rss0) / (double)njobs);
+                if (bd)
+                        breakdown(jobs, njobs);
         }
         rc = 0;
 done:

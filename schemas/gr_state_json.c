@@ -234,6 +234,7 @@ typedef struct rd {
         char *errstr;
         size_t errstr_size;
         int bad;
+        gr_job *job; /* strings go to its arena (or shared table) */
 } rd;
 
 static int fail(rd *r, const char *what) {
@@ -289,7 +290,8 @@ static void get_str(rd *r, json_t *o, const char *k, char **dst) {
         json_t *v = need(r, o, k);
         if (!v || json_is_null(v))
                 return;
-        if (!json_is_string(v) || gr_str_set(dst, json_string_value(v)))
+        if (!json_is_string(v) ||
+            gr_job_str_set(r->job, dst, json_string_value(v)))
                 fail(r, k);
 }
 
@@ -355,7 +357,7 @@ static int unhex(const char *s, uint8_t *out, size_t n) {
 
 gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                         size_t errstr_size) {
-        rd r = {errstr, errstr_size, 0};
+        rd r = {errstr, errstr_size, 0, NULL};
         json_error_t jerr;
         json_t *root, *o, *v;
         gr_job *j = NULL;
@@ -381,6 +383,7 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 fail(&r, "job_id");
                 goto err;
         }
+        r.job = j;
         j->attempt = (uint32_t)get_int(&r, root, "attempt");
         j->time = get_time(&r, root, "time");
         j->seq = (uint64_t)get_int(&r, root, "seq");

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gr_intern.h"
+
 /* ---- strings ------------------------------------------------------------
  *
  * Every job string is stored behind one tag byte: ARENA strings live in the
@@ -147,6 +149,46 @@ static int arena_make_room(gr_job *job, char **dst, size_t need) {
         return 0;
 }
 
+/* Fields whose values repeat across jobs — a marketplace has few GPU
+ * models, regions, driver families, currencies, capacity checks, worker
+ * statuses, images, commands, stderr classes and evaluation rules — point
+ * at one shared copy (gr_intern.h) instead of one per job.  Identifiers,
+ * hashes, paths and notes (mostly distinct per job) stay in the arena. */
+static const size_t shared_job_fields[] = {
+    offsetof(gr_job, quote.provider_id),   offsetof(gr_job, quote.gpu),
+    offsetof(gr_job, quote.region),        offsetof(gr_job, quote.driver_family),
+    offsetof(gr_job, quote.price_currency), offsetof(gr_job, cur.check),
+    offsetof(gr_job, cur.worker_status),   offsetof(gr_job, cur.capacity_detail),
+    offsetof(gr_job, cur.container_image), offsetof(gr_job, cur.command),
+    offsetof(gr_job, cur.stderr_class),    offsetof(gr_job, cur.evaluation_rule),
+};
+static const size_t shared_buyer_fields[] = {
+    offsetof(gr_buyer_packet, container_image),
+    offsetof(gr_buyer_packet, command),
+    offsetof(gr_buyer_packet, evaluation_rule),
+};
+
+static int in_list(const void *base, size_t size, char *const *dst,
+                   const size_t *offs, size_t n) {
+        uintptr_t b = (uintptr_t)base, d = (uintptr_t)dst;
+        if (!base || d < b || d >= b + size)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (d - b == offs[i])
+                        return 1;
+        return 0;
+}
+
+static int field_shared(const gr_job *job, char *const *dst) {
+        return in_list(job, sizeof(*job), dst, shared_job_fields,
+                       sizeof(shared_job_fields) /
+                           sizeof(shared_job_fields[0])) ||
+               in_list(job->buyer_pkt, sizeof(gr_buyer_packet), dst,
+                       shared_buyer_fields,
+                       sizeof(shared_buyer_fields) /
+                           sizeof(shared_buyer_fields[0]));
+}
+
 int gr_job_str_set(gr_job *job, char **dst, const char *src) {
         size_t n, need;
         char *p, *tmp = NULL;
@@ -159,6 +201,14 @@ int gr_job_str_set(gr_job *job, char **dst, const char *src) {
         if (*dst && !strcmp(*dst, src))
                 return 0;
         n = strlen(src);
+        if (field_shared(job, dst)) {
+                const char *shared = gr_intern(src, n);
+                if (shared) {
+                        str_release(*dst);
+                        *dst = (char *)shared; /* never written through */
+                        return 0;
+                }
+        }
         need = n + 2;
         if (job->arena_len + need > job->arena_cap) {
                 /* src may be one of this job's own strings, which

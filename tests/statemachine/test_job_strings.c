@@ -2,7 +2,9 @@
  * A job's strings (statemachine/gr_job.h): gr_job_str_set keeps them in the
  * job's arena and compacts it when full, gr_str_set gives heap copies (state
  * restore); both kinds mix in one job, attempt resets and destroy release
- * them (run under ASan/valgrind to see a leak or a bad free).
+ * them (run under ASan/valgrind to see a leak or a bad free).  Fields
+ * whose values repeat across jobs share one copy (gr_intern.h), bounded,
+ * the same from any thread.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +15,10 @@
 
 #include <cmocka.h>
 
+#include "gr_intern.h"
 #include "gr_job.h"
+
+#include <pthread.h>
 
 static void test_set_replace_clear(void **state) {
         gr_job *j = gr_job_new("job-1");
@@ -173,6 +178,119 @@ static void test_parties_in_arena(void **state) {
         gr_job_destroy(j);
 }
 
+/* Two jobs with the same GPU, image and check point at one copy; an
+ * identifier does not; the shared copy outlives both jobs and costs them
+ * nothing in gr_job_footprint(). */
+static void test_shared_fields(void **state) {
+        gr_job *a = gr_job_new("job-s1"), *b = gr_job_new("job-s2");
+        size_t fa, fb;
+        (void)state;
+
+        fa = gr_job_footprint(a);
+        assert_int_equal(gr_job_str_set(a, &a->quote.gpu, "H200-141GB"), 0);
+        assert_int_equal(gr_job_str_set(b, &b->quote.gpu, "H200-141GB"), 0);
+        assert_ptr_equal(a->quote.gpu, b->quote.gpu);
+        assert_int_equal(a->quote.gpu[-1], GR_INTERN_TAG);
+        assert_int_equal(gr_job_footprint(a), fa);
+        assert_int_equal(
+            gr_job_str_set(a, &gr_job_buyer_mut(a)->container_image, "img:1"),
+            0);
+        assert_int_equal(gr_job_str_set(b, &b->cur.container_image, "img:1"),
+                         0);
+        assert_ptr_equal(gr_job_buyer(a)->container_image,
+                         b->cur.container_image);
+        assert_int_equal(gr_job_str_set(a, &a->quote.quote_id, "q-1"), 0);
+        assert_int_equal(gr_job_str_set(b, &b->quote.quote_id, "q-1"), 0);
+        assert_ptr_not_equal(a->quote.quote_id, b->quote.quote_id);
+        fb = gr_job_footprint(b);
+        /* replacing a shared value by an arena one and back */
+        assert_int_equal(gr_job_str_set(b, &b->quote.gpu, NULL), 0);
+        assert_null(b->quote.gpu);
+        assert_int_equal(gr_job_str_set(b, &b->quote.gpu, "H200-141GB"), 0);
+        assert_ptr_equal(a->quote.gpu, b->quote.gpu);
+        assert_int_equal(gr_job_footprint(b), fb);
+        gr_job_destroy(b);
+        assert_string_equal(a->quote.gpu, "H200-141GB");
+        gr_job_destroy(a);
+}
+
+/* Too long to share, or an embedded NUL: NULL, and the job keeps its own
+ * copy in the arena. */
+static void test_shared_limits(void **state) {
+        char longv[GR_INTERN_MAX_LEN + 2];
+        gr_job *j = gr_job_new("job-s3");
+        (void)state;
+
+        memset(longv, 'c', sizeof(longv) - 1);
+        longv[sizeof(longv) - 1] = '\0';
+        assert_null(gr_intern(longv, strlen(longv)));
+        assert_null(gr_intern("a\0b", 3));
+        assert_non_null(gr_intern(longv, GR_INTERN_MAX_LEN));
+        assert_int_equal(gr_job_str_set(j, &j->cur.command, longv), 0);
+        assert_string_equal(j->cur.command, longv);
+        assert_int_equal(j->cur.command[-1], 'A'); /* the arena's tag */
+        gr_job_destroy(j);
+}
+
+enum { NVAL = 300, NTHREAD = 4 };
+static const char *seen_by[NTHREAD][NVAL];
+
+static void *intern_many(void *arg) {
+        int t = (int)(intptr_t)arg;
+        char v[32];
+        for (int i = 0; i < NVAL; i++) {
+                int k = (i * 7 + t * 13) % NVAL; /* a different order each */
+                snprintf(v, sizeof(v), "region-%d", k);
+                seen_by[t][k] = gr_intern(v, strlen(v));
+        }
+        return NULL;
+}
+
+/* Threads adding the same values at once agree on one copy of each. */
+static void test_shared_threads(void **state) {
+        pthread_t th[NTHREAD];
+        size_t e0, b0, e1, b1;
+        (void)state;
+
+        gr_intern_stats(&e0, &b0);
+        for (int t = 0; t < NTHREAD; t++)
+                assert_int_equal(pthread_create(&th[t], NULL, intern_many,
+                                                (void *)(intptr_t)t),
+                                 0);
+        for (int t = 0; t < NTHREAD; t++)
+                pthread_join(th[t], NULL);
+        for (int k = 0; k < NVAL; k++) {
+                assert_non_null(seen_by[0][k]);
+                for (int t = 1; t < NTHREAD; t++)
+                        assert_ptr_equal(seen_by[t][k], seen_by[0][k]);
+        }
+        gr_intern_stats(&e1, &b1);
+        assert_int_equal(e1 - e0, NVAL);
+}
+
+/* Full: new values are refused (the caller keeps its own copy), values
+ * already shared are still found. */
+static void test_shared_bound(void **state) {
+        char v[32];
+        size_t e, b;
+        const char *first = gr_intern("bound-first", 11);
+        (void)state;
+
+        assert_non_null(first);
+        for (int i = 0;; i++) {
+                gr_intern_stats(&e, &b);
+                if (e >= GR_INTERN_MAX_ENTRIES)
+                        break;
+                snprintf(v, sizeof(v), "fill-%d", i);
+                (void)gr_intern(v, strlen(v)); /* may miss: probe bound */
+                assert_true(i < 10 * GR_INTERN_MAX_ENTRIES);
+        }
+        assert_null(gr_intern("never-seen-before", 17));
+        assert_ptr_equal(gr_intern("bound-first", 11), first);
+        gr_intern_stats(&e, &b);
+        assert_int_equal(e, GR_INTERN_MAX_ENTRIES);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_set_replace_clear),
@@ -180,6 +298,10 @@ int main(void) {
             cmocka_unit_test(test_source_inside_arena),
             cmocka_unit_test(test_heap_and_arena_mix),
             cmocka_unit_test(test_parties_in_arena),
+            cmocka_unit_test(test_shared_fields),
+            cmocka_unit_test(test_shared_limits),
+            cmocka_unit_test(test_shared_threads),
+            cmocka_unit_test(test_shared_bound),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

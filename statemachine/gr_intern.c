@@ -1,0 +1,86 @@
+/* The shared string table (gr_intern.h): open addressing over a fixed
+ * array of atomic pointers, twice as many slots as entries allowed.  A
+ * lookup hashes, then probes at most MAX_PROBES slots; an empty slot is
+ * claimed with compare-and-swap, so two threads adding the same value
+ * end with one entry (the loser frees its copy and takes the winner's). */
+#include "gr_intern.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOTS (2 * GR_INTERN_MAX_ENTRIES) /* a power of two */
+#define MAX_PROBES 32
+
+static _Atomic(char *) slots[SLOTS];
+static atomic_size_t n_entries, n_bytes;
+
+/* FNV-1a: values are short and the probe bound caps what a crafted
+ * collision can cost. */
+static uint64_t hash(const char *s, size_t n) {
+        uint64_t h = 1469598103934665603ull;
+        for (size_t i = 0; i < n; i++) {
+                h ^= (unsigned char)s[i];
+                h *= 1099511628211ull;
+        }
+        return h;
+}
+
+static int same(const char *e, const char *s, size_t n) {
+        return !memcmp(e, s, n) && e[n] == '\0';
+}
+
+const char *gr_intern(const char *s, size_t n) {
+        uint64_t h;
+        char *mine = NULL;
+
+        if (n > GR_INTERN_MAX_LEN || memchr(s, '\0', n))
+                return NULL;
+        h = hash(s, n);
+        for (size_t i = 0; i < MAX_PROBES; i++) {
+                _Atomic(char *) *slot = &slots[(h + i) & (SLOTS - 1)];
+                char *e = atomic_load_explicit(slot, memory_order_acquire);
+
+                if (!e) {
+                        if (!mine) {
+                                if (atomic_fetch_add(&n_entries, 1) >=
+                                    GR_INTERN_MAX_ENTRIES) {
+                                        atomic_fetch_sub(&n_entries, 1);
+                                        return NULL;
+                                }
+                                if (!(mine = malloc(n + 2))) {
+                                        atomic_fetch_sub(&n_entries, 1);
+                                        return NULL;
+                                }
+                                mine[0] = GR_INTERN_TAG;
+                                memcpy(mine + 1, s, n);
+                                mine[n + 1] = '\0';
+                        }
+                        if (atomic_compare_exchange_strong_explicit(
+                                slot, &e, mine, memory_order_acq_rel,
+                                memory_order_acquire)) {
+                                atomic_fetch_add(&n_bytes, n + 2);
+                                return mine + 1;
+                        }
+                        /* another thread took the slot: e is its entry */
+                }
+                if (same(e + 1, s, n)) {
+                        if (mine) {
+                                free(mine);
+                                atomic_fetch_sub(&n_entries, 1);
+                        }
+                        return e + 1;
+                }
+        }
+        if (mine) {
+                free(mine);
+                atomic_fetch_sub(&n_entries, 1);
+        }
+        return NULL;
+}
+
+void gr_intern_stats(size_t *entries, size_t *bytes) {
+        *entries = atomic_load(&n_entries);
+        *bytes = atomic_load(&n_bytes);
+}
