@@ -266,7 +266,6 @@ gr_job *gr_job_new(const char *job_id) {
         gr_job *job = calloc(1, sizeof(*job) + n + 1);
         if (!job)
                 return NULL;
-        job->job_id = (char *)(job + 1);
         memcpy(job->job_id, job_id, n + 1);
         job->attempt = 1;
         job->time = GR_TIME_NONE;

@@ -129,7 +129,6 @@ typedef struct gr_attempt_summary {
 
 
 typedef struct gr_job {
-        char *job_id;
         uint32_t attempt;  /**< current attempt, >= 1 */
         int free_retries_used;
 
@@ -177,6 +176,7 @@ typedef struct gr_job {
         uint32_t nhistory;
         uint32_t nseen, seen_cap;
         int nparked;
+        char job_id[]; /**< in the job's own allocation (gr_job_new) */
 } gr_job;
 
 /** The absent packets (present = 0, no strings, no failure claimed). */
