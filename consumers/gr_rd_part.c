@@ -159,7 +159,8 @@ typedef struct grd_restored {
         int64_t start; /* checkpoint, else committed offset, else -1 */
         char err[512];
         int wait_ms;          /* restore deadline, with the barrier's */
-        unsigned scan_flags;  /* GR_SCAN_SETTLED under exactly_once */
+        unsigned scan_flags;  /* GR_SCAN_SETTLED under exactly_once (the
+                                 state partition) */
         int64_t committed;    /* the group's stable offset, -1 if none */
         double barrier_ms;    /* waited for the committed offset to be
                                  stable */
@@ -176,7 +177,10 @@ static void merkle_rebuild_row(void *opaque, const rd_kafka_message_t *m) {
 /* The partition's Merkle frontier: from the checkpoint, or — for a
  * checkpoint written before tree heads existed, or none — rebuilt by
  * reading the ledger partition, so the next head covers every row
- * already there. */
+ * already there.  Read to its stable end only: a transaction that commits
+ * late put its checkpoint, with the frontier, in the state partition,
+ * which the restore read settled; and receiptd may lack READ on the
+ * ledger (deploy/acls.sh), where an empty partition is never fetched. */
 static int merkle_restore(gr_receiptd *r, gr_rtask *t, grd_restored *rs) {
         char err[400];
 
@@ -186,7 +190,7 @@ static int merkle_restore(gr_receiptd *r, gr_rtask *t, grd_restored *rs) {
         } else if (gr_partition_scan_cancel(
                        r->restorer, r->topics.name[GR_TOPIC_LEDGER],
                        t->partition, rs->wait_ms, merkle_rebuild_row,
-                       &rs->merkle, &t->cancel, rs->scan_flags, NULL, err,
+                       &rs->merkle, &t->cancel, 0, NULL, err,
                        sizeof(err)) == -1) {
                 snprintf(rs->err, sizeof(rs->err),
                          "rebuilding the Merkle log: %s", err);

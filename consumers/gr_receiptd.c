@@ -121,7 +121,11 @@ static rd_kafka_t *client_new(gr_receiptd *r, rd_kafka_type_t type,
                              errstr_size) ||
                     (!restorer &&
                      conf_set(conf, "partition.assignment.strategy",
-                              "cooperative-sticky", errstr, errstr_size)))
+                              "cooperative-sticky", errstr, errstr_size)) ||
+                    /* A restore ends on the fetch that finds the end: an
+                     * empty one waits fetch.wait.max.ms at the broker. */
+                    (restorer && conf_set(conf, "fetch.wait.max.ms", "100",
+                                          errstr, errstr_size)))
                         goto err;
         } else if (!r->eos) {
                 if (conf_set(conf, "enable.idempotence", "true", errstr,

@@ -168,6 +168,15 @@ int gr_partition_scan_cancel(rd_kafka_t *rc, const char *topic,
                                 if (!done && unsettled_since < 0)
                                         unsettled_since = now_ms();
                         }
+                } else if (m->err ==
+                               RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                           m->err ==
+                               RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
+                        /* Not transient: say so now, not at the deadline. */
+                        snprintf(errstr, errstr_size, "%s [%d]: %s", topic,
+                                 (int)partition, rd_kafka_err2str(m->err));
+                        rd_kafka_message_destroy(m);
+                        goto out;
                 } else if (m->err) {
                         /* Transient fetch errors are retried by the client;
                          * only give up on the deadline. */
