@@ -27,8 +27,10 @@ static uint64_t hash(const char *s, size_t n) {
         return h;
 }
 
+/* e is a NUL-terminated entry, s[0..n) holds no NUL: strncmp stops at
+ * e's end, so a shorter entry is never read past. */
 static int same(const char *e, const char *s, size_t n) {
-        return !memcmp(e, s, n) && e[n] == '\0';
+        return !strncmp(e, s, n) && e[n] == '\0';
 }
 
 const char *gr_intern(const char *s, size_t n) {
