@@ -232,16 +232,11 @@ REAL_X = ["producer.transaction.timeout.ms=20000"]
 class EmbeddedBroker:
     """`receiptctl broker` with its stdin control channel."""
 
-    @staticmethod
-    def receiptd_keys():
-        """The embedded broker shows aborted transactions' records:
-        receiptd must write state only after the outputs are
-        acknowledged."""
+    def __init__(self, receiptctl, workdir, partitions=PARTITIONS):
+        # The embedded broker shows aborted transactions' records: receiptd
+        # must write state only after the outputs are acknowledged.
         if "broker.aborted.visible=true" not in RECEIPTD_X:
             RECEIPTD_X.append("broker.aborted.visible=true")
-
-    def __init__(self, receiptctl, workdir, partitions=PARTITIONS):
-        self.receiptd_keys()
         self.err = open(os.path.join(workdir, "broker.log"), "w")
         self.p = subprocess.Popen(
             [receiptctl, "broker", "--partitions", str(partitions)],
