@@ -446,16 +446,6 @@ int gr_config_set(gr_config *c, const char *key, const char *value,
                 return set_registry(c, key, value, errstr, errstr_size);
         if (!strcmp(key, "processor.key"))
                 return set_processor_key(c, key, value, errstr, errstr_size);
-        if (!strcmp(key, "broker.aborted.visible")) {
-                if (!strcmp(value, "true") || !strcmp(value, "false")) {
-                        c->aborted_visible = !strcmp(value, "true");
-                        return 0;
-                }
-                snprintf(errstr, errstr_size,
-                         "%s: expected true or false, got \"%s\"", key,
-                         value);
-                return -1;
-        }
         if (!strcmp(key, "processing.threads"))
                 return set_int(&c->processing_threads, key, value, 1,
                                GR_PROCESSING_THREADS_MAX, errstr,

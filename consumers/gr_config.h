@@ -80,18 +80,6 @@
  *                                         partitions: a partition's records
  *                                         stay in order on one worker; still
  *                                         one transaction per batch
- *   broker.aborted.visible [false]      true where the broker shows the
- *                                         records of aborted transactions
- *                                         to read_committed readers (the
- *                                         embedded broker does): under
- *                                         exactly_once the state is then
- *                                         written only after the batch's
- *                                         outputs are acknowledged, so it
- *                                         never runs ahead of them; false
- *                                         (real Kafka): state goes out with
- *                                         the outputs and the commit waits
- *                                         for both, one round trip less
- *                                         per batch
  *
  * A key may be scoped to one client with `consumer.` or `producer.`
  * (e.g. `producer.linger.ms=5`); unscoped librdkafka keys go to both.
@@ -151,7 +139,6 @@ typedef struct gr_config {
         char *metrics_tls_cert; /**< owned PEM text; NULL = plain HTTP */
         char *metrics_tls_key;  /**< owned PEM text (wiped) */
         int metrics_jobs_unsigned;
-        int aborted_visible;      /**< broker.aborted.visible */
         int metrics_auth_window_s;
         int metrics_nonces_max;
         int metrics_max_connections;

@@ -325,12 +325,7 @@ int grd_batch_commit(gr_receiptd *r) {
         pend_flush(r);
         r->st.batches++;
         t1 = now_ms_f();
-        /* Where an abort really hides a transaction's records, the state
-         * can go out with the outputs: the commit waits for both, and a
-         * failed delivery fails the commit (librdkafka makes the
-         * transaction abortable).  Otherwise wait first (gr_receiptd.h). */
-        if ((!r->eos || r->cfg->aborted_visible) &&
-            grd_outputs_wait(r, "outputs") == -1) {
+        if (grd_outputs_wait(r, "outputs") == -1) {
                 grd_batch_fail(r);
                 return -1;
         }
@@ -351,7 +346,6 @@ int grd_batch_commit(gr_receiptd *r) {
         if (r->eos) {
                 if (r->produce_failed || grd_txn_commit(r, offs) == -1)
                         goto fail;
-
                 r->st.commit_ms += now_ms_f() - t1;
         } else {
                 rd_kafka_resp_err_t e;

@@ -17,8 +17,7 @@
  *      decisions (signed when processor.key is set) and rejects are
  *      produced as the engine reports them, to the record's partition
  *      number; each ledger row is appended to the partition's Merkle log;
- *   2. wait until those are acknowledged (at_least_once, or
- *      broker.aborted.visible=true; otherwise step 4's commit waits);
+ *   2. wait until those are acknowledged;
  *   3. produce the state of every job the batch touched, with
  *      processor.key a signed tree head per partition that got new ledger
  *      rows (to gpu.job.ledger.heads, key = partition number), and one
@@ -27,10 +26,8 @@
  *   4. exactly_once: send the input offsets to the transaction and commit
  *      it; at_least_once: wait for the state and commit the offsets.
  * Writing state only after the outputs are acknowledged means that even
- * where aborted transactions are visible (the embedded broker, which
- * needs broker.aborted.visible=true) state never runs ahead of the outputs
- * it implies; on a real broker the abort hides both, so the state goes out
- * with the outputs and the commit is the one wait.  After an abort or a failed batch
+ * where aborted transactions are visible (the embedded broker) state never
+ * runs ahead of the outputs it implies.  After an abort or a failed batch
  * the touched partitions are restored again and their input rewound to
  * the checkpoint.
  *

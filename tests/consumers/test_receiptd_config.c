@@ -204,27 +204,6 @@ static void test_processing_threads(void **state) {
         gr_config_destroy(c);
 }
 
-/* broker.aborted.visible: false by default (real Kafka), true or false
- * only; a bad value is refused and leaves the setting as it was. */
-static void test_aborted_visible(void **state) {
-        gr_config *c = gr_config_new();
-        char es[512];
-        (void)state;
-
-        assert_int_equal(c->aborted_visible, 0);
-        assert_int_equal(gr_config_set(c, "broker.aborted.visible", "true",
-                                       es, sizeof(es)), 0);
-        assert_int_equal(c->aborted_visible, 1);
-        assert_int_equal(gr_config_set(c, "broker.aborted.visible", "1", es,
-                                       sizeof(es)), -1);
-        assert_non_null(strstr(es, "broker.aborted.visible"));
-        assert_int_equal(c->aborted_visible, 1);
-        assert_int_equal(gr_config_set(c, "broker.aborted.visible", "false",
-                                       es, sizeof(es)), 0);
-        assert_int_equal(c->aborted_visible, 0);
-        gr_config_destroy(c);
-}
-
 /* A processor key others may read is refused, with its mode in the
  * message and nothing of its content. */
 static void test_secret_modes(void **state) {
@@ -404,7 +383,6 @@ int main(void) {
             cmocka_unit_test(test_processor_key),
             cmocka_unit_test(test_verify_threads),
             cmocka_unit_test(test_processing_threads),
-            cmocka_unit_test(test_aborted_visible),
             cmocka_unit_test(test_secret_modes),
             cmocka_unit_test(test_metrics_keys),
             cmocka_unit_test(test_static_membership),

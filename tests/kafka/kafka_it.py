@@ -233,10 +233,6 @@ class EmbeddedBroker:
     """`receiptctl broker` with its stdin control channel."""
 
     def __init__(self, receiptctl, workdir, partitions=PARTITIONS):
-        # The embedded broker shows aborted transactions' records: receiptd
-        # must write state only after the outputs are acknowledged.
-        if "broker.aborted.visible=true" not in RECEIPTD_X:
-            RECEIPTD_X.append("broker.aborted.visible=true")
         self.err = open(os.path.join(workdir, "broker.log"), "w")
         self.p = subprocess.Popen(
             [receiptctl, "broker", "--partitions", str(partitions)],

@@ -433,8 +433,6 @@ int cmd_demo(int argc, char **argv) {
                     {"consumer.session.timeout.ms", "6000"},
                     {"consumer.heartbeat.interval.ms", "500"},
                     {"batch.ms", "20"},
-                    /* the embedded broker shows aborted records */
-                    {"broker.aborted.visible", "true"},
                     {"log.level", verbose ? "1" : "0"},
                     {"log_level", verbose ? "6" : "3"},
                 };
