@@ -265,7 +265,12 @@ static int committed_stable(gr_receiptd *r, gr_rtask *t, grd_restored *rs,
                         return -1;
                 }
                 /* librdkafka retries "unstable" itself until the call's
-                 * timeout: a timed-out slice means the same. */
+                 * timeout: a timed-out slice means the same.  Should it
+                 * give up sooner, do not ask again at once. */
+                if (e == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT) {
+                        struct timespec pause = {0, 100 * 1000000L};
+                        nanosleep(&pause, NULL);
+                }
                 if (!told && now_ms_f() - t0 >= 1000) {
                         told = 1;
                         rlog(r, 1,
@@ -287,7 +292,7 @@ static int committed_stable(gr_receiptd *r, gr_rtask *t, grd_restored *rs,
  * (r->restorer); reads only what does not change while running (cfg,
  * policy, topics).  Under exactly_once the previous owner's last
  * transaction must have ended first (committed_stable), and the state
- * and ledger partitions are read until no transaction is open in them
+ * partition is read until no transaction is open in it
  * (GR_SCAN_SETTLED): what that transaction wrote is then either
  * committed and restored, or aborted and never seen. */
 void grd_restore_run(void *opaque, gr_rtask *t) {
