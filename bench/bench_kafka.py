@@ -111,15 +111,6 @@ def metrics_progress(port):
     return evs, commits
 
 
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def drain_once(rctl, rd, w, inp, n, partitions, threads, batch):
     """A fresh broker with n events in the input; receiptd drains them."""
     b = it.Broker(rctl, w, partitions)
@@ -128,7 +119,7 @@ def drain_once(rctl, rd, w, inp, n, partitions, threads, batch):
                            capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
             raise it.Fail("emit failed: %s" % r.stderr)
-        port = free_port()
+        port = it.free_port()
         d = it.Receiptd(rd, b.bootstrap, w, "drain%d" % threads,
                         ["batch.size=%d" % batch, "batch.ms=100",
                          "processing.threads=%d" % threads,

@@ -215,7 +215,8 @@ static int txn_timeout_ms(const gr_receiptd *r) {
         return ms > 0 && ms < 3600 * 1000 ? (int)ms : 60000;
 }
 
-/* The group's committed offset of the input partition.  Under
+/* The group's committed offset of the input partition, asked again
+ * until the deadline while the answer times out.  Under
  * exactly_once the consumer is read_committed, so librdkafka asks for
  * stable offsets (KIP-447): while a transaction that already sent this
  * partition's offsets is open — a previous owner stopped between
@@ -271,7 +272,7 @@ static int committed_stable(gr_receiptd *r, gr_rtask *t, grd_restored *rs,
                         struct timespec pause = {0, 100 * 1000000L};
                         nanosleep(&pause, NULL);
                 }
-                if (!told && now_ms_f() - t0 >= 1000) {
+                if (!told && r->eos && now_ms_f() - t0 >= 1000) {
                         told = 1;
                         rlog(r, 1,
                              "partition %d: the group's offsets are not "
@@ -323,18 +324,13 @@ void grd_restore_run(void *opaque, gr_rtask *t) {
             merkle_restore(r, t, rs) == -1)
                 return;
         rs->start = rs->res.checkpoint;
-        if (rs->start < 0 && r->eos) {
+        if (rs->start < 0) {
+                /* at_least_once asks only now, when there is no
+                 * checkpoint (exactly_once asked above) */
+                if (!r->eos &&
+                    committed_stable(r, t, rs, &rs->committed) == -1)
+                        return;
                 rs->start = rs->committed;
-        } else if (rs->start < 0) {
-                rd_kafka_topic_partition_list_t *tp =
-                    rd_kafka_topic_partition_list_new(1);
-                rd_kafka_topic_partition_list_add(
-                    tp, r->topics.name[GR_TOPIC_EVENTS], t->partition);
-                if (!rd_kafka_committed(r->consumer, tp,
-                                        r->cfg->startup_timeout_ms) &&
-                    tp->elems[0].offset >= 0)
-                        rs->start = tp->elems[0].offset;
-                rd_kafka_topic_partition_list_destroy(tp);
         }
         t->rc = 0;
 }

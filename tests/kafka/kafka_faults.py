@@ -31,7 +31,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import socket
 import threading
 import time
 import urllib.error
@@ -471,14 +470,6 @@ def f_rebalance_eager(run, rng):
     f_rebalance_two(run, rng, ["partition.assignment.strategy=range"])
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def scrape(port):
     """(readyz status, {metric line name: value}) from receiptd's server."""
     def get(path):
@@ -523,7 +514,7 @@ def f_restore_flow(run, rng):
             {coord(txn), coord("gpu-receipts")}).pop()
     x = []
     lines = [l for c in run.chunks for l in c]
-    mport = free_port()
+    mport = it.free_port()
     a = run.start(["metrics.listen=127.0.0.1:%d" % mport,
                    "producer.transactional.id=" + txn])
     a.wait_log("assigned", 30)

@@ -26,6 +26,7 @@ import json
 import os
 import select
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -362,6 +363,16 @@ def read_topic(bootstrap, topic, timeout=None, settled=True):
         return out
     finally:
         c.close()
+
+
+def free_port():
+    """A loopback TCP port free now (for a metrics listener)."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
 
 
 def end_offsets(bootstrap, topic):
