@@ -322,6 +322,11 @@ int grd_batch_commit(gr_receiptd *r) {
                 grd_batch_fail(r);
                 return -1;
         }
+        {
+                double filled = now_ms_f() - r->batch_t0 -
+                                (r->st.apply_ms - r->batch_apply0);
+                r->st.wait_ms += filled > 0 ? filled : 0;
+        }
         pend_flush(r);
         r->st.batches++;
         t1 = now_ms_f();
@@ -363,6 +368,7 @@ int grd_batch_commit(gr_receiptd *r) {
         gr_metrics_commit_observe(r->metrics, (now_ms_f() - tstart) / 1000.0);
         metrics_after_commit(r);
         batch_reset(r);
+        r->batch_end = now_ms_f();
         rc = 0;
         goto out;
 fail:

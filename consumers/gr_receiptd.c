@@ -510,10 +510,14 @@ static void log_progress(gr_receiptd *r, const char *when) {
              (unsigned long long)r->st.dlq);
         if (r->st.batches)
                 rlog(r, 1,
-                     "%s: per batch (%llu): %.2f ms decode and apply, %.2f "
+                     "%s: per batch (%llu): %.2f ms from the last batch's "
+                     "end to its first record, %.2f ms waiting for input "
+                     "records, %.2f ms decode and apply, %.2f "
                      "ms waiting for the outputs' acks, %.2f ms writing "
                      "state, %.2f ms committing",
                      when, (unsigned long long)r->st.batches,
+                     r->st.gap_ms / (double)r->st.batches,
+                     r->st.wait_ms / (double)r->st.batches,
                      r->st.apply_ms / (double)r->st.batches,
                      r->st.ack_ms / (double)r->st.batches,
                      r->st.state_ms / (double)r->st.batches,
@@ -626,8 +630,14 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
                         r->last_consume_err = m->err;
                 } else {
                         r->last_consume_err = 0;
-                        if (!r->batch_records)
+                        if (!r->batch_records) {
                                 batch_deadline = now_ms() + r->cfg->batch_ms;
+                                r->batch_t0 = now_ms_f();
+                                r->batch_apply0 = r->st.apply_ms;
+                                if (r->batch_end > 0)
+                                        r->st.gap_ms +=
+                                            r->batch_t0 - r->batch_end;
+                        }
                         m = grd_pend_add(r, m);
                 }
                 if (m)

@@ -64,6 +64,11 @@ typedef struct gr_receiptd_stats {
          *  decode+verify+apply, waiting for the outputs' acknowledgements,
          *  producing state/heads/checkpoints, committing. */
         double apply_ms, ack_ms, state_ms, commit_ms;
+        double wait_ms; /* batches' time waiting for input records: from
+                           the first record to the commit, less the
+                           decoding and applying done meanwhile */
+        double gap_ms;  /* from a batch's end to the next one's first
+                           record (idle time when the input is quiet) */
         uint64_t window_clock_events; /**< reservation_expired published */
 } gr_receiptd_stats;
 
