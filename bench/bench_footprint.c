@@ -138,11 +138,13 @@ static void breakdown(gr_job **jobs, size_t njobs) {
                             bd_fields[k].where == 1 ?
                                                       (const char *)job->seller_pkt :
                                                       (const char *)job->buyer_pkt;
+                        gr_jstr h;
                         const char *v;
                         if (!base)
                                 continue;
-                        memcpy(&v, base + bd_fields[k].off, sizeof(v));
-                        if (v && v[-1] == GR_INTERN_TAG) {
+                        memcpy(&h, base + bd_fields[k].off, sizeof(h));
+                        v = gr_jstr_get(job, h);
+                        if (h & GR_JSTR_SHARED) {
                                 shared += strlen(v) + 2;
                         } else if (v) {
                                 f[k] += strlen(v) + 2;

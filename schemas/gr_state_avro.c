@@ -103,26 +103,26 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
                 const gr_quote *q = &j->quote;
                 gr_buf_putc(out, 2);
                 gr_avro_put_long(out, q->attempt);
-                put_ostr(out, q->quote_id);
-                put_ostr(out, q->provider_id);
-                put_ostr(out, q->gpu);
-                put_ostr(out, q->region);
-                put_ostr(out, q->driver_family);
+                put_ostr(out, GR_JS(j, q->quote_id));
+                put_ostr(out, GR_JS(j, q->provider_id));
+                put_ostr(out, GR_JS(j, q->gpu));
+                put_ostr(out, GR_JS(j, q->region));
+                put_ostr(out, GR_JS(j, q->driver_family));
                 gr_avro_put_double(out, q->vram_gb);
                 gr_avro_put_long(out, q->window_start);
                 gr_avro_put_long(out, q->window_end);
                 put_bool(out, q->has_price);
                 gr_avro_put_long(out, q->price_amount_minor);
-                put_ostr(out, q->price_currency);
+                put_ostr(out, GR_JS(j, q->price_currency));
         }
         if (!gr_job_seller(j)->present) {
                 gr_buf_putc(out, 0);
         } else {
                 const gr_seller_packet *s = gr_job_seller(j);
                 gr_buf_putc(out, 2);
-                put_ostr(out, s->packet_hash);
-                put_ostr(out, s->quote_id);
-                put_ostr(out, s->worker_id);
+                put_ostr(out, GR_JS(j, s->packet_hash));
+                put_ostr(out, GR_JS(j, s->quote_id));
+                put_ostr(out, GR_JS(j, s->worker_id));
                 if (s->has_capacity_result) {
                         gr_buf_putc(out, 2);
                         gr_avro_put_long(out, s->capacity_result);
@@ -136,7 +136,7 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
         } else {
                 const gr_buyer_packet *b = gr_job_buyer(j);
                 gr_buf_putc(out, 2);
-#define X(f) put_ostr(out, b->f);
+#define X(f) put_ostr(out, GR_JS(j, b->f));
                 GR_BUYER_STRINGS(X)
 #undef X
                 gr_avro_put_double(out, b->memory_budget_gb);
@@ -147,7 +147,7 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
         gr_avro_put_long(out, a->execution);
         gr_avro_put_long(out, a->output);
         gr_avro_put_long(out, a->evaluation);
-#define X(f) put_ostr(out, a->f);
+#define X(f) put_ostr(out, GR_JS(j, a->f));
         GR_ATTEMPT_STRINGS(X)
 #undef X
 #define X(f) put_otime(out, a->f);
@@ -318,7 +318,7 @@ static const char *get_str(rd *r, const char *what) {
         return r->s.data;
 }
 
-static void get_ostr(rd *r, const char *what, char **dst) {
+static void get_ostr(rd *r, const char *what, gr_jstr *dst) {
         const char *s;
         if (get_opt(r, what) != 1)
                 return;

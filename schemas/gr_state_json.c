@@ -80,18 +80,18 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
         } else {
                 gr_jw_obj_begin(&w);
                 gr_jw_kint(&w, "attempt", j->quote.attempt);
-                gr_jw_kstr(&w, "quote_id", j->quote.quote_id);
-                gr_jw_kstr(&w, "provider_id", j->quote.provider_id);
-                gr_jw_kstr(&w, "gpu", j->quote.gpu);
-                gr_jw_kstr(&w, "region", j->quote.region);
-                gr_jw_kstr(&w, "driver_family", j->quote.driver_family);
+                gr_jw_kstr(&w, "quote_id", GR_JS(j, j->quote.quote_id));
+                gr_jw_kstr(&w, "provider_id", GR_JS(j, j->quote.provider_id));
+                gr_jw_kstr(&w, "gpu", GR_JS(j, j->quote.gpu));
+                gr_jw_kstr(&w, "region", GR_JS(j, j->quote.region));
+                gr_jw_kstr(&w, "driver_family", GR_JS(j, j->quote.driver_family));
                 gr_jw_knum(&w, "vram_gb", j->quote.vram_gb);
                 gr_jw_kint(&w, "window_start", j->quote.window_start);
                 gr_jw_kint(&w, "window_end", j->quote.window_end);
                 gr_jw_kbool(&w, "has_price", j->quote.has_price);
                 gr_jw_kint(&w, "price_amount_minor",
                            j->quote.price_amount_minor);
-                gr_jw_kstr(&w, "price_currency", j->quote.price_currency);
+                gr_jw_kstr(&w, "price_currency", GR_JS(j, j->quote.price_currency));
                 gr_jw_obj_end(&w);
         }
         gr_jw_key(&w, "seller");
@@ -100,9 +100,9 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
         } else {
                 const gr_seller_packet *sp = gr_job_seller(j);
                 gr_jw_obj_begin(&w);
-                gr_jw_kstr(&w, "packet_hash", sp->packet_hash);
-                gr_jw_kstr(&w, "quote_id", sp->quote_id);
-                gr_jw_kstr(&w, "worker_id", sp->worker_id);
+                gr_jw_kstr(&w, "packet_hash", GR_JS(j, sp->packet_hash));
+                gr_jw_kstr(&w, "quote_id", GR_JS(j, sp->quote_id));
+                gr_jw_kstr(&w, "worker_id", GR_JS(j, sp->worker_id));
                 gr_jw_key(&w, "capacity_result");
                 if (sp->has_capacity_result)
                         gr_jw_str(&w,
@@ -118,7 +118,7 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
         } else {
                 const gr_buyer_packet *bp = gr_job_buyer(j);
                 gr_jw_obj_begin(&w);
-#define X(f) gr_jw_kstr(&w, #f, bp->f);
+#define X(f) gr_jw_kstr(&w, #f, GR_JS(j, bp->f));
                 GR_BUYER_STRINGS(X)
 #undef X
                 gr_jw_knum(&w, "memory_budget_gb", bp->memory_budget_gb);
@@ -133,7 +133,7 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
         gr_jw_kstr(&w, "execution", gr_exec_t_name(a->execution));
         gr_jw_kstr(&w, "output", gr_output_t_name(a->output));
         gr_jw_kstr(&w, "evaluation", gr_eval_t_name(a->evaluation));
-#define X(f) gr_jw_kstr(&w, #f, a->f);
+#define X(f) gr_jw_kstr(&w, #f, GR_JS(j, a->f));
         GR_ATTEMPT_STRINGS(X)
 #undef X
 #define X(f) ktime(&w, #f, a->f);
@@ -286,7 +286,7 @@ static int get_bool(rd *r, json_t *o, const char *k) {
         return v && json_is_true(v);
 }
 
-static void get_str(rd *r, json_t *o, const char *k, char **dst) {
+static void get_str(rd *r, json_t *o, const char *k, gr_jstr *dst) {
         json_t *v = need(r, o, k);
         if (!v || json_is_null(v))
                 return;

@@ -72,7 +72,7 @@ gr_amounts gr_amounts_of(const gr_job *j, const gr_verdict *v, int64_t now) {
         m.present = 1;
         if (j->quote.price_currency)
                 snprintf(m.currency, sizeof(m.currency), "%s",
-                         j->quote.price_currency);
+                         GR_JS(j, j->quote.price_currency));
         m.price_minor = price;
         switch (v->settlement) {
         case GR_SETTLE_REFUND: m.refund_minor = price; break;

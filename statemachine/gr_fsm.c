@@ -458,8 +458,8 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         row.output = j->cur.output;
         row.evaluation = j->cur.evaluation;
         row.settlement = j->settlement;
-        row.seller_packet = gr_job_seller(j)->packet_hash;
-        row.buyer_packet = gr_job_buyer(j)->packet_hash;
+        row.seller_packet = GR_JS(j, gr_job_seller(j)->packet_hash);
+        row.buyer_packet = GR_JS(j, gr_job_buyer(j)->packet_hash);
         gr_hex(j->chain, sizeof(j->chain), row.prev_hash);
         if (changed) {
                 decision_id(j, row.seq, d.decision_id);

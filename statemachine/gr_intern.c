@@ -33,15 +33,17 @@ static int same(const char *e, const char *s, size_t n) {
         return !strncmp(e, s, n) && e[n] == '\0';
 }
 
-const char *gr_intern(const char *s, size_t n) {
+/* The slot holding s[0..n) (added when absent), or -1. */
+static long intern_slot(const char *s, size_t n) {
         uint64_t h;
         char *mine = NULL;
 
         if (n > GR_INTERN_MAX_LEN || memchr(s, '\0', n))
-                return NULL;
+                return -1;
         h = hash(s, n);
         for (size_t i = 0; i < MAX_PROBES; i++) {
-                _Atomic(char *) *slot = &slots[(h + i) & (SLOTS - 1)];
+                size_t at = (h + i) & (SLOTS - 1);
+                _Atomic(char *) *slot = &slots[at];
                 char *e = atomic_load_explicit(slot, memory_order_acquire);
 
                 if (!e) {
@@ -49,11 +51,11 @@ const char *gr_intern(const char *s, size_t n) {
                                 if (atomic_fetch_add(&n_entries, 1) >=
                                     GR_INTERN_MAX_ENTRIES) {
                                         atomic_fetch_sub(&n_entries, 1);
-                                        return NULL;
+                                        return -1;
                                 }
                                 if (!(mine = malloc(n + 2))) {
                                         atomic_fetch_sub(&n_entries, 1);
-                                        return NULL;
+                                        return -1;
                                 }
                                 mine[0] = GR_INTERN_TAG;
                                 memcpy(mine + 1, s, n);
@@ -63,7 +65,7 @@ const char *gr_intern(const char *s, size_t n) {
                                 slot, &e, mine, memory_order_acq_rel,
                                 memory_order_acquire)) {
                                 atomic_fetch_add(&n_bytes, n + 2);
-                                return mine + 1;
+                                return (long)at;
                         }
                         /* another thread took the slot: e is its entry */
                 }
@@ -72,14 +74,32 @@ const char *gr_intern(const char *s, size_t n) {
                                 free(mine);
                                 atomic_fetch_sub(&n_entries, 1);
                         }
-                        return e + 1;
+                        return (long)at;
                 }
         }
         if (mine) {
                 free(mine);
                 atomic_fetch_sub(&n_entries, 1);
         }
-        return NULL;
+        return -1;
+}
+
+const char *gr_intern(const char *s, size_t n) {
+        long at = intern_slot(s, n);
+        return at < 0 ? NULL : gr_intern_at(GR_INTERN_REF | (uint32_t)at);
+}
+
+uint32_t gr_intern_ref(const char *s, size_t n) {
+        long at = intern_slot(s, n);
+        return at < 0 ? 0 : GR_INTERN_REF | (uint32_t)at;
+}
+
+/* A slot, once filled, never changes. */
+const char *gr_intern_at(uint32_t ref) {
+        return atomic_load_explicit(&slots[(ref & ~GR_INTERN_REF) &
+                                           (SLOTS - 1)],
+                                    memory_order_acquire) +
+               1;
 }
 
 void gr_intern_stats(size_t *entries, size_t *bytes) {

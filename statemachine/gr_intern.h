@@ -19,6 +19,7 @@
 #define GR_INTERN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define GR_INTERN_TAG 'I'
 #define GR_INTERN_MAX_LEN 128     /**< longer values are not shared */
@@ -28,6 +29,16 @@
  *  GR_INTERN_TAG), or NULL when it is not shared (too long, contains a
  *  NUL, the table is full, or out of memory). */
 const char *gr_intern(const char *s, size_t n);
+
+/** A shared value as a 32-bit reference: GR_INTERN_REF | its slot (what a
+ *  job's string handle holds, gr_job.h). */
+#define GR_INTERN_REF 0x80000000u
+
+/** gr_intern(), answered as a reference: @returns 0 when not shared. */
+uint32_t gr_intern_ref(const char *s, size_t n);
+
+/** @returns the value of a reference gr_intern_ref() returned. */
+const char *gr_intern_at(uint32_t ref);
 
 /** Entries and bytes (strings with their tag and NUL) held. */
 void gr_intern_stats(size_t *entries, size_t *bytes);

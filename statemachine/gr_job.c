@@ -10,19 +10,18 @@
 
 /* ---- strings ------------------------------------------------------------
  *
- * Every job string is stored behind one tag byte: ARENA strings live in the
- * job's arena block (released by dropping the pointer; the space comes back
- * when the arena is compacted), HEAP strings are their own allocation (from
- * gr_str_set, for code that has no job at hand) and are freed. */
-enum { TAG_ARENA = 'A', TAG_HEAP = 'H' };
-/* A party is an arena entry of its own, never released while the job
- * lives: the arena is a packed run of [tag][string][NUL] entries, so the
- * parties are found by walking it. */
+ * The arena is a packed run of [tag][string][NUL] entries.  A job string
+ * member is a handle (gr_job.h): the offset of its string in the arena, or
+ * a shared-table reference.  ARENA entries belong to a member (released by
+ * dropping the handle; the space comes back when the arena is compacted);
+ * a party is an entry of its own, never released while the job lives, found
+ * by walking the arena. */
+enum { TAG_ARENA = 'A' };
 enum { TAG_BUYER = 'B', TAG_SELLER = 'S' };
 
-/* Every `char *` string field of a job (job_id is not an arena string):
- * what compaction walks and destroy releases.  The packets' are
- * counted only while their piece exists. */
+/* Every string member of a job (job_id is not an arena string): what
+ * compaction walks.  The packets' are counted only while their piece
+ * exists. */
 #define JOB_QSTR(m) offsetof(gr_job, quote.m),
 #define JOB_ASTR(m) offsetof(gr_job, cur.m),
 static const size_t job_str_fields[] = {GR_QUOTE_STRINGS(JOB_QSTR)
@@ -44,20 +43,20 @@ const gr_seller_packet gr_seller_packet_none = {.failure_class = GR_FAIL_NONE};
 const gr_buyer_packet gr_buyer_packet_none = {.observed_failure_class =
                                                   GR_FAIL_NONE};
 
-/* Every string field the job has now, into out[] (MAX_STRS room).
+/* Every string member the job has now, into out[] (MAX_STRS room).
  * @returns how many. */
-static size_t job_strs(gr_job *job, char **out[MAX_STRS]) {
+static size_t job_strs(gr_job *job, gr_jstr *out[MAX_STRS]) {
         size_t n = 0;
         for (size_t i = 0; i < N_JOB_STR; i++)
-                out[n++] = (char **)(void *)((char *)job + job_str_fields[i]);
+                out[n++] = (gr_jstr *)(void *)((char *)job + job_str_fields[i]);
         if (job->seller_pkt)
                 for (size_t i = 0; i < N_SELLER_STR; i++)
-                        out[n++] = (char **)(void *)((char *)job->seller_pkt +
-                                                     seller_str_fields[i]);
+                        out[n++] = (gr_jstr *)(void *)((char *)job->seller_pkt +
+                                                       seller_str_fields[i]);
         if (job->buyer_pkt)
                 for (size_t i = 0; i < N_BUYER_STR; i++)
-                        out[n++] = (char **)(void *)((char *)job->buyer_pkt +
-                                                     buyer_str_fields[i]);
+                        out[n++] = (gr_jstr *)(void *)((char *)job->buyer_pkt +
+                                                       buyer_str_fields[i]);
         return n;
 }
 
@@ -73,42 +72,24 @@ gr_buyer_packet *gr_job_buyer_mut(gr_job *job) {
         return job->buyer_pkt;
 }
 
-/* Drop a string: frees it when it is a heap string. */
-static void str_release(char *s) {
-        if (s && s[-1] == TAG_HEAP)
-                free(s - 1);
-}
-
-int gr_str_set(char **dst, const char *src) {
-        char *p = NULL;
-        if (src) {
-                size_t n = strlen(src);
-                if (!(p = malloc(n + 2)))
-                        return -1;
-                *p++ = TAG_HEAP;
-                memcpy(p, src, n + 1);
-        }
-        str_release(*dst);
-        *dst = p;
-        return 0;
-}
+static int in_arena(gr_jstr h) { return h && !(h & GR_JSTR_SHARED); }
 
 static int is_party_tag(char t) { return t == TAG_BUYER || t == TAG_SELLER; }
 
 /* Make room for `need` more arena bytes: a new block holding the live arena
- * strings (all fields but *dst, which is about to be replaced) and the
+ * strings (all members but *dst, which is about to be replaced) and the
  * room, with a quarter to spare.  @returns 0 or -1 (ENOMEM; nothing
  * changed). */
-static int arena_make_room(gr_job *job, char **dst, size_t need) {
+static int arena_make_room(gr_job *job, gr_jstr *dst, size_t need) {
         size_t live = 0, cap, len = 0;
         char *nb;
-        char **strs[MAX_STRS];
+        gr_jstr *strs[MAX_STRS];
         const size_t nf = job_strs(job, strs);
 
         for (size_t i = 0; i < nf; i++) {
-                char **f = strs[i];
-                if (*f && (*f)[-1] == TAG_ARENA && f != dst)
-                        live += strlen(*f) + 2;
+                gr_jstr *f = strs[i];
+                if (in_arena(*f) && f != dst)
+                        live += strlen(job->arena + *f) + 2;
         }
         for (uint32_t pos = 0; job->nparties && pos < job->arena_len;) {
                 size_t n = strlen(job->arena + pos + 1) + 2;
@@ -118,7 +99,7 @@ static int arena_make_room(gr_job *job, char **dst, size_t need) {
         }
         cap = live + need;
         cap = (cap + cap / 4 + 15) & ~(size_t)15;
-        if (cap > UINT32_MAX || !(nb = malloc(cap)))
+        if (cap >= GR_JSTR_SHARED || !(nb = malloc(cap)))
                 return -1;
         for (uint32_t pos = 0; job->nparties && pos < job->arena_len;) {
                 size_t n = strlen(job->arena + pos + 1) + 2;
@@ -129,17 +110,17 @@ static int arena_make_room(gr_job *job, char **dst, size_t need) {
                 pos += (uint32_t)n;
         }
         for (size_t i = 0; i < nf; i++) {
-                char **f = strs[i];
+                gr_jstr *f = strs[i];
                 size_t n;
-                if (!*f || (*f)[-1] != TAG_ARENA)
+                if (!in_arena(*f))
                         continue;
                 if (f == dst) { /* replaced next: its old bytes go away */
-                        *f = NULL;
+                        *f = 0;
                         continue;
                 }
-                n = strlen(*f) + 2;
-                memcpy(nb + len, *f - 1, n);
-                *f = nb + len + 1;
+                n = strlen(job->arena + *f) + 2;
+                memcpy(nb + len, job->arena + *f - 1, n);
+                *f = (gr_jstr)(len + 1);
                 len += n;
         }
         free(job->arena);
@@ -151,8 +132,8 @@ static int arena_make_room(gr_job *job, char **dst, size_t need) {
 
 /* Fields whose values repeat across jobs — a marketplace has few GPU
  * models, regions, driver families, currencies, capacity checks, worker
- * statuses, images, commands, stderr classes and evaluation rules — point
- * at one shared copy (gr_intern.h) instead of one per job.  Identifiers,
+ * statuses, images, commands, stderr classes and evaluation rules — refer
+ * to one shared copy (gr_intern.h) instead of one per job.  Identifiers,
  * hashes, paths and notes (mostly distinct per job) stay in the arena. */
 static const size_t shared_job_fields[] = {
     offsetof(gr_job, quote.provider_id),   offsetof(gr_job, quote.gpu),
@@ -168,7 +149,7 @@ static const size_t shared_buyer_fields[] = {
     offsetof(gr_buyer_packet, evaluation_rule),
 };
 
-static int in_list(const void *base, size_t size, char *const *dst,
+static int in_list(const void *base, size_t size, const gr_jstr *dst,
                    const size_t *offs, size_t n) {
         uintptr_t b = (uintptr_t)base, d = (uintptr_t)dst;
         if (!base || d < b || d >= b + size)
@@ -179,7 +160,7 @@ static int in_list(const void *base, size_t size, char *const *dst,
         return 0;
 }
 
-static int field_shared(const gr_job *job, char *const *dst) {
+static int field_shared(const gr_job *job, const gr_jstr *dst) {
         return in_list(job, sizeof(*job), dst, shared_job_fields,
                        sizeof(shared_job_fields) /
                            sizeof(shared_job_fields[0])) ||
@@ -189,23 +170,22 @@ static int field_shared(const gr_job *job, char *const *dst) {
                            sizeof(shared_buyer_fields[0]));
 }
 
-int gr_job_str_set(gr_job *job, char **dst, const char *src) {
+int gr_job_str_set(gr_job *job, gr_jstr *dst, const char *src) {
         size_t n, need;
         char *p, *tmp = NULL;
+        const char *cur = gr_jstr_get(job, *dst);
 
         if (!src) {
-                str_release(*dst);
-                *dst = NULL;
+                *dst = 0;
                 return 0;
         }
-        if (*dst && !strcmp(*dst, src))
+        if (cur && !strcmp(cur, src))
                 return 0;
         n = strlen(src);
         if (field_shared(job, dst)) {
-                const char *shared = gr_intern(src, n);
-                if (shared) {
-                        str_release(*dst);
-                        *dst = (char *)shared; /* never written through */
+                gr_jstr ref = gr_intern_ref(src, n);
+                if (ref) {
+                        *dst = ref;
                         return 0;
                 }
         }
@@ -228,25 +208,13 @@ int gr_job_str_set(gr_job *job, char **dst, const char *src) {
         p = job->arena + job->arena_len;
         p[0] = TAG_ARENA;
         memcpy(p + 1, src, n + 1);
+        *dst = job->arena_len + 1;
         job->arena_len += (uint32_t)need;
         free(tmp);
-        str_release(*dst);
-        *dst = p + 1;
         return 0;
 }
 
-static void attempt_free(gr_attempt *a) {
-#define ASTR(m) &a->m,
-        char **strs[] = {GR_ATTEMPT_STRINGS(ASTR)};
-#undef ASTR
-        for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-                str_release(*strs[i]);
-                *strs[i] = NULL;
-        }
-}
-
 void gr_attempt_reset(gr_attempt *a) {
-        attempt_free(a);
         memset(a, 0, sizeof(*a));
         a->capacity = GR_CAP_UNKNOWN;
         a->execution = GR_EXEC_NOT_STARTED;
@@ -354,14 +322,8 @@ const char *gr_job_party(const gr_job *job, int i, gr_role_t *role) {
 }
 
 void gr_job_destroy(gr_job *job) {
-        char **strs[MAX_STRS];
-        size_t nf;
-
         if (!job)
                 return;
-        nf = job_strs(job, strs);
-        for (size_t i = 0; i < nf; i++)
-                str_release(*strs[i]);
         free(job->seller_pkt);
         free(job->buyer_pkt);
         free(job->arena);
@@ -476,18 +438,11 @@ int gr_job_seen_hash(const gr_job *job, uint64_t h) {
 
 size_t gr_job_footprint(const gr_job *job) {
         size_t n = sizeof(*job) + strlen(job->job_id) + 1 + job->arena_cap;
-        char **strs[MAX_STRS];
-        const size_t nf = job_strs((gr_job *)job, strs);
 
         if (job->seller_pkt)
                 n += sizeof(*job->seller_pkt);
         if (job->buyer_pkt)
                 n += sizeof(*job->buyer_pkt);
-        for (size_t i = 0; i < nf; i++) {
-                const char *s = *strs[i];
-                if (s && s[-1] == TAG_HEAP)
-                        n += strlen(s) + 2;
-        }
         n += job->nhistory * sizeof(*job->history);
         n += job->seen_cap * sizeof(*job->seen);
         n += (size_t)job->nparked * (sizeof(gr_event) + sizeof(gr_event *));

@@ -4,12 +4,14 @@
  *        the ledger chain head, duplicate set and parked events.
  *
  * Only gr_fsm.c changes a job (through gr_fsm_apply()); everything else
- * reads it.  Strings are owned by the job (NULL = absent) and read as plain
- * `char *`; they are written only through gr_job_str_set() (or, for a job
- * being restored, gr_str_set()).  gr_job_str_set() keeps them in one
- * per-job block (the string arena) instead of one allocation each; every
- * job string is preceded by a hidden tag byte saying which kind it is, so
- * never free() one or point a field at a string the job does not own.
+ * reads it.  A job string member is a gr_jstr, a 32-bit handle (0 =
+ * absent), not a pointer: read it with gr_jstr_get() (or GR_JS(job, m)),
+ * write it only through gr_job_str_set().  The bytes live in one per-job
+ * block (the string arena) or, for values that repeat across jobs, in the
+ * process-wide shared table (gr_intern.h); a handle is 4 bytes where a
+ * pointer was 8, for 19 members of every job.  A pointer from
+ * gr_jstr_get() stays valid until the job's next gr_job_str_set() or
+ * gr_job_party_add() (the arena may move).
  */
 #ifndef GR_JOB_H
 #define GR_JOB_H
@@ -18,6 +20,7 @@
 #include <stdint.h>
 
 #include "gr_event.h"
+#include "gr_intern.h"
 #include "gr_types.h"
 
 #define GR_TIME_NONE INT64_MIN
@@ -29,7 +32,7 @@
 
 /* The job's strings and times, one table per group, in the order the
  * state records keep them (docs/OPERATIONS.md, state topic).  Each string
- * is a `char *` owned by the job.  These tables declare the members below;
+ * is a gr_jstr handle of the job.  These tables declare the members below;
  * gr_job.c walks them to compact and free the strings, and both state
  * codecs (schemas/gr_state_json.c, schemas/gr_state_avro.c) to write and
  * read them, so a new string is one line here. */
@@ -52,7 +55,12 @@
 #define GR_ATTEMPT_TIMES(X)                                                    \
         X(capacity_at) X(started_at) X(failed_at) X(completed_at)              \
         X(delivered_at) X(evaluated_at) X(cancelled_at) X(reviewed_at)
-#define GR_JOB_DECL_STR(m) char *m;
+/** A job string: 0 = absent; GR_JSTR_SHARED | i = entry i of the shared
+ *  table; otherwise the offset of the string's first byte in the job's
+ *  arena (never 0: a tag byte precedes every arena string). */
+typedef uint32_t gr_jstr;
+#define GR_JSTR_SHARED GR_INTERN_REF
+#define GR_JOB_DECL_STR(m) gr_jstr m;
 #define GR_JOB_DECL_TIME(m) int64_t m;
 
 typedef struct gr_quote {
@@ -203,20 +211,26 @@ gr_job *gr_job_new(const char *job_id);
 void gr_job_destroy(gr_job *job);
 
 /**
- * @brief Replace the job string field *dst (a `char *` member of job or of
- *        its quote, seller/buyer packet or cur) with a copy of src (NULL clears),
- *        kept in the job's string arena.
+ * @brief Replace the job string *dst (a gr_jstr member of job or of its
+ *        quote, seller/buyer packet or cur) with a copy of src (NULL clears).
+ *        src may be one of this job's own strings.
  * @returns 0, or -1 on ENOMEM (*dst unchanged).
  */
-int gr_job_str_set(gr_job *job, char **dst, const char *src);
+int gr_job_str_set(gr_job *job, gr_jstr *dst, const char *src);
 
-/** Replace the job string field *dst with its own heap copy of src (NULL
- *  clears): for code that fills a job without the job at hand (state
- *  restore, tests).  gr_job_str_set() is the faster way in.
- *  @returns -1 on ENOMEM. */
-int gr_str_set(char **dst, const char *src);
+/** @returns the string behind h in job (NULL when h is 0). */
+static inline const char *gr_jstr_get(const gr_job *job, gr_jstr h) {
+        if (!h)
+                return NULL;
+        if (h & GR_JSTR_SHARED)
+                return gr_intern_at(h);
+        return job->arena + h;
+}
+/** Shorthand: the string member m of job j, e.g. GR_JS(j, j->cur.command). */
+#define GR_JS(j, m) gr_jstr_get((j), (m))
 
-/** Release the strings of an attempt and reset it to its initial statuses. */
+/** Reset an attempt to its initial statuses, without strings (their arena
+ *  bytes come back at the next compaction). */
 void gr_attempt_reset(gr_attempt *a);
 
 /** Duplicate set: @returns 1 when gr_event_id_hash(event_id) == h was

@@ -174,12 +174,12 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
                 char win[84];
                 size_t nw;
                 gr_jw_obj_begin(&w);
-                gr_jw_kstr(&w, "quote_id", j->quote.quote_id);
-                gr_jw_kstr(&w, "provider_id", j->quote.provider_id);
-                gr_jw_kstr(&w, "gpu", j->quote.gpu);
+                gr_jw_kstr(&w, "quote_id", GR_JS(j, j->quote.quote_id));
+                gr_jw_kstr(&w, "provider_id", GR_JS(j, j->quote.provider_id));
+                gr_jw_kstr(&w, "gpu", GR_JS(j, j->quote.gpu));
                 gr_jw_knum(&w, "vram_gb", j->quote.vram_gb);
-                gr_jw_kstr(&w, "region", j->quote.region);
-                gr_jw_kstr(&w, "driver_family", j->quote.driver_family);
+                gr_jw_kstr(&w, "region", GR_JS(j, j->quote.region));
+                gr_jw_kstr(&w, "driver_family", GR_JS(j, j->quote.driver_family));
                 gr_time_format(j->quote.window_start, win, 40);
                 nw = strlen(win);
                 win[nw++] = '/';
@@ -190,7 +190,7 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
                         gr_jw_obj_begin(&w);
                         gr_jw_kint(&w, "amount_minor",
                                    j->quote.price_amount_minor);
-                        gr_jw_kstr(&w, "currency", j->quote.price_currency);
+                        gr_jw_kstr(&w, "currency", GR_JS(j, j->quote.price_currency));
                         gr_jw_obj_end(&w);
                 } else {
                         gr_jw_null(&w);
@@ -201,29 +201,29 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
         gr_jw_key(&w, "capacity");
         gr_jw_obj_begin(&w);
         gr_jw_kstr(&w, "status", gr_capacity_t_name(a->capacity));
-        gr_jw_kstr(&w, "check", a->check);
-        gr_jw_kstr(&w, "worker_status", a->worker_status);
+        gr_jw_kstr(&w, "check", GR_JS(j, a->check));
+        gr_jw_kstr(&w, "worker_status", GR_JS(j, a->worker_status));
         gr_jw_knum_opt(&w, "vram_declared_gb", a->has_vram_declared,
                  a->vram_declared_gb);
         gr_jw_knum_opt(&w, "vram_observed_gb", a->has_vram_observed,
                  a->vram_observed_gb);
-        gr_jw_kstr(&w, "detail", a->capacity_detail);
+        gr_jw_kstr(&w, "detail", GR_JS(j, a->capacity_detail));
         ktime_opt(&w, "checked_at", a->capacity_at);
         gr_jw_obj_end(&w);
 
         gr_jw_key(&w, "execution");
         gr_jw_obj_begin(&w);
         gr_jw_kstr(&w, "status", gr_exec_t_name(a->execution));
-        gr_jw_kstr(&w, "worker_id", a->worker_id);
-        gr_jw_kstr(&w, "container_image", a->container_image);
-        gr_jw_kstr(&w, "command", a->command);
-        gr_jw_kstr(&w, "model_hash", a->model_hash);
-        gr_jw_kstr(&w, "input_manifest_hash", a->input_manifest_hash);
+        gr_jw_kstr(&w, "worker_id", GR_JS(j, a->worker_id));
+        gr_jw_kstr(&w, "container_image", GR_JS(j, a->container_image));
+        gr_jw_kstr(&w, "command", GR_JS(j, a->command));
+        gr_jw_kstr(&w, "model_hash", GR_JS(j, a->model_hash));
+        gr_jw_kstr(&w, "input_manifest_hash", GR_JS(j, a->input_manifest_hash));
         ktime_opt(&w, "started_at", a->started_at);
         ktime_opt(&w, "failed_at", a->failed_at);
         ktime_opt(&w, "completed_at", a->completed_at);
         failure_opt(&w, "failure_class", a->failure_class);
-        gr_jw_kstr(&w, "stderr_class", a->stderr_class);
+        gr_jw_kstr(&w, "stderr_class", GR_JS(j, a->stderr_class));
         gr_jw_key(&w, "output_written");
         if (a->output_written < 0)
                 gr_jw_null(&w);
@@ -239,10 +239,10 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
         gr_jw_key(&w, "output");
         gr_jw_obj_begin(&w);
         gr_jw_kstr(&w, "status", gr_output_t_name(a->output));
-        gr_jw_kstr(&w, "output_hash", a->output_hash);
-        gr_jw_kstr(&w, "output_path", a->output_path);
+        gr_jw_kstr(&w, "output_hash", GR_JS(j, a->output_hash));
+        gr_jw_kstr(&w, "output_path", GR_JS(j, a->output_path));
         gr_jw_kstr(&w, "evaluation_status", gr_eval_t_name(a->evaluation));
-        gr_jw_kstr(&w, "evaluation_rule", a->evaluation_rule);
+        gr_jw_kstr(&w, "evaluation_rule", GR_JS(j, a->evaluation_rule));
         gr_jw_obj_end(&w);
 
         gr_jw_key(&w, "settlement");
@@ -258,8 +258,8 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
 
         gr_jw_key(&w, "packets");
         gr_jw_obj_begin(&w);
-        gr_jw_kstr(&w, "seller", gr_job_seller(j)->packet_hash);
-        gr_jw_kstr(&w, "buyer", gr_job_buyer(j)->packet_hash);
+        gr_jw_kstr(&w, "seller", GR_JS(j, gr_job_seller(j)->packet_hash));
+        gr_jw_kstr(&w, "buyer", GR_JS(j, gr_job_buyer(j)->packet_hash));
         gr_jw_obj_end(&w);
 
         gr_jw_key(&w, "attempts");

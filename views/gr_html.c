@@ -306,17 +306,17 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                         return;
                 }
                 gr_buf_puts(out, "<dl>");
-                row_str(out, "quote", q->quote_id);
-                row_str(out, "provider", q->provider_id);
-                row_str(out, "gpu", q->gpu);
+                row_str(out, "quote", GR_JS(j, q->quote_id));
+                row_str(out, "provider", GR_JS(j, q->provider_id));
+                row_str(out, "gpu", GR_JS(j, q->gpu));
                 row_num(out, "vram", 1, q->vram_gb, " GB");
-                row_str(out, "region", q->region);
-                row_str(out, "driver family", q->driver_family);
+                row_str(out, "region", GR_JS(j, q->region));
+                row_str(out, "driver family", GR_JS(j, q->driver_family));
                 gr_buf_puts(out, "<dt>price</dt><dd>");
                 if (q->has_price) {
                         gr_buf_printf(out, "%lld ",
                                       (long long)q->price_amount_minor);
-                        esc(out, q->price_currency);
+                        esc(out, GR_JS(j, q->price_currency));
                         gr_buf_puts(out, " (minor units)");
                 } else {
                         esc(out, NULL);
@@ -327,13 +327,13 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                 if (look == LOOK_FAILED)
                         marker(out, "capacity check failed");
                 gr_buf_puts(out, "<dl>");
-                row_str(out, "check", a->check);
-                row_str(out, "worker status", a->worker_status);
+                row_str(out, "check", GR_JS(j, a->check));
+                row_str(out, "worker status", GR_JS(j, a->worker_status));
                 row_num(out, "vram declared", a->has_vram_declared,
                         a->vram_declared_gb, " GB");
                 row_num(out, "vram observed", a->has_vram_observed,
                         a->vram_observed_gb, " GB");
-                row_str(out, "detail", a->capacity_detail);
+                row_str(out, "detail", GR_JS(j, a->capacity_detail));
                 gr_buf_puts(out, "</dl>");
                 return;
         case LANE_EXECUTION:
@@ -343,11 +343,11 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                                         : "provider did not start within "
                                           "the window");
                 gr_buf_puts(out, "<dl>");
-                row_str(out, "worker", a->worker_id);
-                row_code(out, "container image", a->container_image);
-                row_code(out, "command", a->command);
-                row_code(out, "model hash", a->model_hash);
-                row_code(out, "input manifest hash", a->input_manifest_hash);
+                row_str(out, "worker", GR_JS(j, a->worker_id));
+                row_code(out, "container image", GR_JS(j, a->container_image));
+                row_code(out, "command", GR_JS(j, a->command));
+                row_code(out, "model hash", GR_JS(j, a->model_hash));
+                row_code(out, "input manifest hash", GR_JS(j, a->input_manifest_hash));
                 row_time(out, "started", a->started_at);
                 if (a->failed_at != GR_TIME_NONE)
                         row_time(out, "failed", a->failed_at);
@@ -357,7 +357,7 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                         a->failure_class == GR_FAIL_NONE
                             ? NULL
                             : gr_failure_t_name(a->failure_class));
-                row_str(out, "stderr class", a->stderr_class);
+                row_str(out, "stderr class", GR_JS(j, a->stderr_class));
                 row_str(out, "output written",
                         a->output_written < 0 ? NULL :
                         a->output_written     ? "yes" :
@@ -373,15 +373,15 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                         marker(out, "execution passed but no output was "
                                     "delivered");
                 gr_buf_puts(out, "<dl>");
-                row_code(out, "output hash", a->output_hash);
-                row_code(out, "output path", a->output_path);
+                row_code(out, "output hash", GR_JS(j, a->output_hash));
+                row_code(out, "output path", GR_JS(j, a->output_path));
                 gr_buf_puts(out, "</dl>");
                 return;
         case LANE_EVALUATION:
                 if (look == LOOK_FAILED)
                         marker(out, "evaluation failed");
                 gr_buf_puts(out, "<dl>");
-                row_str(out, "rule", a->evaluation_rule);
+                row_str(out, "rule", GR_JS(j, a->evaluation_rule));
                 gr_buf_puts(out, "</dl>");
                 return;
         case LANE_SETTLEMENT:
@@ -402,7 +402,7 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                 gr_buf_printf(out, "<dt>free retries used</dt><dd>%d</dd>",
                               j->free_retries_used);
                 if (a->reviewed)
-                        row_str(out, "review note", a->review_note);
+                        row_str(out, "review note", GR_JS(j, a->review_note));
                 if (a->cancelled)
                         row_str(out, "cancelled", "by the buyer");
                 gr_buf_puts(out, "</dl>");
@@ -523,8 +523,8 @@ void gr_receipt_to_html(const gr_job *j, gr_buf *out) {
         gr_buf_puts(out, "</ol>\n");
 
         gr_buf_puts(out, "<section class=\"packets\"><h2>Packets</h2><dl>");
-        row_code(out, "seller packet", gr_job_seller(j)->packet_hash);
-        row_code(out, "buyer packet", gr_job_buyer(j)->packet_hash);
+        row_code(out, "seller packet", GR_JS(j, gr_job_seller(j)->packet_hash));
+        row_code(out, "buyer packet", GR_JS(j, gr_job_buyer(j)->packet_hash));
         if (gr_job_buyer(j)->present)
                 row_num(out, "buyer memory budget", 1,
                         gr_job_buyer(j)->memory_budget_gb, " GB");

@@ -22,7 +22,7 @@ static void job_init(gr_job *j, int64_t price) {
         j->quote.window_start = 1000;
         j->quote.window_end = 11000;
         j->quote.price_amount_minor = price;
-        j->quote.price_currency = usd;
+        j->quote.price_currency = gr_intern_ref(usd, strlen(usd));
         j->cur.started_at = 2000;
         j->cur.failed_at = GR_TIME_NONE;
         j->cur.completed_at = GR_TIME_NONE;
@@ -91,7 +91,7 @@ static void test_no_price(void **state) {
         assert_memory_equal(&m, &zero, sizeof(m));
         /* priced, no currency: present with an empty currency */
         job_init(&j, 500);
-        j.quote.price_currency = NULL;
+        j.quote.price_currency = 0;
         m = gr_amounts_of(&j, &v, 5000);
         assert_int_equal(m.present, 1);
         assert_string_equal(m.currency, "");

@@ -1,10 +1,10 @@
 /*
- * A job's strings (statemachine/gr_job.h): gr_job_str_set keeps them in the
- * job's arena and compacts it when full, gr_str_set gives heap copies (state
- * restore); both kinds mix in one job, attempt resets and destroy release
- * them (run under ASan/valgrind to see a leak or a bad free).  Fields
- * whose values repeat across jobs share one copy (gr_intern.h), bounded,
- * the same from any thread.
+ * A job's strings (statemachine/gr_job.h): 32-bit handles, read with
+ * gr_jstr_get/GR_JS.  gr_job_str_set keeps them in the job's arena and
+ * compacts it when full; fields whose values repeat across jobs refer to
+ * one shared copy (gr_intern.h), bounded, the same from any thread; both
+ * kinds mix in one job through compactions, attempt resets and destroy
+ * (run under ASan/valgrind to see a leak or a bad read).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,13 +27,13 @@ static void test_set_replace_clear(void **state) {
         assert_non_null(j);
         assert_string_equal(j->job_id, "job-1");
         assert_int_equal(gr_job_str_set(j, &j->quote.gpu, "H100"), 0);
-        assert_string_equal(j->quote.gpu, "H100");
+        assert_string_equal(GR_JS(j, j->quote.gpu), "H100");
         assert_int_equal(gr_job_str_set(j, &j->quote.gpu, "A100-80GB"), 0);
-        assert_string_equal(j->quote.gpu, "A100-80GB");
+        assert_string_equal(GR_JS(j, j->quote.gpu), "A100-80GB");
         assert_int_equal(gr_job_str_set(j, &j->quote.gpu, ""), 0);
-        assert_string_equal(j->quote.gpu, "");
+        assert_string_equal(GR_JS(j, j->quote.gpu), "");
         assert_int_equal(gr_job_str_set(j, &j->quote.gpu, NULL), 0);
-        assert_null(j->quote.gpu);
+        assert_null(GR_JS(j, j->quote.gpu));
         gr_job_destroy(j);
 }
 
@@ -41,10 +41,10 @@ static void test_set_replace_clear(void **state) {
  * through compactions, and the arena does not grow without bound. */
 static void test_compaction_keeps_values(void **state) {
         gr_job *j = gr_job_new("job-2");
-        char *const *fields[] = {&j->quote.quote_id,
-                                 &gr_job_seller_mut(j)->packet_hash,
-                                 &gr_job_buyer_mut(j)->command,
-                                 &j->cur.output_path, &j->cur.review_note};
+        gr_jstr *fields[] = {&j->quote.quote_id,
+                             &gr_job_seller_mut(j)->packet_hash,
+                             &gr_job_buyer_mut(j)->command,
+                             &j->cur.output_path, &j->cur.review_note};
         char want[5][64], v[64];
         (void)state;
 
@@ -53,11 +53,11 @@ static void test_compaction_keeps_values(void **state) {
                         snprintf(v, sizeof(v), "f%d-round-%d-%.*s", f, round,
                                  round % 30, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
                         assert_int_equal(
-                            gr_job_str_set(j, (char **)fields[f], v), 0);
+                            gr_job_str_set(j, fields[f], v), 0);
                         strcpy(want[f], v);
                 }
                 for (int f = 0; f < 5; f++)
-                        assert_string_equal(*fields[f], want[f]);
+                        assert_string_equal(GR_JS(j, *fields[f]), want[f]);
         }
         /* live bytes are 5 strings of < 64: compaction keeps it small */
         assert_true(j->arena_cap < 5 * 66 * 2);
@@ -78,9 +78,9 @@ static void test_source_inside_arena(void **state) {
         assert_int_equal(gr_job_str_set(j, &bp->model_hash, big), 0);
         for (int i = 0; i < 20; i++) {
                 assert_int_equal(gr_job_str_set(j, &j->cur.model_hash,
-                                                bp->model_hash),
+                                                GR_JS(j, bp->model_hash)),
                                  0);
-                assert_string_equal(j->cur.model_hash, big);
+                assert_string_equal(GR_JS(j, j->cur.model_hash), big);
                 assert_int_equal(gr_job_str_set(j, &j->cur.model_hash, NULL),
                                  0);
                 assert_int_equal(gr_job_str_set(j, &j->cur.command,
@@ -88,44 +88,56 @@ static void test_source_inside_arena(void **state) {
                                  0);
         }
         assert_int_equal(
-            gr_job_str_set(j, &j->cur.model_hash, bp->model_hash), 0);
-        assert_string_equal(j->cur.model_hash, big);
+            gr_job_str_set(j, &j->cur.model_hash, GR_JS(j, bp->model_hash)), 0);
+        assert_string_equal(GR_JS(j, j->cur.model_hash), big);
         gr_job_destroy(j);
 }
 
-/* Heap copies (gr_str_set) and arena strings in one job: replacing either
- * with the other, attempt reset, compaction and destroy all work. */
-static void test_heap_and_arena_mix(void **state) {
+/* Shared and arena strings in one job: replacing either with the other,
+ * compactions with shared values alive, attempt reset, destroy. */
+static void test_shared_and_arena_mix(void **state) {
         gr_job *j = gr_job_new("job-4");
         (void)state;
 
-        assert_int_equal(gr_str_set(&j->quote.region, "eu-west"), 0);
-        assert_int_equal(gr_str_set(&j->cur.check, "vram"), 0);
+        assert_int_equal(gr_job_str_set(j, &j->quote.region, "eu-west"), 0);
+        assert_true(j->quote.region & GR_JSTR_SHARED);
+        assert_int_equal(gr_job_str_set(j, &j->cur.check, "vram"), 0);
         assert_int_equal(gr_job_str_set(j, &j->cur.worker_id, "w-1"), 0);
-        /* heap -> arena and arena -> heap */
+        assert_false(j->cur.worker_id & GR_JSTR_SHARED);
+        /* a shared field whose value is too long to share lives in the
+         * arena; then shared again */
+        {
+                char longv[GR_INTERN_MAX_LEN + 10];
+                memset(longv, 'r', sizeof(longv) - 1);
+                longv[sizeof(longv) - 1] = '\0';
+                assert_int_equal(gr_job_str_set(j, &j->quote.region, longv),
+                                 0);
+                assert_false(j->quote.region & GR_JSTR_SHARED);
+                assert_string_equal(GR_JS(j, j->quote.region), longv);
+        }
         assert_int_equal(gr_job_str_set(j, &j->quote.region, "us-east"), 0);
-        assert_string_equal(j->quote.region, "us-east");
-        assert_int_equal(gr_str_set(&j->cur.worker_id, "w-2"), 0);
-        assert_string_equal(j->cur.worker_id, "w-2");
-        /* force compactions with a heap string alive */
+        assert_string_equal(GR_JS(j, j->quote.region), "us-east");
+        assert_int_equal(gr_job_str_set(j, &j->cur.worker_id, "w-2"), 0);
+        assert_string_equal(GR_JS(j, j->cur.worker_id), "w-2");
+        /* force compactions with shared and arena strings alive */
         for (int i = 0; i < 50; i++) {
                 char v[40];
-                snprintf(v, sizeof(v), "detail-%d", i);
-                assert_int_equal(
-                    gr_job_str_set(j, &j->cur.capacity_detail, v), 0);
+                snprintf(v, sizeof(v), "note-%d", i);
+                assert_int_equal(gr_job_str_set(j, &j->cur.review_note, v),
+                                 0);
         }
-        assert_string_equal(j->cur.check, "vram");
-        assert_string_equal(j->cur.worker_id, "w-2");
-        assert_string_equal(j->quote.region, "us-east");
-        assert_string_equal(j->cur.capacity_detail, "detail-49");
+        assert_string_equal(GR_JS(j, j->cur.check), "vram");
+        assert_string_equal(GR_JS(j, j->cur.worker_id), "w-2");
+        assert_string_equal(GR_JS(j, j->quote.region), "us-east");
+        assert_string_equal(GR_JS(j, j->cur.review_note), "note-49");
         assert_true(gr_job_footprint(j) > sizeof(*j));
         gr_attempt_reset(&j->cur);
-        assert_null(j->cur.check);
-        assert_null(j->cur.worker_id);
-        assert_null(j->cur.capacity_detail);
-        assert_string_equal(j->quote.region, "us-east");
+        assert_null(GR_JS(j, j->cur.check));
+        assert_null(GR_JS(j, j->cur.worker_id));
+        assert_null(GR_JS(j, j->cur.review_note));
+        assert_string_equal(GR_JS(j, j->quote.region), "us-east");
         assert_int_equal(gr_job_str_set(j, &j->cur.check, "vram"), 0);
-        assert_string_equal(j->cur.check, "vram");
+        assert_string_equal(GR_JS(j, j->cur.check), "vram");
         gr_job_destroy(j);
 }
 
@@ -174,7 +186,7 @@ static void test_parties_in_arena(void **state) {
         assert_int_equal(gr_job_party_add(j, GR_ROLE_BUYER, "one-too-many"), 0);
         assert_int_equal(j->nparties, GR_JOB_PARTIES_MAX);
         assert_int_equal(gr_job_is_party(j, GR_ROLE_BUYER, "one-too-many"), 0);
-        assert_string_equal(j->cur.review_note, "note-15");
+        assert_string_equal(GR_JS(j, j->cur.review_note), "note-15");
         gr_job_destroy(j);
 }
 
@@ -189,28 +201,32 @@ static void test_shared_fields(void **state) {
         fa = gr_job_footprint(a);
         assert_int_equal(gr_job_str_set(a, &a->quote.gpu, "H200-141GB"), 0);
         assert_int_equal(gr_job_str_set(b, &b->quote.gpu, "H200-141GB"), 0);
-        assert_ptr_equal(a->quote.gpu, b->quote.gpu);
-        assert_int_equal(a->quote.gpu[-1], GR_INTERN_TAG);
+        assert_int_equal(a->quote.gpu, b->quote.gpu);
+        assert_true(a->quote.gpu & GR_JSTR_SHARED);
+        assert_ptr_equal(GR_JS(a, a->quote.gpu), GR_JS(b, b->quote.gpu));
+        assert_int_equal(GR_JS(a, a->quote.gpu)[-1], GR_INTERN_TAG);
         assert_int_equal(gr_job_footprint(a), fa);
         assert_int_equal(
             gr_job_str_set(a, &gr_job_buyer_mut(a)->container_image, "img:1"),
             0);
         assert_int_equal(gr_job_str_set(b, &b->cur.container_image, "img:1"),
                          0);
-        assert_ptr_equal(gr_job_buyer(a)->container_image,
-                         b->cur.container_image);
+        assert_ptr_equal(GR_JS(a, gr_job_buyer(a)->container_image),
+                         GR_JS(b, b->cur.container_image));
         assert_int_equal(gr_job_str_set(a, &a->quote.quote_id, "q-1"), 0);
         assert_int_equal(gr_job_str_set(b, &b->quote.quote_id, "q-1"), 0);
-        assert_ptr_not_equal(a->quote.quote_id, b->quote.quote_id);
+        assert_ptr_not_equal(GR_JS(a, a->quote.quote_id),
+                             GR_JS(b, b->quote.quote_id));
+        assert_string_equal(GR_JS(b, b->quote.quote_id), "q-1");
         fb = gr_job_footprint(b);
         /* replacing a shared value by an arena one and back */
         assert_int_equal(gr_job_str_set(b, &b->quote.gpu, NULL), 0);
-        assert_null(b->quote.gpu);
+        assert_null(GR_JS(b, b->quote.gpu));
         assert_int_equal(gr_job_str_set(b, &b->quote.gpu, "H200-141GB"), 0);
-        assert_ptr_equal(a->quote.gpu, b->quote.gpu);
+        assert_int_equal(a->quote.gpu, b->quote.gpu);
         assert_int_equal(gr_job_footprint(b), fb);
         gr_job_destroy(b);
-        assert_string_equal(a->quote.gpu, "H200-141GB");
+        assert_string_equal(GR_JS(a, a->quote.gpu), "H200-141GB");
         gr_job_destroy(a);
 }
 
@@ -227,8 +243,9 @@ static void test_shared_limits(void **state) {
         assert_null(gr_intern("a\0b", 3));
         assert_non_null(gr_intern(longv, GR_INTERN_MAX_LEN));
         assert_int_equal(gr_job_str_set(j, &j->cur.command, longv), 0);
-        assert_string_equal(j->cur.command, longv);
-        assert_int_equal(j->cur.command[-1], 'A'); /* the arena's tag */
+        assert_string_equal(GR_JS(j, j->cur.command), longv);
+        assert_false(j->cur.command & GR_JSTR_SHARED);
+        assert_int_equal(GR_JS(j, j->cur.command)[-1], 'A'); /* arena tag */
         gr_job_destroy(j);
 }
 
@@ -296,7 +313,7 @@ int main(void) {
             cmocka_unit_test(test_set_replace_clear),
             cmocka_unit_test(test_compaction_keeps_values),
             cmocka_unit_test(test_source_inside_arena),
-            cmocka_unit_test(test_heap_and_arena_mix),
+            cmocka_unit_test(test_shared_and_arena_mix),
             cmocka_unit_test(test_parties_in_arena),
             cmocka_unit_test(test_shared_fields),
             cmocka_unit_test(test_shared_limits),

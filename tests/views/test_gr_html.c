@@ -225,8 +225,8 @@ static void test_escaping(void **state) {
         (void)state;
 
         assert_non_null(j);
-        assert_int_equal(gr_str_set(&j->cur.command, "rm -rf / <b>&amp;"), 0);
-        assert_int_equal(gr_str_set(&j->cur.container_image, "\"><img>"), 0);
+        assert_int_equal(gr_job_str_set(j, &j->cur.command, "rm -rf / <b>&amp;"), 0);
+        assert_int_equal(gr_job_str_set(j, &j->cur.container_image, "\"><img>"), 0);
         j->cur.started_at = 0;
         j->cur.execution = GR_EXEC_RUNNING;
         gr_buf_init(&b);
