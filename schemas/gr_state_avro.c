@@ -421,7 +421,7 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                 r.in.pos += sizeof(j->chain);
         }
         j->free_retries_used =
-            (int)get_range(&r, "free_retries_used", INT32_MIN, INT32_MAX);
+            (uint8_t)get_range(&r, "free_retries_used", 0, UINT8_MAX);
         GET_ENUM(&r, "settlement", gr_settlement_t, GR_SETTLE__CNT,
                  &j->settlement);
         GET_ENUM(&r, "retry", gr_retry_t, GR_RETRY__CNT, &j->retry);
@@ -429,7 +429,7 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
         GET_ENUM(&r, "rule", gr_rule_t, GR_RULE__CNT, &j->rule);
         j->posture_locked = get_bool(&r, "posture_locked");
         get_amounts(&r, "amounts", &j->amounts);
-        j->decisions = (uint64_t)get_range(&r, "decisions", 0, INT64_MAX);
+        j->decisions = (uint32_t)get_range(&r, "decisions", 0, UINT32_MAX);
 
         if (get_opt(&r, "quote") == 1) {
                 gr_quote *q = &j->quote;

@@ -268,6 +268,17 @@ static int64_t get_time(rd *r, json_t *o, const char *k) {
         return v ? json_integer_value(v) : GR_TIME_NONE;
 }
 
+/* An integer in [lo, hi] (a job keeps some in narrow members). */
+static int64_t get_int_in(rd *r, json_t *o, const char *k, int64_t lo,
+                          int64_t hi) {
+        int64_t v = get_int(r, o, k);
+        if (v < lo || v > hi) {
+                fail(r, k);
+                return lo;
+        }
+        return v;
+}
+
 static double get_num(rd *r, json_t *o, const char *k, uint8_t *has) {
         json_t *v = need(r, o, k);
         if (has)
@@ -391,7 +402,8 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
         if (!v || !json_is_string(v) ||
             unhex(json_string_value(v), j->chain, sizeof(j->chain)))
                 fail(&r, "chain");
-        j->free_retries_used = (int)get_int(&r, root, "free_retries_used");
+        j->free_retries_used = (uint8_t)get_int_in(&r, root, "free_retries_used",
+                                                   0, UINT8_MAX);
         GET_ENUM(&r, root, "settlement", gr_settlement_t, &j->settlement);
         GET_ENUM(&r, root, "retry", gr_retry_t, &j->retry);
         GET_ENUM(&r, root, "reason", gr_reason_t, &j->reason);
@@ -399,7 +411,8 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
         j->posture_locked = get_bool(&r, root, "posture_locked");
         if (ver >= 2)
                 get_amounts(&r, root, "amounts", &j->amounts);
-        j->decisions = (uint64_t)get_int(&r, root, "decisions");
+        j->decisions = (uint32_t)get_int_in(&r, root, "decisions", 0,
+                                            UINT32_MAX);
 
         if ((o = need(&r, root, "quote")) && json_is_object(o)) {
                 j->quote.present = 1;
@@ -468,14 +481,18 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
 #define X(f) a->f = V2(ver, o, #f, get_time(&r, o, #f), GR_TIME_NONE);
                 GR_ATTEMPT_TIMES(X)
 #undef X
+                uint8_t has;
                 a->vram_declared_gb =
-                    get_num(&r, o, "vram_declared_gb", &a->has_vram_declared);
+                    get_num(&r, o, "vram_declared_gb", &has);
+                a->has_vram_declared = has;
                 a->vram_observed_gb =
-                    get_num(&r, o, "vram_observed_gb", &a->has_vram_observed);
-                a->peak_vram_mb = (int64_t)get_num(&r, o, "peak_vram_mb",
-                                                   &a->has_peak_vram);
-                a->gpu_seconds =
-                    get_num(&r, o, "gpu_seconds", &a->has_gpu_seconds);
+                    get_num(&r, o, "vram_observed_gb", &has);
+                a->has_vram_observed = has;
+                a->peak_vram_mb =
+                    (int64_t)get_num(&r, o, "peak_vram_mb", &has);
+                a->has_peak_vram = has;
+                a->gpu_seconds = get_num(&r, o, "gpu_seconds", &has);
+                a->has_gpu_seconds = has;
                 GET_ENUM(&r, o, "failure_class", gr_failure_t,
                          &a->failure_class);
                 {

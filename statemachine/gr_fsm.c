@@ -167,7 +167,7 @@ static void begin_attempt(gr_job *j, uint32_t attempt, int strings) {
         }
         /* The free retry is consumed when attempt n+1 begins after a `free`
          * posture; a reassignment consumes nothing. */
-        if (j->retry == GR_RETRY_FREE)
+        if (j->retry == GR_RETRY_FREE && j->free_retries_used < UINT8_MAX)
                 j->free_retries_used++;
         /* I5 holds per attempt: n+1 begins `pending`, its own to decide. */
         j->posture_locked = 0;
@@ -493,7 +493,8 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 d.policy_hash = pol->hash;
                 d.decided_at = ev->occurred_at;
                 d.amounts = j->amounts;
-                j->decisions++;
+                if (j->decisions < UINT32_MAX)
+                        j->decisions++;
                 if (sink && sink->decision)
                         sink->decision(sink->opaque, j, &d);
         }

@@ -98,10 +98,11 @@ typedef struct gr_attempt {
         int8_t output_written;     /**< -1 unknown */
         uint8_t cancelled_exec;    /**< gr_exec_t when the cancel came (R2, R12) */
         uint8_t review_settlement; /**< gr_settlement_t */
-        /* flags: capacity and execution lanes, then those read by the rules */
-        uint8_t has_vram_declared, has_vram_observed, has_peak_vram,
-            has_gpu_seconds;
-        uint8_t cancelled, expired, reviewed;
+        /* flags (bits): capacity and execution lanes, then those read by
+         * the rules */
+        unsigned has_vram_declared : 1, has_vram_observed : 1,
+            has_peak_vram : 1, has_gpu_seconds : 1;
+        unsigned cancelled : 1, expired : 1, reviewed : 1;
         GR_ATTEMPT_STRINGS(GR_JOB_DECL_STR)
         GR_ATTEMPT_TIMES(GR_JOB_DECL_TIME)
         double vram_declared_gb, vram_observed_gb; /* capacity lane */
@@ -138,7 +139,8 @@ typedef struct gr_attempt_summary {
 
 typedef struct gr_job {
         uint32_t attempt;  /**< current attempt, >= 1 */
-        int free_retries_used;
+        uint8_t free_retries_used; /**< <= the policy's free_retries_per_job
+                                        (at most 100) */
 
         /* settlement lane: the last decision (pending/none/in_progress
          * before any) */
@@ -149,12 +151,12 @@ typedef struct gr_job {
         uint8_t posture_locked; /**< I5: refund/release/partial_refund
                                      decided in the current attempt */
         uint8_t nparties;   /**< <= GR_JOB_PARTIES_MAX */
+        uint32_t decisions; /**< decisions published so far (saturates) */
 
         int64_t time;      /**< job time: latest applied occurred_at */
         uint64_t seq;      /**< ledger seq of the last row (0 = none) */
         uint8_t chain[32]; /**< row_hash of the last row (zeros = none) */
         gr_amounts amounts; /**< of the current posture; kept while locked */
-        uint64_t decisions; /**< decisions published so far */
 
         gr_quote quote;           /**< inherited by later attempts */
         /* The packets (inherited by later attempts) are rare: each is its
