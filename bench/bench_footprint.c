@@ -128,9 +128,10 @@ static void breakdown(gr_job **jobs, size_t njobs) {
                 len += job->arena_len;
                 pk += (job->seller_pkt ? sizeof(gr_seller_packet) : 0) +
                       (job->buyer_pkt ? sizeof(gr_buyer_packet) : 0);
-                hist += job->nhistory * sizeof(*job->history);
+                hist += gr_job_nhistory(job) * sizeof(gr_attempt_summary) +
+                        (job->more ? sizeof(*job->more) : 0);
                 seen += job->seen_cap * sizeof(*job->seen);
-                park += (double)job->nparked *
+                park += (double)gr_job_nparked(job) *
                         (sizeof(gr_event) + sizeof(gr_event *));
                 for (size_t k = 0; k < N_BD; k++) {
                         const char *base =
@@ -154,7 +155,7 @@ static void breakdown(gr_job **jobs, size_t njobs) {
         }
         gr_intern_stats(&ie, &ib);
         printf("breakdown (bytes/job): struct %.0f, job_id %.0f, arena %.0f "
-               "(%.0f used, %.0f in live strings), packets %.0f, history "
+               "(%.0f used, %.0f in live strings), packets %.0f, history and parked piece "
                "%.0f, duplicate set %.0f, parked %.0f; shared strings "
                "pointed at %.0f (not counted: the process holds %zu "
                "values, %zu bytes)\n",

@@ -228,7 +228,7 @@ int main(int argc, char **argv) {
                        (j = gr_jobtab_next(gr_engine_jobs(e), &it)))
                         printf("# open: %s locked=%d parked=%zu\n",
                                gr_job_line(j, line, sizeof(line)),
-                               j->posture_locked, (size_t)j->nparked);
+                               j->posture_locked, (size_t)gr_job_nparked(j));
         }
         for (size_t i = 0; i < BATCH; i++)
                 free(lines[i]);

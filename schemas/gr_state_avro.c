@@ -174,10 +174,10 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
         put_bool(out, a->reviewed);
         gr_avro_put_long(out, a->review_settlement);
 
-        if (j->nhistory) {
-                gr_avro_put_long(out, (int64_t)j->nhistory);
-                for (size_t i = 0; i < j->nhistory; i++) {
-                        const gr_attempt_summary *s = &j->history[i];
+        if (gr_job_nhistory(j)) {
+                gr_avro_put_long(out, (int64_t)gr_job_nhistory(j));
+                for (size_t i = 0; i < gr_job_nhistory(j); i++) {
+                        const gr_attempt_summary *s = &gr_job_history(j)[i];
                         gr_avro_put_long(out, s->attempt);
                         gr_avro_put_long(out, s->capacity);
                         gr_avro_put_long(out, s->execution);
@@ -215,13 +215,13 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
         }
         gr_buf_putc(out, 0);
 
-        if (j->nparked) {
+        if (gr_job_nparked(j)) {
                 gr_buf eb;
                 gr_buf_init(&eb);
-                gr_avro_put_long(out, j->nparked);
-                for (int i = 0; i < j->nparked; i++) {
+                gr_avro_put_long(out, gr_job_nparked(j));
+                for (int i = 0; i < gr_job_nparked(j); i++) {
                         gr_buf_reset(&eb);
-                        gr_json_event_encode(j->parked[i], &eb);
+                        gr_json_event_encode(gr_job_parked(j)[i], &eb);
                         if (eb.oom)
                                 out->oom = 1;
                         else
@@ -516,15 +516,17 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                  &a->review_settlement);
 
         while (!r.bad && (n = (size_t)get_block(&r, "history", 11)) > 0) {
-                void *p = realloc(j->history,
-                                  (j->nhistory + n) * sizeof(*j->history));
+                gr_job_more *m = gr_job_more_mut(j);
+                void *p = m ? realloc(m->history, (m->nhistory + n) *
+                                                      sizeof(*m->history))
+                            : NULL;
                 if (!p) {
                         fail(&r, "history (out of memory)");
                         break;
                 }
-                j->history = p;
+                m->history = p;
                 for (size_t i = 0; i < n && !r.bad; i++) {
-                        gr_attempt_summary *h = &j->history[j->nhistory];
+                        gr_attempt_summary *h = &m->history[m->nhistory];
                         memset(h, 0, sizeof(*h));
                         h->attempt = (uint32_t)get_range(
                             &r, "history.attempt", 0, UINT32_MAX);
@@ -553,7 +555,7 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                         GET_ENUM(&r, "history.rule", gr_rule_t, GR_RULE__CNT,
                                  &h->rule);
                         get_amounts(&r, "history.amounts", &h->amounts);
-                        j->nhistory++;
+                        m->nhistory++;
                 }
         }
 
@@ -572,15 +574,17 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
         }
 
         while (!r.bad && (n = (size_t)get_block(&r, "parked", 1)) > 0) {
-                size_t np = (size_t)j->nparked + n;
-                void *p = realloc(j->parked, np * sizeof(*j->parked));
+                gr_job_more *m = gr_job_more_mut(j);
+                size_t np = m ? (size_t)m->nparked + n : 0;
+                void *p = m ? realloc(m->parked, np * sizeof(*m->parked))
+                            : NULL;
                 if (!p || (!dec && !(dec = gr_json_decoder_new()))) {
                         if (p)
-                                j->parked = p;
+                                m->parked = p;
                         fail(&r, "parked (out of memory)");
                         break;
                 }
-                j->parked = p;
+                m->parked = p;
                 for (size_t i = 0; i < n && !r.bad; i++) {
                         gr_event *ev;
                         gr_err e;
@@ -596,7 +600,7 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                                 fail(&r, "parked event");
                                 break;
                         }
-                        j->parked[j->nparked++] = ev;
+                        m->parked[m->nparked++] = ev;
                 }
         }
 

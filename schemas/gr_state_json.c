@@ -157,8 +157,8 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
 
         gr_jw_key(&w, "history");
         gr_jw_arr_begin(&w);
-        for (size_t i = 0; i < j->nhistory; i++) {
-                const gr_attempt_summary *s = &j->history[i];
+        for (size_t i = 0; i < gr_job_nhistory(j); i++) {
+                const gr_attempt_summary *s = &gr_job_history(j)[i];
                 gr_jw_obj_begin(&w);
                 gr_jw_kint(&w, "attempt", s->attempt);
                 gr_jw_kstr(&w, "capacity", gr_capacity_t_name(s->capacity));
@@ -201,10 +201,10 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
 
         gr_jw_key(&w, "parked");
         gr_jw_arr_begin(&w);
-        for (int i = 0; i < j->nparked; i++) {
+        for (int i = 0; i < gr_job_nparked(j); i++) {
                 gr_buf eb;
                 gr_buf_init(&eb);
-                gr_json_event_encode(j->parked[i], &eb);
+                gr_json_event_encode(gr_job_parked(j)[i], &eb);
                 if (eb.oom)
                         out->oom = 1;
                 else
@@ -517,10 +517,15 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
         }
 
         if ((o = need(&r, root, "history")) && json_is_array(o) &&
-            json_array_size(o) &&
-            (j->history = calloc(json_array_size(o), sizeof(*j->history)))) {
+            json_array_size(o)) {
+                gr_job_more *m = gr_job_more_mut(j);
+                if (!m || !(m->history = calloc(json_array_size(o),
+                                                sizeof(*m->history)))) {
+                        fail(&r, "history (out of memory)");
+                        goto err;
+                }
                 json_array_foreach(o, i, v) {
-                        gr_attempt_summary *s = &j->history[i];
+                        gr_attempt_summary *s = &m->history[i];
                         s->attempt = (uint32_t)get_int(&r, v, "attempt");
                         GET_ENUM(&r, v, "capacity", gr_capacity_t, &s->capacity);
                         GET_ENUM(&r, v, "execution", gr_exec_t, &s->execution);
@@ -536,7 +541,7 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                         GET_ENUM(&r, v, "rule", gr_rule_t, &s->rule);
                         if (ver >= 2)
                                 get_amounts(&r, v, "amounts", &s->amounts);
-                        j->nhistory++;
+                        m->nhistory++;
                 }
         }
 
@@ -558,9 +563,10 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
 
         if ((o = need(&r, root, "parked")) && json_is_array(o) &&
             json_array_size(o)) {
-                if (!(dec = gr_json_decoder_new()) ||
-                    !(j->parked = calloc(json_array_size(o),
-                                         sizeof(*j->parked)))) {
+                gr_job_more *m = gr_job_more_mut(j);
+                if (!m || !(dec = gr_json_decoder_new()) ||
+                    !(m->parked = calloc(json_array_size(o),
+                                         sizeof(*m->parked)))) {
                         fail(&r, "parked (out of memory)");
                         goto err;
                 }
@@ -577,7 +583,7 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                                 break;
                         }
                         free(text);
-                        j->parked[j->nparked++] = ev;
+                        m->parked[m->nparked++] = ev;
                 }
         }
         if ((o = json_object_get(root, "parties"))) {

@@ -88,7 +88,7 @@ int64_t gr_engine_watermark(const gr_engine *e) {
 }
 
 static int evictable(const gr_engine *e, const gr_job *j) {
-        if (j->nparked)
+        if (gr_job_nparked(j))
                 return 0;
         /* A job of only given-up parked events (say a late duplicate that
          * arrived after its job left) holds nothing worth keeping. */
@@ -105,10 +105,11 @@ static void sweep(gr_engine *e) {
 
         e->last_sweep = e->watermark;
         while ((j = gr_jobtab_next(e->jobs, &it))) {
-                if (j->nparked) {
-                        int before = j->nparked;
+                if (gr_job_nparked(j)) {
+                        int before = gr_job_nparked(j);
                         gr_fsm_expire(e->pol, j, e->watermark, &e->sink);
-                        e->stats.parked_now -= (uint64_t)(before - j->nparked);
+                        e->stats.parked_now -=
+                            (uint64_t)(before - gr_job_nparked(j));
                 }
                 if (!evictable(e, j))
                         continue;
@@ -162,13 +163,14 @@ gr_outcome_t gr_engine_apply(gr_engine *e, const gr_event *ev) {
                 on_reject(e, ev, &err);
                 return GR_REJECTED;
         }
-        before = j->nparked;
+        before = gr_job_nparked(j);
         o = gr_fsm_apply(e->pol, j, ev, &e->sink);
         if (o == GR_DUPLICATE)
                 e->stats.duplicates++;
         /* Parked events leave the park as applied rows or rejects, which the
          * sink has counted; this keeps the identity in gr_engine.h exact. */
-        e->stats.parked_now += (uint64_t)((int64_t)j->nparked - before);
+        e->stats.parked_now +=
+            (uint64_t)((int64_t)gr_job_nparked(j) - before);
         if (o == GR_APPLIED)
                 maybe_sweep(e, ev);
         return o;

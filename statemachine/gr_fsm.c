@@ -148,18 +148,20 @@ static void attempt_init(gr_attempt *a) {
  * must not free or allocate anything the real job owns. */
 static void begin_attempt(gr_job *j, uint32_t attempt, int strings) {
         if (strings) {
+                gr_job_more *m = gr_job_more_mut(j);
                 gr_attempt_summary *h =
-                    realloc(j->history, (j->nhistory + 1) * sizeof(*h));
+                    m ? realloc(m->history, (m->nhistory + 1) * sizeof(*h))
+                      : NULL;
                 if (h) {
-                        h[j->nhistory] = (gr_attempt_summary){
+                        h[m->nhistory] = (gr_attempt_summary){
                             j->attempt,         j->cur.capacity,
                             j->cur.execution,   j->cur.output,
                             j->cur.evaluation,  j->cur.failure_class,
                             j->settlement,      j->retry,
                             j->reason,          j->rule,
                             j->amounts};
-                        j->history = h;
-                        j->nhistory++;
+                        m->history = h;
+                        m->nhistory++;
                 }
                 gr_attempt_reset(&j->cur);
         } else {
@@ -506,11 +508,13 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
 static void expire_parked(const gr_policy *pol, gr_job *j, int64_t now,
                           const gr_fsm_sink *sink);
 
+/* Drop parked event i (the caller took it out: its slot is NULL). */
 static void unpark(gr_job *j, int i) {
-        free(j->parked[i]);
-        memmove(&j->parked[i], &j->parked[i + 1],
-                (size_t)(j->nparked - i - 1) * sizeof(*j->parked));
-        j->nparked--;
+        gr_job_more *m = j->more;
+        free(m->parked[i]);
+        memmove(&m->parked[i], &m->parked[i + 1],
+                (size_t)(m->nparked - i - 1) * sizeof(*m->parked));
+        m->nparked--;
 }
 
 /* After a commit: apply parked events that became applicable (in arrival
@@ -522,12 +526,12 @@ static void drain_parked(const gr_policy *pol, gr_job *j,
 
         while (moved) {
                 moved = 0;
-                for (int i = 0; i < j->nparked; i++) {
-                        gr_event *p = j->parked[i];
+                for (int i = 0; i < gr_job_nparked(j); i++) {
+                        gr_event *p = j->more->parked[i];
                         pre_t g = gate(j, p, &why);
                         if (g == PRE_WAIT)
                                 continue;
-                        j->parked[i] = NULL;
+                        j->more->parked[i] = NULL;
                         unpark(j, i);
                         if (g == PRE_NEVER)
                                 reject(sink, p, GR_REJ_IMPOSSIBLE_TRANSITION,
@@ -548,8 +552,8 @@ static void expire_parked(const gr_policy *pol, gr_job *j, int64_t now,
                           const gr_fsm_sink *sink) {
         const char *why = "";
 
-        for (int i = 0; i < j->nparked;) {
-                gr_event *p = j->parked[i];
+        for (int i = 0; i < gr_job_nparked(j);) {
+                gr_event *p = j->more->parked[i];
                 const char *reason = NULL;
                 gr_err err;
 
@@ -569,7 +573,7 @@ static void expire_parked(const gr_policy *pol, gr_job *j, int64_t now,
                            why, reason);
                 if (sink && sink->reject)
                         sink->reject(sink->opaque, p, &err);
-                j->parked[i] = NULL;
+                j->more->parked[i] = NULL;
                 unpark(j, i);
                 free(p);
         }
@@ -583,7 +587,8 @@ void gr_fsm_expire(const gr_policy *pol, gr_job *j, int64_t now,
 gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *j, const gr_event *ev,
                           const gr_fsm_sink *sink) {
         const char *why = "";
-        gr_event *copy, **np;
+        gr_event *copy, **np = NULL;
+        gr_job_more *m;
         const uint64_t idh = gr_event_id_hash(ev->event_id);
 
         if (gr_job_seen_hash(j, idh))
@@ -595,22 +600,23 @@ gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *j, const gr_event *ev,
                        "%s (attempt %u): %s", why);
                 return GR_REJECTED;
         case PRE_WAIT:
-                if (j->nparked >= pol->park_limit) {
+                if (gr_job_nparked(j) >= pol->park_limit) {
                         reject(sink, ev, GR_REJ_PRECONDITION_TIMEOUT,
                                "%s (attempt %u) %s: park limit reached", why);
                         return GR_REJECTED;
                 }
                 if (!(copy = malloc(sizeof(*copy))) ||
-                    !(np = realloc(j->parked,
-                                   (size_t)(j->nparked + 1) * sizeof(*np)))) {
+                    !(m = gr_job_more_mut(j)) ||
+                    !(np = realloc(m->parked,
+                                   (size_t)(m->nparked + 1) * sizeof(*np)))) {
                         free(copy);
                         reject(sink, ev, GR_REJ_PRECONDITION_TIMEOUT,
                                "%s (attempt %u) %s: out of memory to park", why);
                         return GR_REJECTED;
                 }
                 *copy = *ev;
-                j->parked = np;
-                j->parked[j->nparked++] = copy;
+                m->parked = np;
+                m->parked[m->nparked++] = copy;
                 gr_job_seen_add_hash(j, idh);
                 return GR_PARKED;
         case PRE_MET:

@@ -66,6 +66,12 @@ gr_seller_packet *gr_job_seller_mut(gr_job *job) {
         return job->seller_pkt;
 }
 
+gr_job_more *gr_job_more_mut(gr_job *job) {
+        if (!job->more)
+                job->more = calloc(1, sizeof(*job->more));
+        return job->more;
+}
+
 gr_buyer_packet *gr_job_buyer_mut(gr_job *job) {
         if (!job->buyer_pkt && (job->buyer_pkt = malloc(sizeof(gr_buyer_packet))))
                 *job->buyer_pkt = gr_buyer_packet_none;
@@ -98,7 +104,7 @@ static int arena_make_room(gr_job *job, gr_jstr *dst, size_t need) {
                 pos += (uint32_t)n;
         }
         cap = live + need;
-        cap = (cap + cap / 4 + 15) & ~(size_t)15;
+        cap = (cap + cap / 8 + 15) & ~(size_t)15;
         if (cap >= GR_JSTR_SHARED || !(nb = malloc(cap)))
                 return -1;
         for (uint32_t pos = 0; job->nparties && pos < job->arena_len;) {
@@ -327,11 +333,14 @@ void gr_job_destroy(gr_job *job) {
         free(job->seller_pkt);
         free(job->buyer_pkt);
         free(job->arena);
-        free(job->history);
         free(job->seen);
-        for (int i = 0; i < job->nparked; i++)
-                free(job->parked[i]);
-        free(job->parked);
+        if (job->more) {
+                free(job->more->history);
+                for (int i = 0; i < job->more->nparked; i++)
+                        free(job->more->parked[i]);
+                free(job->more->parked);
+                free(job->more);
+        }
         free(job); /* job_id with it */
 }
 
@@ -443,8 +452,10 @@ size_t gr_job_footprint(const gr_job *job) {
                 n += sizeof(*job->seller_pkt);
         if (job->buyer_pkt)
                 n += sizeof(*job->buyer_pkt);
-        n += job->nhistory * sizeof(*job->history);
+        if (job->more)
+                n += sizeof(*job->more);
+        n += gr_job_nhistory(job) * sizeof(gr_attempt_summary);
         n += job->seen_cap * sizeof(*job->seen);
-        n += (size_t)job->nparked * (sizeof(gr_event) + sizeof(gr_event *));
+        n += (size_t)gr_job_nparked(job) * (sizeof(gr_event) + sizeof(gr_event *));
         return n;
 }

@@ -166,7 +166,11 @@ typedef struct gr_job {
         gr_buyer_packet *buyer_pkt;   /**< NULL: no buyer packet */
         gr_attempt cur;           /**< the current attempt */
 
-        gr_attempt_summary *history; /**< finished attempts, oldest first */
+        /* The finished attempts and the parked events are rare: both live
+         * in one piece, allocated by the first of either.  Read them
+         * through gr_job_history()/gr_job_nhistory() and
+         * gr_job_parked()/gr_job_nparked(); write through gr_job_more_mut(). */
+        struct gr_job_more *more; /**< NULL: none of either */
 
         /* duplicate detection: the 64-bit SipHash values of event_id, in
          * seen[0..seen_cap) (0 marks an empty slot).  A small set is a
@@ -174,7 +178,6 @@ typedef struct gr_job {
          * open-addressed hash set (gr_job.c). */
         uint64_t *seen;
 
-        gr_event **parked; /**< owned copies, in arrival order */
 
         /* the string arena: tagged strings of this job, bump-allocated and
          * compacted when full (gr_job.c).  The parties live there too: a
@@ -183,11 +186,36 @@ typedef struct gr_job {
          * of any canonical output or hash.  Read them with gr_job_party(). */
         char *arena;
         uint32_t arena_len, arena_cap;
-        uint32_t nhistory;
         uint32_t nseen, seen_cap;
-        int nparked;
         char job_id[]; /**< in the job's own allocation (gr_job_new) */
 } gr_job;
+
+/** A job's rare parts (gr_job.more). */
+typedef struct gr_job_more {
+        gr_attempt_summary *history; /**< finished attempts, oldest first */
+        gr_event **parked;           /**< owned copies, in arrival order */
+        uint32_t nhistory;
+        int nparked;
+} gr_job_more;
+
+/** @returns the job's rare parts to write, allocated (empty) by the first
+ *  call, or NULL on ENOMEM. */
+gr_job_more *gr_job_more_mut(gr_job *job);
+
+static inline uint32_t gr_job_nhistory(const gr_job *job) {
+        return job->more ? job->more->nhistory : 0;
+}
+/** Finished attempts, oldest first (gr_job_nhistory() of them). */
+static inline const gr_attempt_summary *gr_job_history(const gr_job *job) {
+        return job->more ? job->more->history : NULL;
+}
+static inline int gr_job_nparked(const gr_job *job) {
+        return job->more ? job->more->nparked : 0;
+}
+/** Parked events, in arrival order (gr_job_nparked() of them). */
+static inline gr_event *const *gr_job_parked(const gr_job *job) {
+        return job->more ? job->more->parked : NULL;
+}
 
 /** The absent packets (present = 0, no strings, no failure claimed). */
 extern const gr_seller_packet gr_seller_packet_none;

@@ -264,8 +264,8 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
 
         gr_jw_key(&w, "attempts");
         gr_jw_arr_begin(&w);
-        for (size_t i = 0; i < j->nhistory; i++)
-                attempt_json(&w, &j->history[i]);
+        for (size_t i = 0; i < gr_job_nhistory(j); i++)
+                attempt_json(&w, &gr_job_history(j)[i]);
         {
                 gr_attempt_summary now = {
                     j->attempt,    a->capacity,  a->execution,

@@ -536,8 +536,8 @@ void gr_receipt_to_html(const gr_job *j, gr_buf *out) {
                          "evaluation</th><th>failure</th><th>settlement"
                          "</th><th>retry</th><th>reason</th><th>rule</th>"
                          "</tr></thead><tbody>");
-        for (size_t i = 0; i < j->nhistory; i++)
-                attempt_row(out, &j->history[i]);
+        for (size_t i = 0; i < gr_job_nhistory(j); i++)
+                attempt_row(out, &gr_job_history(j)[i]);
         {
                 gr_attempt_summary now = {
                     j->attempt,    a->capacity,   a->execution,

@@ -101,8 +101,8 @@ static void round_trip(void **state) {
                                      sizeof(errstr));
                 if (!j1)
                         fail_msg("record %zu: %s", i, errstr);
-                parked += j1->nparked != 0;
-                history += j1->nhistory != 0;
+                parked += gr_job_nparked(j1) != 0;
+                history += gr_job_nhistory(j1) != 0;
                 quotes += j1->quote.present;
                 gr_buf_init(&c2);
                 gr_buf_init(&json1);

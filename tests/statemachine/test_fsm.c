@@ -415,7 +415,7 @@ static void run_row(const struct row *r) {
         st = gr_engine_stats(e);
         assert_int_equal(st->events_in, st->applied + st->duplicates +
                                             st->rejected + st->parked_now);
-        assert_int_equal(st->parked_now, (uint64_t)j->nparked);
+        assert_int_equal(st->parked_now, (uint64_t)gr_job_nparked(j));
         gr_engine_destroy(e);
         gr_buf_free(&c.out);
 }
