@@ -33,7 +33,7 @@
 /* The job's strings and times, one table per group, in the order the
  * state records keep them (docs/OPERATIONS.md, state topic).  Each string
  * is a gr_jstr handle of the job.  These tables declare the members below;
- * gr_job.c walks them to compact and free the strings, and both state
+ * gr_job.c walks them to compact the strings, and both state
  * codecs (schemas/gr_state_json.c, schemas/gr_state_avro.c) to write and
  * read them, so a new string is one line here. */
 #define GR_QUOTE_STRINGS(X)                                                    \
