@@ -157,7 +157,8 @@ struct gr_receiptd {
         int batch_records;
         double batch_t0;     /* when the batch took its first record */
         double batch_apply0; /* st.apply_ms then */
-        double batch_end;    /* when the last batch ended (0: none yet) */
+        double batch_end;    /* when the last batch ended, committed or
+                                not (0: none yet) */
         int produce_failed;  /* a produce call failed in this batch */
         int delivery_failed; /* a delivery report failed in this batch */
         rd_kafka_resp_err_t delivery_err;

@@ -257,6 +257,12 @@ rd_kafka_message_t *grd_pend_add(gr_receiptd *r, rd_kafka_message_t *m) {
         /* Touched from now on: a failed batch rewinds this partition even
          * when the record was never applied. */
         p->touched = 1;
+        if (!r->batch_records) { /* the batch's first record */
+                r->batch_t0 = now_ms_f();
+                r->batch_apply0 = r->st.apply_ms;
+                if (r->batch_end > 0)
+                        r->st.gap_ms += r->batch_t0 - r->batch_end;
+        }
         r->pend[r->npend++] = m;
         r->batch_records++;
         if (r->npend == r->cappend)
@@ -265,6 +271,7 @@ rd_kafka_message_t *grd_pend_add(gr_receiptd *r, rd_kafka_message_t *m) {
 }
 
 static void batch_reset(gr_receiptd *r) {
+        r->batch_end = now_ms_f();
         grd_pend_drop(r);
         for (int32_t i = 0; i < r->nparts; i++)
                 if (r->parts[i])
@@ -368,7 +375,6 @@ int grd_batch_commit(gr_receiptd *r) {
         gr_metrics_commit_observe(r->metrics, (now_ms_f() - tstart) / 1000.0);
         metrics_after_commit(r);
         batch_reset(r);
-        r->batch_end = now_ms_f();
         rc = 0;
         goto out;
 fail:

@@ -630,14 +630,8 @@ int gr_receiptd_run(gr_receiptd *r, volatile sig_atomic_t *stop) {
                         r->last_consume_err = m->err;
                 } else {
                         r->last_consume_err = 0;
-                        if (!r->batch_records) {
+                        if (!r->batch_records)
                                 batch_deadline = now_ms() + r->cfg->batch_ms;
-                                r->batch_t0 = now_ms_f();
-                                r->batch_apply0 = r->st.apply_ms;
-                                if (r->batch_end > 0)
-                                        r->st.gap_ms +=
-                                            r->batch_t0 - r->batch_end;
-                        }
                         m = grd_pend_add(r, m);
                 }
                 if (m)
