@@ -516,46 +516,38 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                  &a->review_settlement);
 
         while (!r.bad && (n = (size_t)get_block(&r, "history", 11)) > 0) {
-                gr_job_more *m = gr_job_more_mut(j);
-                void *p = m ? realloc(m->history, (m->nhistory + n) *
-                                                      sizeof(*m->history))
-                            : NULL;
-                if (!p) {
-                        fail(&r, "history (out of memory)");
-                        break;
-                }
-                m->history = p;
                 for (size_t i = 0; i < n && !r.bad; i++) {
-                        gr_attempt_summary *h = &m->history[m->nhistory];
-                        memset(h, 0, sizeof(*h));
-                        h->attempt = (uint32_t)get_range(
+                        gr_attempt_summary h;
+                        memset(&h, 0, sizeof(h));
+                        h.attempt = (uint32_t)get_range(
                             &r, "history.attempt", 0, UINT32_MAX);
                         GET_ENUM(&r, "history.capacity", gr_capacity_t,
                                  GR_CAP__CNT,
-                                 &h->capacity);
+                                 &h.capacity);
                         GET_ENUM(&r, "history.execution", gr_exec_t,
                                  GR_EXEC__CNT,
-                                 &h->execution);
+                                 &h.execution);
                         GET_ENUM(&r, "history.output", gr_output_t,
-                                 GR_OUT__CNT, &h->output);
+                                 GR_OUT__CNT, &h.output);
                         GET_ENUM(&r, "history.evaluation", gr_eval_t,
                                  GR_EVAL__CNT,
-                                 &h->evaluation);
+                                 &h.evaluation);
                         GET_ENUM(&r, "history.failure_class", gr_failure_t,
                                  GR_FAIL__CNT,
-                                 &h->failure_class);
+                                 &h.failure_class);
                         GET_ENUM(&r, "history.settlement", gr_settlement_t,
                                  GR_SETTLE__CNT,
-                                 &h->settlement);
+                                 &h.settlement);
                         GET_ENUM(&r, "history.retry", gr_retry_t,
-                                 GR_RETRY__CNT, &h->retry);
+                                 GR_RETRY__CNT, &h.retry);
                         GET_ENUM(&r, "history.reason", gr_reason_t,
                                  GR_REASON__CNT,
-                                 &h->reason);
+                                 &h.reason);
                         GET_ENUM(&r, "history.rule", gr_rule_t, GR_RULE__CNT,
-                                 &h->rule);
-                        get_amounts(&r, "history.amounts", &h->amounts);
-                        m->nhistory++;
+                                 &h.rule);
+                        get_amounts(&r, "history.amounts", &h.amounts);
+                        if (!r.bad && gr_job_history_push(j, &h) == -1)
+                                fail(&r, "history (out of memory)");
                 }
         }
 
@@ -574,17 +566,10 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
         }
 
         while (!r.bad && (n = (size_t)get_block(&r, "parked", 1)) > 0) {
-                gr_job_more *m = gr_job_more_mut(j);
-                size_t np = m ? (size_t)m->nparked + n : 0;
-                void *p = m ? realloc(m->parked, np * sizeof(*m->parked))
-                            : NULL;
-                if (!p || (!dec && !(dec = gr_json_decoder_new()))) {
-                        if (p)
-                                m->parked = p;
+                if (!dec && !(dec = gr_json_decoder_new())) {
                         fail(&r, "parked (out of memory)");
                         break;
                 }
-                m->parked = p;
                 for (size_t i = 0; i < n && !r.bad; i++) {
                         gr_event *ev;
                         gr_err e;
@@ -600,7 +585,11 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                                 fail(&r, "parked event");
                                 break;
                         }
-                        m->parked[m->nparked++] = ev;
+                        if (gr_job_park(j, ev) == -1) {
+                                free(ev);
+                                fail(&r, "parked (out of memory)");
+                                break;
+                        }
                 }
         }
 

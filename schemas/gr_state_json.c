@@ -516,32 +516,29 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 fail(&r, "cur");
         }
 
-        if ((o = need(&r, root, "history")) && json_is_array(o) &&
-            json_array_size(o)) {
-                gr_job_more *m = gr_job_more_mut(j);
-                if (!m || !(m->history = calloc(json_array_size(o),
-                                                sizeof(*m->history)))) {
-                        fail(&r, "history (out of memory)");
-                        goto err;
-                }
+        if ((o = need(&r, root, "history")) && json_is_array(o)) {
                 json_array_foreach(o, i, v) {
-                        gr_attempt_summary *s = &m->history[i];
-                        s->attempt = (uint32_t)get_int(&r, v, "attempt");
-                        GET_ENUM(&r, v, "capacity", gr_capacity_t, &s->capacity);
-                        GET_ENUM(&r, v, "execution", gr_exec_t, &s->execution);
-                        GET_ENUM(&r, v, "output", gr_output_t, &s->output);
+                        gr_attempt_summary s;
+                        memset(&s, 0, sizeof(s));
+                        s.attempt = (uint32_t)get_int(&r, v, "attempt");
+                        GET_ENUM(&r, v, "capacity", gr_capacity_t, &s.capacity);
+                        GET_ENUM(&r, v, "execution", gr_exec_t, &s.execution);
+                        GET_ENUM(&r, v, "output", gr_output_t, &s.output);
                         GET_ENUM(&r, v, "evaluation", gr_eval_t,
-                                 &s->evaluation);
+                                 &s.evaluation);
                         GET_ENUM(&r, v, "failure_class", gr_failure_t,
-                                 &s->failure_class);
+                                 &s.failure_class);
                         GET_ENUM(&r, v, "settlement", gr_settlement_t,
-                                 &s->settlement);
-                        GET_ENUM(&r, v, "retry", gr_retry_t, &s->retry);
-                        GET_ENUM(&r, v, "reason", gr_reason_t, &s->reason);
-                        GET_ENUM(&r, v, "rule", gr_rule_t, &s->rule);
+                                 &s.settlement);
+                        GET_ENUM(&r, v, "retry", gr_retry_t, &s.retry);
+                        GET_ENUM(&r, v, "reason", gr_reason_t, &s.reason);
+                        GET_ENUM(&r, v, "rule", gr_rule_t, &s.rule);
                         if (ver >= 2)
-                                get_amounts(&r, v, "amounts", &s->amounts);
-                        m->nhistory++;
+                                get_amounts(&r, v, "amounts", &s.amounts);
+                        if (gr_job_history_push(j, &s) == -1) {
+                                fail(&r, "history (out of memory)");
+                                goto err;
+                        }
                 }
         }
 
@@ -563,10 +560,7 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
 
         if ((o = need(&r, root, "parked")) && json_is_array(o) &&
             json_array_size(o)) {
-                gr_job_more *m = gr_job_more_mut(j);
-                if (!m || !(dec = gr_json_decoder_new()) ||
-                    !(m->parked = calloc(json_array_size(o),
-                                         sizeof(*m->parked)))) {
+                if (!(dec = gr_json_decoder_new())) {
                         fail(&r, "parked (out of memory)");
                         goto err;
                 }
@@ -583,7 +577,11 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                                 break;
                         }
                         free(text);
-                        m->parked[m->nparked++] = ev;
+                        if (gr_job_park(j, ev) == -1) {
+                                free(ev);
+                                fail(&r, "parked (out of memory)");
+                                goto err;
+                        }
                 }
         }
         if ((o = json_object_get(root, "parties"))) {

@@ -139,34 +139,18 @@ static pre_t gate(const gr_job *j, const gr_event *ev, const char **why) {
                         gr_job_str_set(j, &(dst), ev->f);                      \
         } while (0)
 
-static void attempt_init(gr_attempt *a) {
-        memset(a, 0, sizeof(*a));
-        gr_attempt_reset(a);
-}
-
 /* Start attempt n+1.  `strings` = 0 is the dry run on a shallow copy: it
- * must not free or allocate anything the real job owns. */
+ * must not allocate anything (the history piece is the real job's). */
 static void begin_attempt(gr_job *j, uint32_t attempt, int strings) {
         if (strings) {
-                gr_job_more *m = gr_job_more_mut(j);
-                gr_attempt_summary *h =
-                    m ? realloc(m->history, (m->nhistory + 1) * sizeof(*h))
-                      : NULL;
-                if (h) {
-                        h[m->nhistory] = (gr_attempt_summary){
-                            j->attempt,         j->cur.capacity,
-                            j->cur.execution,   j->cur.output,
-                            j->cur.evaluation,  j->cur.failure_class,
-                            j->settlement,      j->retry,
-                            j->reason,          j->rule,
-                            j->amounts};
-                        m->history = h;
-                        m->nhistory++;
-                }
-                gr_attempt_reset(&j->cur);
-        } else {
-                attempt_init(&j->cur);
+                gr_attempt_summary h = {
+                    j->attempt,        j->cur.capacity,   j->cur.execution,
+                    j->cur.output,     j->cur.evaluation, j->cur.failure_class,
+                    j->settlement,     j->retry,          j->reason,
+                    j->rule,           j->amounts};
+                (void)gr_job_history_push(j, &h); /* ENOMEM: not recorded */
         }
+        gr_attempt_reset(&j->cur);
         /* The free retry is consumed when attempt n+1 begins after a `free`
          * posture; a reassignment consumes nothing. */
         if (j->retry == GR_RETRY_FREE && j->free_retries_used < UINT8_MAX)
@@ -587,8 +571,7 @@ void gr_fsm_expire(const gr_policy *pol, gr_job *j, int64_t now,
 gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *j, const gr_event *ev,
                           const gr_fsm_sink *sink) {
         const char *why = "";
-        gr_event *copy, **np = NULL;
-        gr_job_more *m;
+        gr_event *copy;
         const uint64_t idh = gr_event_id_hash(ev->event_id);
 
         if (gr_job_seen_hash(j, idh))
@@ -605,18 +588,14 @@ gr_outcome_t gr_fsm_apply(const gr_policy *pol, gr_job *j, const gr_event *ev,
                                "%s (attempt %u) %s: park limit reached", why);
                         return GR_REJECTED;
                 }
-                if (!(copy = malloc(sizeof(*copy))) ||
-                    !(m = gr_job_more_mut(j)) ||
-                    !(np = realloc(m->parked,
-                                   (size_t)(m->nparked + 1) * sizeof(*np)))) {
+                if ((copy = malloc(sizeof(*copy))))
+                        *copy = *ev;
+                if (!copy || gr_job_park(j, copy) == -1) {
                         free(copy);
                         reject(sink, ev, GR_REJ_PRECONDITION_TIMEOUT,
                                "%s (attempt %u) %s: out of memory to park", why);
                         return GR_REJECTED;
                 }
-                *copy = *ev;
-                m->parked = np;
-                m->parked[m->nparked++] = copy;
                 gr_job_seen_add_hash(j, idh);
                 return GR_PARKED;
         case PRE_MET:

@@ -72,6 +72,31 @@ gr_job_more *gr_job_more_mut(gr_job *job) {
         return job->more;
 }
 
+int gr_job_history_push(gr_job *job, const gr_attempt_summary *s) {
+        gr_job_more *m = gr_job_more_mut(job);
+        gr_attempt_summary *h =
+            m ? realloc(m->history, (m->nhistory + 1) * sizeof(*h)) : NULL;
+
+        if (!h)
+                return -1;
+        h[m->nhistory++] = *s;
+        m->history = h;
+        return 0;
+}
+
+int gr_job_park(gr_job *job, gr_event *ev) {
+        gr_job_more *m = gr_job_more_mut(job);
+        gr_event **p = m ? realloc(m->parked, ((size_t)m->nparked + 1) *
+                                                  sizeof(*p))
+                         : NULL;
+
+        if (!p)
+                return -1;
+        p[m->nparked++] = ev;
+        m->parked = p;
+        return 0;
+}
+
 gr_buyer_packet *gr_job_buyer_mut(gr_job *job) {
         if (!job->buyer_pkt && (job->buyer_pkt = malloc(sizeof(gr_buyer_packet))))
                 *job->buyer_pkt = gr_buyer_packet_none;
@@ -84,7 +109,7 @@ static int is_party_tag(char t) { return t == TAG_BUYER || t == TAG_SELLER; }
 
 /* Make room for `need` more arena bytes: a new block holding the live arena
  * strings (all members but *dst, which is about to be replaced) and the
- * room, with a quarter to spare.  @returns 0 or -1 (ENOMEM; nothing
+ * room, with an eighth to spare (more compactions, less slack per job).  @returns 0 or -1 (ENOMEM; nothing
  * changed). */
 static int arena_make_room(gr_job *job, gr_jstr *dst, size_t need) {
         size_t live = 0, cap, len = 0;

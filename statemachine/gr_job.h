@@ -202,6 +202,14 @@ typedef struct gr_job_more {
  *  call, or NULL on ENOMEM. */
 gr_job_more *gr_job_more_mut(gr_job *job);
 
+/** Append a finished attempt to the job's history.  @returns 0, or -1 on
+ *  ENOMEM (nothing changed). */
+int gr_job_history_push(gr_job *job, const gr_attempt_summary *s);
+
+/** Park ev (a malloc'd event the job then owns, freed with the job).
+ *  @returns 0, or -1 on ENOMEM (nothing changed; ev stays the caller's). */
+int gr_job_park(gr_job *job, gr_event *ev);
+
 static inline uint32_t gr_job_nhistory(const gr_job *job) {
         return job->more ? job->more->nhistory : 0;
 }
