@@ -126,8 +126,8 @@ static void breakdown(gr_job **jobs, size_t njobs) {
                 id += strlen(job->job_id) + 1;
                 cap += job->arena_cap;
                 len += job->arena_len;
-                pk += (job->seller_pkt ? sizeof(gr_seller_packet) : 0) +
-                      (job->buyer_pkt ? sizeof(gr_buyer_packet) : 0);
+                pk += (job->more && job->more->seller ? sizeof(gr_seller_packet) : 0) +
+                      (job->more && job->more->buyer ? sizeof(gr_buyer_packet) : 0);
                 hist += gr_job_nhistory(job) * sizeof(gr_attempt_summary) +
                         (job->more ? sizeof(*job->more) : 0);
                 seen += job->seen_cap * sizeof(*job->seen);
@@ -137,8 +137,8 @@ static void breakdown(gr_job **jobs, size_t njobs) {
                         const char *base =
                             bd_fields[k].where == 0 ? (const char *)job :
                             bd_fields[k].where == 1 ?
-                                                      (const char *)job->seller_pkt :
-                                                      (const char *)job->buyer_pkt;
+                                                      (const char *)(job->more ? job->more->seller : NULL) :
+                                                      (const char *)(job->more ? job->more->buyer : NULL);
                         gr_jstr h;
                         const char *v;
                         if (!base)

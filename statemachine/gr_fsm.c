@@ -261,7 +261,7 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 break;
         case GR_EVT_SELLER_PACKET: {
                 /* The dry run's copy points at a packet of its own. */
-                gr_seller_packet *sp = strings ? gr_job_seller_mut(j) : j->seller_pkt;
+                gr_seller_packet *sp = strings ? gr_job_seller_mut(j) : j->more->seller;
                 if (!sp) /* ENOMEM: the packet is not recorded */
                         break;
                 sp->present = 1;
@@ -276,7 +276,7 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 break;
         }
         case GR_EVT_BUYER_PACKET: {
-                gr_buyer_packet *bp = strings ? gr_job_buyer_mut(j) : j->buyer_pkt;
+                gr_buyer_packet *bp = strings ? gr_job_buyer_mut(j) : j->more->buyer;
                 if (!bp)
                         break;
                 bp->present = 1;
@@ -379,6 +379,7 @@ static _Thread_local gr_buf scratch;
 static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                            const gr_fsm_sink *sink, uint64_t idh) {
         gr_job dry = *j; /* shallow: effect(..., 0) touches scalars only */
+        gr_job_more dry_more = {0};
         gr_seller_packet dry_seller;
         gr_buyer_packet dry_buyer;
         gr_verdict v;
@@ -391,13 +392,17 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         gr_buf *b = &scratch;
 
         /* A packet event writes its packet's scalars: the dry run gets a
-         * copy of its own so the real one stays as it is. */
+         * copy of the rare parts and of that packet, so the real ones stay
+         * as they are. */
+        if (j->more)
+                dry_more = *j->more;
+        dry.more = &dry_more;
         if (ev->type == GR_EVT_SELLER_PACKET) {
                 dry_seller = *gr_job_seller(j);
-                dry.seller_pkt = &dry_seller;
+                dry_more.seller = &dry_seller;
         } else if (ev->type == GR_EVT_BUYER_PACKET) {
                 dry_buyer = *gr_job_buyer(j);
-                dry.buyer_pkt = &dry_buyer;
+                dry_more.buyer = &dry_buyer;
         }
         effect(&dry, ev, 0);
         v = gr_rules_decide(&dry, pol);

@@ -49,21 +49,24 @@ static size_t job_strs(gr_job *job, gr_jstr *out[MAX_STRS]) {
         size_t n = 0;
         for (size_t i = 0; i < N_JOB_STR; i++)
                 out[n++] = (gr_jstr *)(void *)((char *)job + job_str_fields[i]);
-        if (job->seller_pkt)
+        if (job->more && job->more->seller)
                 for (size_t i = 0; i < N_SELLER_STR; i++)
-                        out[n++] = (gr_jstr *)(void *)((char *)job->seller_pkt +
+                        out[n++] = (gr_jstr *)(void *)((char *)job->more->seller +
                                                        seller_str_fields[i]);
-        if (job->buyer_pkt)
+        if (job->more && job->more->buyer)
                 for (size_t i = 0; i < N_BUYER_STR; i++)
-                        out[n++] = (gr_jstr *)(void *)((char *)job->buyer_pkt +
+                        out[n++] = (gr_jstr *)(void *)((char *)job->more->buyer +
                                                        buyer_str_fields[i]);
         return n;
 }
 
 gr_seller_packet *gr_job_seller_mut(gr_job *job) {
-        if (!job->seller_pkt && (job->seller_pkt = malloc(sizeof(gr_seller_packet))))
-                *job->seller_pkt = gr_seller_packet_none;
-        return job->seller_pkt;
+        gr_job_more *m = gr_job_more_mut(job);
+        if (!m)
+                return NULL;
+        if (!m->seller && (m->seller = malloc(sizeof(*m->seller))))
+                *m->seller = gr_seller_packet_none;
+        return m->seller;
 }
 
 gr_job_more *gr_job_more_mut(gr_job *job) {
@@ -98,9 +101,12 @@ int gr_job_park(gr_job *job, gr_event *ev) {
 }
 
 gr_buyer_packet *gr_job_buyer_mut(gr_job *job) {
-        if (!job->buyer_pkt && (job->buyer_pkt = malloc(sizeof(gr_buyer_packet))))
-                *job->buyer_pkt = gr_buyer_packet_none;
-        return job->buyer_pkt;
+        gr_job_more *m = gr_job_more_mut(job);
+        if (!m)
+                return NULL;
+        if (!m->buyer && (m->buyer = malloc(sizeof(*m->buyer))))
+                *m->buyer = gr_buyer_packet_none;
+        return m->buyer;
 }
 
 static int in_arena(gr_jstr h) { return h && !(h & GR_JSTR_SHARED); }
@@ -195,7 +201,8 @@ static int field_shared(const gr_job *job, const gr_jstr *dst) {
         return in_list(job, sizeof(*job), dst, shared_job_fields,
                        sizeof(shared_job_fields) /
                            sizeof(shared_job_fields[0])) ||
-               in_list(job->buyer_pkt, sizeof(gr_buyer_packet), dst,
+               in_list(job->more ? job->more->buyer : NULL,
+                       sizeof(gr_buyer_packet), dst,
                        shared_buyer_fields,
                        sizeof(shared_buyer_fields) /
                            sizeof(shared_buyer_fields[0]));
@@ -355,11 +362,11 @@ const char *gr_job_party(const gr_job *job, int i, gr_role_t *role) {
 void gr_job_destroy(gr_job *job) {
         if (!job)
                 return;
-        free(job->seller_pkt);
-        free(job->buyer_pkt);
         free(job->arena);
         free(job->seen);
         if (job->more) {
+                free(job->more->seller);
+                free(job->more->buyer);
                 free(job->more->history);
                 for (int i = 0; i < job->more->nparked; i++)
                         free(job->more->parked[i]);
@@ -473,12 +480,10 @@ int gr_job_seen_hash(const gr_job *job, uint64_t h) {
 size_t gr_job_footprint(const gr_job *job) {
         size_t n = sizeof(*job) + strlen(job->job_id) + 1 + job->arena_cap;
 
-        if (job->seller_pkt)
-                n += sizeof(*job->seller_pkt);
-        if (job->buyer_pkt)
-                n += sizeof(*job->buyer_pkt);
         if (job->more)
-                n += sizeof(*job->more);
+                n += sizeof(*job->more) +
+                     (job->more->seller ? sizeof(gr_seller_packet) : 0) +
+                     (job->more->buyer ? sizeof(gr_buyer_packet) : 0);
         n += gr_job_nhistory(job) * sizeof(gr_attempt_summary);
         n += job->seen_cap * sizeof(*job->seen);
         n += (size_t)gr_job_nparked(job) * (sizeof(gr_event) + sizeof(gr_event *));

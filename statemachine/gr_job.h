@@ -159,18 +159,15 @@ typedef struct gr_job {
         gr_amounts amounts; /**< of the current posture; kept while locked */
 
         gr_quote quote;           /**< inherited by later attempts */
-        /* The packets (inherited by later attempts) are rare: each is its
-         * own piece, allocated by the first packet of its kind.  Read them
-         * through gr_job_seller()/gr_job_buyer(), which never return NULL. */
-        gr_seller_packet *seller_pkt; /**< NULL: no seller packet */
-        gr_buyer_packet *buyer_pkt;   /**< NULL: no buyer packet */
         gr_attempt cur;           /**< the current attempt */
 
-        /* The finished attempts and the parked events are rare: both live
-         * in one piece, allocated by the first of either.  Read them
-         * through gr_job_history()/gr_job_nhistory() and
-         * gr_job_parked()/gr_job_nparked(); write through gr_job_more_mut(). */
-        struct gr_job_more *more; /**< NULL: none of either */
+        /* The rare parts — finished attempts, parked events and the two
+         * packets — hang off one piece, allocated by the first of any.
+         * Read them through gr_job_history()/gr_job_nhistory(),
+         * gr_job_parked()/gr_job_nparked() and gr_job_seller()/
+         * gr_job_buyer(); write through gr_job_more_mut(),
+         * gr_job_seller_mut() and gr_job_buyer_mut(). */
+        struct gr_job_more *more; /**< NULL: none of them */
 
         /* duplicate detection: the 64-bit SipHash values of event_id, in
          * seen[0..seen_cap) (0 marks an empty slot).  A small set is a
@@ -196,6 +193,10 @@ typedef struct gr_job_more {
         gr_event **parked;           /**< owned copies, in arrival order */
         uint32_t nhistory;
         int nparked;
+        /* The packets (inherited by later attempts), each its own piece
+         * allocated by the first packet of its kind. */
+        gr_seller_packet *seller; /**< NULL: no seller packet */
+        gr_buyer_packet *buyer;   /**< NULL: no buyer packet */
 } gr_job_more;
 
 /** @returns the job's rare parts to write, allocated (empty) by the first
@@ -231,11 +232,13 @@ extern const gr_buyer_packet gr_buyer_packet_none;
 
 /** @returns the job's seller packet, or gr_seller_packet_none. */
 static inline const gr_seller_packet *gr_job_seller(const gr_job *job) {
-        return job->seller_pkt ? job->seller_pkt : &gr_seller_packet_none;
+        return job->more && job->more->seller ? job->more->seller
+                                              : &gr_seller_packet_none;
 }
 /** @returns the job's buyer packet, or gr_buyer_packet_none. */
 static inline const gr_buyer_packet *gr_job_buyer(const gr_job *job) {
-        return job->buyer_pkt ? job->buyer_pkt : &gr_buyer_packet_none;
+        return job->more && job->more->buyer ? job->more->buyer
+                                             : &gr_buyer_packet_none;
 }
 /** @returns the job's seller packet to write, allocated (as
  *  gr_seller_packet_none) on first use; NULL on ENOMEM. */

@@ -19,6 +19,10 @@
 #include "gr_job.h"
 #include "gr_state_json.h"
 
+/* the packet pieces as held by the job's rare parts */
+#define SELLER_PKT(j) ((j)->more ? (j)->more->seller : NULL)
+#define BUYER_PKT(j) ((j)->more ? (j)->more->buyer : NULL)
+
 static void test_absent_until_first_use(void **state) {
         gr_job *j = gr_job_new("job-p1");
         size_t fp0;
@@ -26,8 +30,8 @@ static void test_absent_until_first_use(void **state) {
         (void)state;
 
         assert_non_null(j);
-        assert_null(j->seller_pkt);
-        assert_null(j->buyer_pkt);
+        assert_null(SELLER_PKT(j));
+        assert_null(BUYER_PKT(j));
         assert_ptr_equal(gr_job_seller(j), &gr_seller_packet_none);
         assert_ptr_equal(gr_job_buyer(j), &gr_buyer_packet_none);
         assert_int_equal(gr_job_seller(j)->present, 0);
@@ -39,13 +43,15 @@ static void test_absent_until_first_use(void **state) {
 
         sp = gr_job_seller_mut(j);
         assert_non_null(sp);
-        assert_ptr_equal(j->seller_pkt, sp);
+        assert_ptr_equal(SELLER_PKT(j), sp);
         assert_ptr_equal(gr_job_seller(j), sp);
         assert_int_equal(sp->present, 0); /* allocated as the none packet */
         assert_int_equal(sp->failure_class, GR_FAIL_NONE);
         assert_ptr_equal(gr_job_seller_mut(j), sp); /* once only */
-        assert_null(j->buyer_pkt);                  /* the other stays out */
-        assert_int_equal(gr_job_footprint(j), fp0 + sizeof(gr_seller_packet));
+        assert_null(BUYER_PKT(j));                  /* the other stays out */
+        /* the packet and the rare parts' piece that holds it */
+        assert_int_equal(gr_job_footprint(j),
+                         fp0 + sizeof(gr_seller_packet) + sizeof(gr_job_more));
 
         /* its strings are job strings: kept through compactions */
         assert_int_equal(gr_job_str_set(j, &sp->packet_hash, "sha256:aa"), 0);
@@ -89,8 +95,8 @@ static void test_round_trip(void **state) {
                 assert_non_null(j);
                 /* absent stays absent: no piece is allocated */
                 back = round_trip(j, compact);
-                assert_null(back->seller_pkt);
-                assert_null(back->buyer_pkt);
+                assert_null(SELLER_PKT(back));
+                assert_null(BUYER_PKT(back));
                 gr_job_destroy(back);
 
                 bp = gr_job_buyer_mut(j);
@@ -101,8 +107,8 @@ static void test_round_trip(void **state) {
                 assert_int_equal(gr_job_str_set(j, &bp->packet_hash, "sha256:bb"), 0);
                 assert_int_equal(gr_job_str_set(j, &bp->command, "python train.py"), 0);
                 back = round_trip(j, compact);
-                assert_null(back->seller_pkt);
-                assert_non_null(back->buyer_pkt);
+                assert_null(SELLER_PKT(back));
+                assert_non_null(BUYER_PKT(back));
                 assert_int_equal(gr_job_buyer(back)->present, 1);
                 assert_true(gr_job_buyer(back)->memory_budget_gb == 40);
                 assert_int_equal(gr_job_buyer(back)->observed_failure_class,
