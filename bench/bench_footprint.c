@@ -130,7 +130,7 @@ static void breakdown(gr_job **jobs, size_t njobs) {
                       (job->more && job->more->buyer ? sizeof(gr_buyer_packet) : 0);
                 hist += gr_job_nhistory(job) * sizeof(gr_attempt_summary) +
                         (job->more ? sizeof(*job->more) : 0);
-                seen += job->seen_cap * sizeof(*job->seen);
+                seen += job->seen_cap * sizeof(uint64_t);
                 park += (double)gr_job_nparked(job) *
                         (sizeof(gr_event) + sizeof(gr_event *));
                 for (size_t k = 0; k < N_BD; k++) {

@@ -200,8 +200,8 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
                         out->oom = 1;
                 } else {
                         for (size_t i = 0; i < j->seen_cap; i++)
-                                if (j->seen[i])
-                                        v[n++] = j->seen[i];
+                                if (gr_job_seen_slots(j)[i])
+                                        v[n++] = gr_job_seen_slots(j)[i];
                         qsort(v, n, sizeof(*v), cmp_u64);
                         gr_avro_put_long(out, (int64_t)n);
                         for (size_t i = 0; i < n; i++) {

@@ -185,8 +185,8 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                         out->oom = 1;
                 } else {
                         for (size_t i = 0; i < j->seen_cap; i++)
-                                if (j->seen[i])
-                                        v[n++] = j->seen[i];
+                                if (gr_job_seen_slots(j)[i])
+                                        v[n++] = gr_job_seen_slots(j)[i];
                         if (n)
                                 qsort(v, n, sizeof(*v), cmp_u64);
                         for (size_t i = 0; i < n; i++) {

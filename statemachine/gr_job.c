@@ -113,12 +113,23 @@ static int in_arena(gr_jstr h) { return h && !(h & GR_JSTR_SHARED); }
 
 static int is_party_tag(char t) { return t == TAG_BUYER || t == TAG_SELLER; }
 
+/* The duplicate set's slots, after the arena in the job's block. */
+static uint64_t *seen_of(gr_job *job) {
+        return job->seen_cap ? (uint64_t *)(void *)(job->arena + job->arena_cap)
+                             : NULL;
+}
+
+#define SEEN_BYTES(cap) ((size_t)(cap) * sizeof(uint64_t))
+
 /* Make room for `need` more arena bytes: a new block holding the live arena
  * strings (all members but *dst, which is about to be replaced) and the
- * room, with an eighth to spare (more compactions, less slack per job).  @returns 0 or -1 (ENOMEM; nothing
+ * room, with an eighth to spare (more compactions, less slack per job),
+ * then the duplicate set as it is.  The arena's size stays a multiple of
+ * 16, so the set after it is aligned.  @returns 0 or -1 (ENOMEM; nothing
  * changed). */
 static int arena_make_room(gr_job *job, gr_jstr *dst, size_t need) {
         size_t live = 0, cap, len = 0;
+        const size_t seen_bytes = SEEN_BYTES(job->seen_cap);
         char *nb;
         gr_jstr *strs[MAX_STRS];
         const size_t nf = job_strs(job, strs);
@@ -136,8 +147,10 @@ static int arena_make_room(gr_job *job, gr_jstr *dst, size_t need) {
         }
         cap = live + need;
         cap = (cap + cap / 8 + 15) & ~(size_t)15;
-        if (cap >= GR_JSTR_SHARED || !(nb = malloc(cap)))
+        if (cap >= GR_JSTR_SHARED || !(nb = malloc(cap + seen_bytes)))
                 return -1;
+        if (seen_bytes)
+                memcpy(nb + cap, seen_of(job), seen_bytes);
         for (uint32_t pos = 0; job->nparties && pos < job->arena_len;) {
                 size_t n = strlen(job->arena + pos + 1) + 2;
                 if (is_party_tag(job->arena[pos])) {
@@ -362,8 +375,7 @@ const char *gr_job_party(const gr_job *job, int i, gr_role_t *role) {
 void gr_job_destroy(gr_job *job) {
         if (!job)
                 return;
-        free(job->arena);
-        free(job->seen);
+        free(job->arena); /* the duplicate set with it */
         if (job->more) {
                 free(job->more->seller);
                 free(job->more->buyer);
@@ -390,11 +402,12 @@ uint64_t gr_event_id_hash(const char *event_id) {
         return h ? h : 1; /* 0 marks an empty slot */
 }
 
-/* The duplicate set.  Most jobs see a handful of events, so up to
- * SEEN_LINEAR_MAX slots the set is an array scanned in order, grown two
- * slots at a time (odd counts: 8n + 8 bytes fill a malloc chunk).  Past
- * that it becomes an open-addressed set of a power of two >= 16 slots,
- * linear probing, at most 3/4 full. */
+/* The duplicate set, at the end of the job's block (after the arena,
+ * whose size is a multiple of 16).  Most jobs see a handful of events, so
+ * up to SEEN_LINEAR_MAX slots the set is an array scanned in order, grown
+ * two slots at a time (odd counts: the block plus malloc's 8-byte header
+ * then fill a 16-byte multiple).  Past that it becomes an open-addressed
+ * set of a power of two >= 16 slots, linear probing, at most 3/4 full. */
 #define SEEN_LINEAR_MAX 11
 #define SEEN_HASHED_MIN 16
 
@@ -402,13 +415,22 @@ static size_t slot_of(uint64_t h, size_t cap) {
         return (size_t)(h ^ (h >> 29)) & (cap - 1);
 }
 
-/* Move the set into a hashed table of ncap slots.  @returns 0 or -1. */
+/* Move the set into a hashed table of ncap slots (a new block, the arena
+ * copied as it is).  @returns 0 or -1. */
 static int seen_rehash(gr_job *job, size_t ncap) {
-        uint64_t *n = calloc(ncap, sizeof(*n));
-        if (!n)
+        const uint64_t *old = seen_of(job);
+        char *nb;
+        uint64_t *n;
+
+        if (ncap > (SIZE_MAX - job->arena_cap) / sizeof(uint64_t) ||
+            !(nb = malloc(job->arena_cap + SEEN_BYTES(ncap))))
                 return -1;
+        if (job->arena_len)
+                memcpy(nb, job->arena, job->arena_len);
+        n = (uint64_t *)(void *)(nb + job->arena_cap);
+        memset(n, 0, SEEN_BYTES(ncap));
         for (size_t i = 0; i < job->seen_cap; i++) {
-                uint64_t v = job->seen[i];
+                uint64_t v = old[i];
                 size_t s;
                 if (!v)
                         continue;
@@ -416,33 +438,39 @@ static int seen_rehash(gr_job *job, size_t ncap) {
                         ;
                 n[s] = v;
         }
-        free(job->seen);
-        job->seen = n;
+        free(job->arena);
+        job->arena = nb;
         job->seen_cap = (uint32_t)ncap;
         return 0;
 }
 
 int gr_job_seen_add_hash(gr_job *job, uint64_t h) {
+        uint64_t *seen = seen_of(job);
+
         if (h == 0)
                 h = 1;
         if (job->seen_cap <= SEEN_LINEAR_MAX) {
                 for (uint32_t i = 0; i < job->nseen; i++)
-                        if (job->seen[i] == h)
+                        if (seen[i] == h)
                                 return 0;
                 if (job->nseen < job->seen_cap) {
-                        job->seen[job->nseen++] = h;
+                        seen[job->nseen++] = h;
                         return 0;
                 }
                 if (job->seen_cap < SEEN_LINEAR_MAX) {
+                        /* grow the block at its end: the arena keeps its
+                         * offsets, realloc copies the set */
                         size_t ncap = job->seen_cap ? job->seen_cap + 2u : 3u;
-                        uint64_t *n = realloc(job->seen, ncap * sizeof(*n));
-                        if (!n)
+                        char *nb = realloc(job->arena,
+                                           job->arena_cap + SEEN_BYTES(ncap));
+                        if (!nb)
                                 return -1;
-                        memset(n + job->seen_cap, 0,
-                               (ncap - job->seen_cap) * sizeof(*n));
-                        job->seen = n;
+                        job->arena = nb;
+                        seen = (uint64_t *)(void *)(nb + job->arena_cap);
+                        memset(seen + job->seen_cap, 0,
+                               SEEN_BYTES(ncap - job->seen_cap));
                         job->seen_cap = (uint32_t)ncap;
-                        job->seen[job->nseen++] = h;
+                        seen[job->nseen++] = h;
                         return 0;
                 }
                 if (seen_rehash(job, SEEN_HASHED_MIN) == -1)
@@ -452,27 +480,30 @@ int gr_job_seen_add_hash(gr_job *job, uint64_t h) {
                     seen_rehash(job, (size_t)job->seen_cap * 2) == -1)
                         return -1;
         }
+        seen = seen_of(job);
         size_t s = slot_of(h, job->seen_cap);
-        while (job->seen[s]) {
-                if (job->seen[s] == h)
+        while (seen[s]) {
+                if (seen[s] == h)
                         return 0;
                 s = (s + 1) & (job->seen_cap - 1);
         }
-        job->seen[s] = h;
+        seen[s] = h;
         job->nseen++;
         return 0;
 }
 
 int gr_job_seen_hash(const gr_job *job, uint64_t h) {
+        const uint64_t *seen = gr_job_seen_slots(job);
+
         if (job->seen_cap <= SEEN_LINEAR_MAX) {
                 for (uint32_t i = 0; i < job->nseen; i++)
-                        if (job->seen[i] == h)
+                        if (seen[i] == h)
                                 return 1;
                 return 0;
         }
-        for (size_t s = slot_of(h, job->seen_cap); job->seen[s];
+        for (size_t s = slot_of(h, job->seen_cap); seen[s];
              s = (s + 1) & (job->seen_cap - 1))
-                if (job->seen[s] == h)
+                if (seen[s] == h)
                         return 1;
         return 0;
 }
@@ -485,7 +516,7 @@ size_t gr_job_footprint(const gr_job *job) {
                      (job->more->seller ? sizeof(gr_seller_packet) : 0) +
                      (job->more->buyer ? sizeof(gr_buyer_packet) : 0);
         n += gr_job_nhistory(job) * sizeof(gr_attempt_summary);
-        n += job->seen_cap * sizeof(*job->seen);
+        n += SEEN_BYTES(job->seen_cap);
         n += (size_t)gr_job_nparked(job) * (sizeof(gr_event) + sizeof(gr_event *));
         return n;
 }

@@ -10,8 +10,8 @@
  * block (the string arena) or, for values that repeat across jobs, in the
  * process-wide shared table (gr_intern.h); a handle is 4 bytes where a
  * pointer was 8, for 19 members of every job.  A pointer from
- * gr_jstr_get() stays valid until the job's next gr_job_str_set() or
- * gr_job_party_add() (the arena may move).
+ * gr_jstr_get() stays valid until the job's next gr_job_str_set(),
+ * gr_job_party_add() or gr_job_seen_add_hash() (the block may move).
  */
 #ifndef GR_JOB_H
 #define GR_JOB_H
@@ -169,18 +169,19 @@ typedef struct gr_job {
          * gr_job_seller_mut() and gr_job_buyer_mut(). */
         struct gr_job_more *more; /**< NULL: none of them */
 
-        /* duplicate detection: the 64-bit SipHash values of event_id, in
-         * seen[0..seen_cap) (0 marks an empty slot).  A small set is a
-         * plain array filled from the front, a larger one an
-         * open-addressed hash set (gr_job.c). */
-        uint64_t *seen;
-
-
-        /* the string arena: tagged strings of this job, bump-allocated and
-         * compacted when full (gr_job.c).  The parties live there too: a
-         * buyer or seller whose event was applied to the job, i.e. who may
-         * read its receipt over HTTP (consumers/gr_http_auth.h); not part
-         * of any canonical output or hash.  Read them with gr_job_party(). */
+        /* One block holds the string arena, then the duplicate set.
+         *
+         * The arena, arena[0..arena_cap): tagged strings of this job,
+         * bump-allocated and compacted when full (gr_job.c).  The parties
+         * live there too: a buyer or seller whose event was applied to the
+         * job, i.e. who may read its receipt over HTTP
+         * (consumers/gr_http_auth.h); not part of any canonical output or
+         * hash.  Read them with gr_job_party().
+         *
+         * The duplicate set, seen_cap 64-bit slots right after the arena
+         * (gr_job_seen_slots()): the SipHash values of event_id, 0 marking
+         * an empty slot.  A small set is a plain array filled from the
+         * front, a larger one an open-addressed hash set (gr_job.c). */
         char *arena;
         uint32_t arena_len, arena_cap;
         uint32_t nseen, seen_cap;
@@ -273,6 +274,13 @@ static inline const char *gr_jstr_get(const gr_job *job, gr_jstr h) {
 /** Reset an attempt to its initial statuses, without strings (their arena
  *  bytes come back at the next compaction). */
 void gr_attempt_reset(gr_attempt *a);
+
+/** The duplicate set's seen_cap slots (0: empty), NULL when it has none. */
+static inline const uint64_t *gr_job_seen_slots(const gr_job *job) {
+        return job->seen_cap ? (const uint64_t *)(const void *)(job->arena +
+                                                                job->arena_cap)
+                             : NULL;
+}
 
 /** Duplicate set: @returns 1 when gr_event_id_hash(event_id) == h was
  *  already seen. */

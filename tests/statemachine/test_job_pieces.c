@@ -121,10 +121,52 @@ static void test_round_trip(void **state) {
         }
 }
 
+/* The duplicate set shares one block with the string arena: growing the
+ * set (array, then hashed) must keep the strings, and compacting the
+ * arena must keep the set. */
+static void test_seen_and_strings_share_a_block(void **state) {
+        gr_job *j = gr_job_new("job-p3");
+        char v[64];
+        (void)state;
+
+        assert_non_null(j);
+        assert_null(gr_job_seen_slots(j));
+        for (uint64_t i = 1; i <= 300; i++) {
+                const uint64_t h = i * 0x9E3779B97F4A7C15ull;
+                assert_int_equal(gr_job_seen_add_hash(j, h), 0);
+                assert_int_equal(gr_job_seen_add_hash(j, h), 0); /* once */
+                snprintf(v, sizeof(v), "path-%llu-xxxxxxxxxxxx",
+                         (unsigned long long)i);
+                assert_int_equal(gr_job_str_set(j, &j->cur.output_path, v), 0);
+                if (i % 7 == 0) {
+                        snprintf(v, sizeof(v), "worker-%llu",
+                                 (unsigned long long)i);
+                        assert_int_equal(
+                            gr_job_str_set(j, &j->cur.worker_id, v), 0);
+                }
+                assert_int_equal(j->nseen, i);
+                for (uint64_t k = 1; k <= i; k++)
+                        assert_true(gr_job_seen_hash(
+                            j, k * 0x9E3779B97F4A7C15ull));
+                assert_false(gr_job_seen_hash(j, (i + 1) * 0x9E3779B97F4A7C15ull));
+                snprintf(v, sizeof(v), "path-%llu-xxxxxxxxxxxx",
+                         (unsigned long long)i);
+                assert_string_equal(GR_JS(j, j->cur.output_path), v);
+                snprintf(v, sizeof(v), "worker-%llu",
+                         (unsigned long long)(i - i % 7));
+                if (i >= 7)
+                        assert_string_equal(GR_JS(j, j->cur.worker_id), v);
+        }
+        assert_true(j->seen_cap >= 300 * 4 / 3);
+        assert_non_null(gr_job_seen_slots(j));
+        gr_job_destroy(j);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_absent_until_first_use),
             cmocka_unit_test(test_round_trip),
+            cmocka_unit_test(test_seen_and_strings_share_a_block),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
