@@ -94,7 +94,10 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
         gr_avro_put_long(out, j->reason);
         gr_avro_put_long(out, j->rule);
         put_bool(out, j->posture_locked);
-        put_amounts(out, &j->amounts);
+        {
+                const gr_amounts m = gr_job_amounts(j);
+                put_amounts(out, &m);
+        }
         gr_avro_put_long(out, (int64_t)j->decisions);
 
         if (!j->quote.present) {
@@ -109,8 +112,8 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
                 put_ostr(out, GR_JS(j, q->region));
                 put_ostr(out, GR_JS(j, q->driver_family));
                 gr_avro_put_double(out, q->vram_gb);
-                gr_avro_put_long(out, q->window_start);
-                gr_avro_put_long(out, q->window_end);
+                gr_avro_put_long(out, GR_JT(j, quote, window_start));
+                gr_avro_put_long(out, GR_JT(j, quote, window_end));
                 put_bool(out, q->has_price);
                 gr_avro_put_long(out, q->price_amount_minor);
                 put_ostr(out, GR_JS(j, q->price_currency));
@@ -150,7 +153,7 @@ void gr_state_encode_compact(const gr_job *j, gr_buf *out) {
 #define X(f) put_ostr(out, GR_JS(j, a->f));
         GR_ATTEMPT_STRINGS(X)
 #undef X
-#define X(f) put_otime(out, a->f);
+#define X(f) put_otime(out, GR_JT(j, cur, f));
         GR_ATTEMPT_TIMES(X)
 #undef X
 #define ODOUBLE(has, v)                                                        \
@@ -332,6 +335,12 @@ static int64_t get_otime(rd *r, const char *what) {
         return get_long(r, what);
 }
 
+/* Set a job time (gr_jtime) of r's job: ENOMEM fails the record. */
+static void set_time(rd *r, const char *what, gr_jtime *dst, int k, int64_t v) {
+        if (gr_jtime_set(r->job, dst, k, v))
+                fail(r, what);
+}
+
 static void get_amounts(rd *r, const char *what, gr_amounts *m) {
         const char *c;
 
@@ -428,7 +437,12 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
         GET_ENUM(&r, "reason", gr_reason_t, GR_REASON__CNT, &j->reason);
         GET_ENUM(&r, "rule", gr_rule_t, GR_RULE__CNT, &j->rule);
         j->posture_locked = get_bool(&r, "posture_locked");
-        get_amounts(&r, "amounts", &j->amounts);
+        {
+                gr_amounts m;
+                get_amounts(&r, "amounts", &m);
+                if (gr_job_amounts_set(j, &m) == -1)
+                        fail(&r, "amounts");
+        }
         j->decisions = (uint32_t)get_range(&r, "decisions", 0, UINT32_MAX);
 
         if (get_opt(&r, "quote") == 1) {
@@ -442,8 +456,10 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
                 get_ostr(&r, "quote.region", &q->region);
                 get_ostr(&r, "quote.driver_family", &q->driver_family);
                 q->vram_gb = get_double(&r, "quote.vram_gb");
-                q->window_start = get_long(&r, "quote.window_start");
-                q->window_end = get_long(&r, "quote.window_end");
+                set_time(&r, "quote.window_start", &q->window_start, GR_JT_window_start,
+                         get_long(&r, "quote.window_start"));
+                set_time(&r, "quote.window_end", &q->window_end, GR_JT_window_end,
+                         get_long(&r, "quote.window_end"));
                 q->has_price = get_bool(&r, "quote.has_price");
                 /* as for events: a price is never negative */
                 q->price_amount_minor =
@@ -492,7 +508,7 @@ gr_job *gr_state_decode_compact(const char *buf, size_t len, char *errstr,
 #define X(f) get_ostr(&r, "cur." #f, &a->f);
         GR_ATTEMPT_STRINGS(X)
 #undef X
-#define X(f) a->f = get_otime(&r, "cur." #f);
+#define X(f) set_time(&r, "cur." #f, &a->f, GR_JT_##f, get_otime(&r, "cur." #f));
         GR_ATTEMPT_TIMES(X)
 #undef X
         if ((a->has_vram_declared = get_opt(&r, "cur.vram_declared_gb") == 1))

@@ -71,7 +71,10 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
         gr_jw_kstr(&w, "reason", gr_reason_t_name(j->reason));
         gr_jw_kstr(&w, "rule", gr_rule_t_name(j->rule));
         gr_jw_kbool(&w, "posture_locked", j->posture_locked);
-        gr_jw_kamounts(&w, "amounts", &j->amounts);
+        {
+                const gr_amounts m = gr_job_amounts(j);
+                gr_jw_kamounts(&w, "amounts", &m);
+        }
         gr_jw_kint(&w, "decisions", (int64_t)j->decisions);
 
         gr_jw_key(&w, "quote");
@@ -86,8 +89,8 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
                 gr_jw_kstr(&w, "region", GR_JS(j, j->quote.region));
                 gr_jw_kstr(&w, "driver_family", GR_JS(j, j->quote.driver_family));
                 gr_jw_knum(&w, "vram_gb", j->quote.vram_gb);
-                gr_jw_kint(&w, "window_start", j->quote.window_start);
-                gr_jw_kint(&w, "window_end", j->quote.window_end);
+                gr_jw_kint(&w, "window_start", GR_JT(j, quote, window_start));
+                gr_jw_kint(&w, "window_end", GR_JT(j, quote, window_end));
                 gr_jw_kbool(&w, "has_price", j->quote.has_price);
                 gr_jw_kint(&w, "price_amount_minor",
                            j->quote.price_amount_minor);
@@ -136,7 +139,7 @@ void gr_state_encode(const gr_job *j, gr_buf *out) {
 #define X(f) gr_jw_kstr(&w, #f, GR_JS(j, a->f));
         GR_ATTEMPT_STRINGS(X)
 #undef X
-#define X(f) ktime(&w, #f, a->f);
+#define X(f) ktime(&w, #f, GR_JT(j, cur, f));
         GR_ATTEMPT_TIMES(X)
 #undef X
         gr_jw_knum_opt(&w, "vram_declared_gb", a->has_vram_declared,
@@ -297,6 +300,12 @@ static int get_bool(rd *r, json_t *o, const char *k) {
         return v && json_is_true(v);
 }
 
+/* Set a job time (gr_jtime) of r's job: ENOMEM fails the record. */
+static void set_time(rd *r, const char *k, gr_jtime *dst, int slot, int64_t v) {
+        if (gr_jtime_set(r->job, dst, slot, v))
+                fail(r, k);
+}
+
 static void get_str(rd *r, json_t *o, const char *k, gr_jstr *dst) {
         json_t *v = need(r, o, k);
         if (!v || json_is_null(v))
@@ -409,8 +418,12 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
         GET_ENUM(&r, root, "reason", gr_reason_t, &j->reason);
         GET_ENUM(&r, root, "rule", gr_rule_t, &j->rule);
         j->posture_locked = get_bool(&r, root, "posture_locked");
-        if (ver >= 2)
-                get_amounts(&r, root, "amounts", &j->amounts);
+        if (ver >= 2) {
+                gr_amounts m;
+                get_amounts(&r, root, "amounts", &m);
+                if (gr_job_amounts_set(j, &m) == -1)
+                        fail(&r, "amounts");
+        }
         j->decisions = (uint32_t)get_int_in(&r, root, "decisions", 0,
                                             UINT32_MAX);
 
@@ -423,8 +436,10 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 get_str(&r, o, "region", &j->quote.region);
                 get_str(&r, o, "driver_family", &j->quote.driver_family);
                 j->quote.vram_gb = get_num(&r, o, "vram_gb", NULL);
-                j->quote.window_start = get_int(&r, o, "window_start");
-                j->quote.window_end = get_int(&r, o, "window_end");
+                set_time(&r, "window_start", &j->quote.window_start,
+                         GR_JT_window_start, get_int(&r, o, "window_start"));
+                set_time(&r, "window_end", &j->quote.window_end, GR_JT_window_end,
+                         get_int(&r, o, "window_end"));
                 j->quote.has_price = get_bool(&r, o, "has_price");
                 j->quote.price_amount_minor =
                     get_int(&r, o, "price_amount_minor");
@@ -478,7 +493,9 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
 #define X(f) get_str(&r, o, #f, &a->f);
                 GR_ATTEMPT_STRINGS(X)
 #undef X
-#define X(f) a->f = V2(ver, o, #f, get_time(&r, o, #f), GR_TIME_NONE);
+#define X(f)                                                                   \
+        set_time(&r, #f, &a->f, GR_JT_##f,                                     \
+                 V2(ver, o, #f, get_time(&r, o, #f), GR_TIME_NONE));
                 GR_ATTEMPT_TIMES(X)
 #undef X
                 uint8_t has;
@@ -616,7 +633,9 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
                 goto err;
         if (ver == 1) { /* derive what version 1 did not keep */
                 gr_verdict v1 = {j->settlement, j->retry, j->reason, j->rule};
-                j->amounts = gr_amounts_of(j, &v1, j->time);
+                const gr_amounts m = gr_amounts_of(j, &v1, j->time);
+                if (gr_job_amounts_set(j, &m) == -1)
+                        goto err;
         }
         gr_json_decoder_destroy(dec);
         json_decref(root);

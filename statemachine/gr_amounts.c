@@ -38,26 +38,28 @@ int64_t gr_muldiv_floor(int64_t a, int64_t b, int64_t c) {
 }
 
 int64_t gr_amounts_used_ms(const gr_job *j, gr_rule_t rule, int64_t now) {
-        const gr_attempt *a = &j->cur;
+        const int64_t started = GR_JT(j, cur, started_at),
+                      failed = GR_JT(j, cur, failed_at),
+                      completed = GR_JT(j, cur, completed_at);
         int64_t window, end, used;
 
         if (!j->quote.present)
                 return 0;
-        window = j->quote.window_end - j->quote.window_start;
-        if (window <= 0 || a->started_at == GR_TIME_NONE)
+        window = GR_JT(j, quote, window_end) - GR_JT(j, quote, window_start);
+        if (window <= 0 || started == GR_TIME_NONE)
                 return 0;
         switch (rule) {
-        case GR_RULE_R12: end = a->cancelled_at; break;
-        case GR_RULE_R5: end = a->failed_at; break;
+        case GR_RULE_R12: end = GR_JT(j, cur, cancelled_at); break;
+        case GR_RULE_R5: end = failed; break;
         default: /* a review: up to the last execution time */
-                end = a->failed_at != GR_TIME_NONE      ? a->failed_at
-                      : a->completed_at != GR_TIME_NONE ? a->completed_at
-                                                        : now;
+                end = failed != GR_TIME_NONE      ? failed
+                      : completed != GR_TIME_NONE ? completed
+                                                  : now;
                 break;
         }
-        if (end == GR_TIME_NONE || end <= a->started_at)
+        if (end == GR_TIME_NONE || end <= started)
                 return 0;
-        used = end - a->started_at; /* both are bounded RFC 3339 times */
+        used = end - started; /* both are bounded RFC 3339 times */
         return used > window ? window : used;
 }
 
@@ -80,7 +82,7 @@ gr_amounts gr_amounts_of(const gr_job *j, const gr_verdict *v, int64_t now) {
         case GR_SETTLE_PARTIAL_REFUND:
                 m.charge_minor = gr_muldiv_floor(
                     price, gr_amounts_used_ms(j, v->rule, now),
-                    j->quote.window_end - j->quote.window_start);
+                    GR_JT(j, quote, window_end) - GR_JT(j, quote, window_start));
                 m.refund_minor = price - m.charge_minor;
                 break;
         case GR_SETTLE_HOLD:

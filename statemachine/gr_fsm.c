@@ -147,7 +147,7 @@ static void begin_attempt(gr_job *j, uint32_t attempt, int strings) {
                     j->attempt,        j->cur.capacity,   j->cur.execution,
                     j->cur.output,     j->cur.evaluation, j->cur.failure_class,
                     j->settlement,     j->retry,          j->reason,
-                    j->rule,           j->amounts};
+                    j->rule,           gr_job_amounts(j)};
                 (void)gr_job_history_push(j, &h); /* ENOMEM: not recorded */
         }
         gr_attempt_reset(&j->cur);
@@ -177,8 +177,8 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 j->quote.present = 1;
                 j->quote.attempt = (uint32_t)ev->attempt;
                 j->quote.vram_gb = ev->vram_gb;
-                j->quote.window_start = ev->window_start;
-                j->quote.window_end = ev->window_end;
+                (void)GR_JT_SET(j, quote, window_start, ev->window_start);
+                (void)GR_JT_SET(j, quote, window_end, ev->window_end);
                 j->quote.has_price = gr_event_has(ev, GR_F_price_amount_minor);
                 j->quote.price_amount_minor =
                     j->quote.has_price ? ev->price_amount_minor : 0;
@@ -205,7 +205,7 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                         break;
                 a->capacity = ev->result == GR_RESULT_PASS ? GR_CAP_PASS
                                                            : GR_CAP_FAIL;
-                a->capacity_at = ev->occurred_at;
+                (void)GR_JT_SET(j, cur, capacity_at, ev->occurred_at);
                 a->has_vram_declared = gr_event_has(ev, GR_F_vram_declared_gb);
                 a->vram_declared_gb = ev->vram_declared_gb;
                 a->has_vram_observed = gr_event_has(ev, GR_F_vram_observed_gb);
@@ -219,7 +219,7 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 break;
         case GR_EVT_EXECUTION_STARTED:
                 a->execution = GR_EXEC_RUNNING;
-                a->started_at = ev->occurred_at;
+                (void)GR_JT_SET(j, cur, started_at, ev->occurred_at);
                 STR(a->container_image, container_image);
                 STR(a->command, command);
                 STR(a->model_hash, model_hash);
@@ -229,14 +229,14 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
         case GR_EVT_EXECUTION_COMPLETED:
                 if (ev->type == GR_EVT_EXECUTION_FAILED) {
                         a->execution = GR_EXEC_FAIL;
-                        a->failed_at = ev->occurred_at;
+                        (void)GR_JT_SET(j, cur, failed_at, ev->occurred_at);
                         a->failure_class = ev->failure_class;
                         if (gr_event_has(ev, GR_F_output_written))
                                 a->output_written = ev->output_written;
                         STR(a->stderr_class, stderr_class);
                 } else {
                         a->execution = GR_EXEC_PASS;
-                        a->completed_at = ev->occurred_at;
+                        (void)GR_JT_SET(j, cur, completed_at, ev->occurred_at);
                 }
                 if (gr_event_has(ev, GR_F_peak_vram_mb)) {
                         a->has_peak_vram = 1;
@@ -249,14 +249,14 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 break;
         case GR_EVT_OUTPUT_DELIVERED:
                 a->output = GR_OUT_PRESENT;
-                a->delivered_at = ev->occurred_at;
+                (void)GR_JT_SET(j, cur, delivered_at, ev->occurred_at);
                 STR(a->output_hash, output_hash);
                 STR(a->output_path, output_path);
                 break;
         case GR_EVT_EVALUATION_REPORTED:
                 a->evaluation = ev->status == GR_RESULT_PASS ? GR_EVAL_PASS
                                                              : GR_EVAL_FAIL;
-                a->evaluated_at = ev->occurred_at;
+                (void)GR_JT_SET(j, cur, evaluated_at, ev->occurred_at);
                 STR(a->evaluation_rule, rule);
                 break;
         case GR_EVT_SELLER_PACKET: {
@@ -299,7 +299,7 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 if (a->cancelled)
                         break;
                 a->cancelled = 1;
-                a->cancelled_at = ev->occurred_at;
+                (void)GR_JT_SET(j, cur, cancelled_at, ev->occurred_at);
                 a->cancelled_exec = a->execution;
                 break;
         case GR_EVT_RESERVATION_EXPIRED:
@@ -307,7 +307,7 @@ static void effect(gr_job *j, const gr_event *ev, int strings) {
                 break;
         case GR_EVT_REVIEW_DECIDED:
                 a->reviewed = 1;
-                a->reviewed_at = ev->occurred_at;
+                (void)GR_JT_SET(j, cur, reviewed_at, ev->occurred_at);
                 a->review_settlement = ev->settlement;
                 STR(a->review_note, note);
                 break;
@@ -380,6 +380,7 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                            const gr_fsm_sink *sink, uint64_t idh) {
         gr_job dry = *j; /* shallow: effect(..., 0) touches scalars only */
         gr_job_more dry_more = {0};
+        int64_t dry_wide[GR_JT__CNT];
         gr_seller_packet dry_seller;
         gr_buyer_packet dry_buyer;
         gr_verdict v;
@@ -387,7 +388,7 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         int changed;
         gr_ledger_row row;
         gr_decision d;
-        gr_amounts amounts;
+        gr_amounts amounts, kept;
         char line[GR_ID_MAX + 200];
         gr_buf *b = &scratch;
 
@@ -396,6 +397,9 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
          * as they are. */
         if (j->more)
                 dry_more = *j->more;
+        if (dry_more.wide)
+                memcpy(dry_wide, dry_more.wide, sizeof(dry_wide));
+        dry_more.wide = dry_wide; /* a far time of the dry run lands here */
         dry.more = &dry_more;
         if (ev->type == GR_EVT_SELLER_PACKET) {
                 dry_seller = *gr_job_seller(j);
@@ -420,14 +424,16 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 (void)gr_job_party_add(j, ev->role, ev->actor_id);
         /* While I5 keeps a posture its amounts stay as decided; a review
          * decides them anew. */
+        kept = gr_job_amounts(j);
         if (j->posture_locked && ev->type != GR_EVT_REVIEW_DECIDED)
-                amounts = j->amounts;
+                amounts = kept;
         else
                 amounts = gr_amounts_of(j, &v, ev->occurred_at);
         changed = v.settlement != j->settlement || v.retry != j->retry ||
-                  v.reason != j->reason ||
-                  !gr_amounts_equal(&amounts, &j->amounts);
-        j->amounts = amounts;
+                  v.reason != j->reason || !gr_amounts_equal(&amounts, &kept);
+        /* ENOMEM (an odd currency of its own): the decision still says
+         * these amounts; the job keeps those before. */
+        (void)gr_job_amounts_set(j, &amounts);
         j->settlement = v.settlement;
         j->retry = v.retry;
         j->reason = v.reason;
@@ -483,7 +489,7 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
                 gr_sha256_hex(b->data, b->len, d.receipt_hash);
                 d.policy_hash = pol->hash;
                 d.decided_at = ev->occurred_at;
-                d.amounts = j->amounts;
+                d.amounts = amounts;
                 if (j->decisions < UINT32_MAX)
                         j->decisions++;
                 if (sink && sink->decision)

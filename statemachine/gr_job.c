@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,8 @@ enum { TAG_BUYER = 'B', TAG_SELLER = 'S' };
 #define JOB_QSTR(m) offsetof(gr_job, quote.m),
 #define JOB_ASTR(m) offsetof(gr_job, cur.m),
 static const size_t job_str_fields[] = {GR_QUOTE_STRINGS(JOB_QSTR)
-                                            GR_ATTEMPT_STRINGS(JOB_ASTR)};
+                                            GR_ATTEMPT_STRINGS(JOB_ASTR)
+                                                offsetof(gr_job, amounts.currency)};
 #undef JOB_QSTR
 #undef JOB_ASTR
 #define N_JOB_STR (sizeof(job_str_fields) / sizeof(job_str_fields[0]))
@@ -192,6 +194,7 @@ static const size_t shared_job_fields[] = {
     offsetof(gr_job, cur.worker_status),   offsetof(gr_job, cur.capacity_detail),
     offsetof(gr_job, cur.container_image), offsetof(gr_job, cur.command),
     offsetof(gr_job, cur.stderr_class),    offsetof(gr_job, cur.evaluation_rule),
+    offsetof(gr_job, amounts.currency),
 };
 static const size_t shared_buyer_fields[] = {
     offsetof(gr_buyer_packet, container_image),
@@ -273,7 +276,7 @@ void gr_attempt_reset(gr_attempt *a) {
         a->evaluation = GR_EVAL_NOT_STARTED;
         a->capacity_at = a->started_at = a->failed_at = a->completed_at =
             a->delivered_at = a->evaluated_at = a->cancelled_at =
-                a->reviewed_at = GR_TIME_NONE;
+                a->reviewed_at = GR_JT_NONE;
         a->failure_class = GR_FAIL_NONE;
         a->output_written = -1;
         a->review_settlement = GR_SETTLE_PENDING;
@@ -287,13 +290,74 @@ gr_job *gr_job_new(const char *job_id) {
                 return NULL;
         memcpy(job->job_id, job_id, n + 1);
         job->attempt = 1;
-        job->time = GR_TIME_NONE;
+        job->time = job->t_base = GR_TIME_NONE;
+        job->quote.window_start = job->quote.window_end = GR_JT_NONE;
         job->settlement = GR_SETTLE_PENDING;
         job->retry = GR_RETRY_NONE;
         job->reason = GR_REASON_IN_PROGRESS;
         job->rule = GR_RULE_NONE;
         gr_attempt_reset(&job->cur);
         return job;
+}
+
+gr_amounts gr_job_amounts(const gr_job *job) {
+        const gr_kept_amounts *k = &job->amounts;
+        gr_amounts m;
+        const char *c = gr_jstr_get(job, k->currency);
+
+        memset(&m, 0, sizeof(m));
+        m.present = k->present;
+        m.price_minor = k->price_minor;
+        m.charge_minor = k->charge_minor;
+        m.refund_minor = k->refund_minor;
+        m.held_minor = k->held_minor;
+        if (c) /* kept from a gr_amounts: it fits */
+                snprintf(m.currency, sizeof(m.currency), "%s", c);
+        return m;
+}
+
+int gr_job_amounts_set(gr_job *job, const gr_amounts *m) {
+        gr_kept_amounts *k = &job->amounts;
+        const char *q = gr_jstr_get(job, job->quote.price_currency);
+
+        /* Mostly the quote's currency: share its string. */
+        if (!m->currency[0])
+                k->currency = 0;
+        else if (q && !strcmp(q, m->currency))
+                k->currency = job->quote.price_currency;
+        else if (gr_job_str_set(job, &k->currency, m->currency) == -1)
+                return -1;
+        k->present = m->present != 0;
+        k->price_minor = m->price_minor;
+        k->charge_minor = m->charge_minor;
+        k->refund_minor = m->refund_minor;
+        k->held_minor = m->held_minor;
+        return 0;
+}
+
+int gr_jtime_set(gr_job *job, gr_jtime *dst, int k, int64_t v) {
+        gr_job_more *m;
+
+        if (v == GR_TIME_NONE) {
+                *dst = GR_JT_NONE;
+                return 0;
+        }
+        if (job->t_base == GR_TIME_NONE)
+                job->t_base = v;
+        /* v - t_base in (GR_JT_WIDE, INT32_MAX]?  (Unsigned: any two
+         * int64_t, e.g. from a state record, without overflow.) */
+        if (v >= job->t_base
+                ? (uint64_t)v - (uint64_t)job->t_base <= INT32_MAX
+                : (uint64_t)job->t_base - (uint64_t)v <= INT32_MAX - 1u) {
+                *dst = (gr_jtime)(v - job->t_base);
+                return 0;
+        }
+        if (!(m = gr_job_more_mut(job)) ||
+            (!m->wide && !(m->wide = malloc(GR_JT__CNT * sizeof(*m->wide)))))
+                return -1;
+        m->wide[k] = v;
+        *dst = GR_JT_WIDE;
+        return 0;
 }
 
 int gr_job_party_add(gr_job *job, gr_role_t role, const char *id) {
@@ -379,6 +443,7 @@ void gr_job_destroy(gr_job *job) {
         if (job->more) {
                 free(job->more->seller);
                 free(job->more->buyer);
+                free(job->more->wide);
                 free(job->more->history);
                 for (int i = 0; i < job->more->nparked; i++)
                         free(job->more->parked[i]);
@@ -514,7 +579,8 @@ size_t gr_job_footprint(const gr_job *job) {
         if (job->more)
                 n += sizeof(*job->more) +
                      (job->more->seller ? sizeof(gr_seller_packet) : 0) +
-                     (job->more->buyer ? sizeof(gr_buyer_packet) : 0);
+                     (job->more->buyer ? sizeof(gr_buyer_packet) : 0) +
+                     (job->more->wide ? GR_JT__CNT * sizeof(int64_t) : 0);
         n += gr_job_nhistory(job) * sizeof(gr_attempt_summary);
         n += SEEN_BYTES(job->seen_cap);
         n += (size_t)gr_job_nparked(job) * (sizeof(gr_event) + sizeof(gr_event *));

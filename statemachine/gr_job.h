@@ -55,13 +55,28 @@
 #define GR_ATTEMPT_TIMES(X)                                                    \
         X(capacity_at) X(started_at) X(failed_at) X(completed_at)              \
         X(delivered_at) X(evaluated_at) X(cancelled_at) X(reviewed_at)
+/** A job time (an attempt's lane times, the quote's window): the
+ *  milliseconds from the job's time base (gr_job.t_base, its first time
+ *  kept), GR_JT_NONE when absent, or GR_JT_WIDE when it lies too far from
+ *  the base and the full value is kept in the job's rare parts.  Read it
+ *  with GR_JT(), write it only through gr_jtime_set(): 4 bytes where an
+ *  int64_t was 8, for 10 members of every job. */
+typedef int32_t gr_jtime;
+#define GR_JT_NONE INT32_MIN
+#define GR_JT_WIDE (INT32_MIN + 1)
+/* Each job time's slot among the wide values (gr_job_more.wide). */
+#define GR_JT_ENUM(m) GR_JT_##m,
+enum { GR_ATTEMPT_TIMES(GR_JT_ENUM) GR_JT_window_start, GR_JT_window_end,
+       GR_JT__CNT };
+#undef GR_JT_ENUM
+
 /** A job string: 0 = absent; GR_JSTR_SHARED | i = entry i of the shared
  *  table; otherwise the offset of the string's first byte in the job's
  *  arena (never 0: a tag byte precedes every arena string). */
 typedef uint32_t gr_jstr;
 #define GR_JSTR_SHARED GR_INTERN_REF
 #define GR_JOB_DECL_STR(m) gr_jstr m;
-#define GR_JOB_DECL_TIME(m) int64_t m;
+#define GR_JOB_DECL_TIME(m) gr_jtime m;
 
 typedef struct gr_quote {
         uint32_t attempt; /**< attempt that brought it */
@@ -69,7 +84,7 @@ typedef struct gr_quote {
         uint8_t has_price;
         GR_QUOTE_STRINGS(GR_JOB_DECL_STR)
         double vram_gb;
-        int64_t window_start, window_end;
+        gr_jtime window_start, window_end;
         int64_t price_amount_minor;
 } gr_quote;
 
@@ -132,6 +147,14 @@ typedef struct gr_attempt_summary {
         gr_amounts amounts;
 } gr_attempt_summary;
 
+/** gr_amounts as a job keeps them: the currency a job string (gr_jstr,
+ *  0 for none) instead of a 16-byte buffer. */
+typedef struct gr_kept_amounts {
+        int64_t price_minor, charge_minor, refund_minor, held_minor;
+        uint32_t currency; /**< gr_jstr */
+        uint8_t present;
+} gr_kept_amounts;
+
 /** Most parties (buyer or seller actor ids) a job remembers; later new
  *  ones are not recorded (the receipt page then refuses them). */
 #define GR_JOB_PARTIES_MAX 16
@@ -154,9 +177,12 @@ typedef struct gr_job {
         uint32_t decisions; /**< decisions published so far (saturates) */
 
         int64_t time;      /**< job time: latest applied occurred_at */
+        int64_t t_base;    /**< base of the job times (gr_jtime) */
         uint64_t seq;      /**< ledger seq of the last row (0 = none) */
         uint8_t chain[32]; /**< row_hash of the last row (zeros = none) */
-        gr_amounts amounts; /**< of the current posture; kept while locked */
+        /** of the current posture (kept while locked): read with
+         *  gr_job_amounts(), write with gr_job_amounts_set() */
+        gr_kept_amounts amounts;
 
         gr_quote quote;           /**< inherited by later attempts */
         gr_attempt cur;           /**< the current attempt */
@@ -198,6 +224,10 @@ typedef struct gr_job_more {
          * allocated by the first packet of its kind. */
         gr_seller_packet *seller; /**< NULL: no seller packet */
         gr_buyer_packet *buyer;   /**< NULL: no buyer packet */
+        /* job times too far from the base, by GR_JT_ slot (GR_JT__CNT of
+         * them, allocated by the first); a slot counts only while its
+         * member is GR_JT_WIDE */
+        int64_t *wide;
 } gr_job_more;
 
 /** @returns the job's rare parts to write, allocated (empty) by the first
@@ -270,6 +300,34 @@ static inline const char *gr_jstr_get(const gr_job *job, gr_jstr h) {
 }
 /** Shorthand: the string member m of job j, e.g. GR_JS(j, j->cur.command). */
 #define GR_JS(j, m) gr_jstr_get((j), (m))
+
+/** @returns the job time t (a member of job, in GR_JT_ slot k) in
+ *  milliseconds, GR_TIME_NONE when absent. */
+static inline int64_t gr_jtime_get(const gr_job *job, gr_jtime t, int k) {
+        if (t == GR_JT_NONE)
+                return GR_TIME_NONE;
+        if (t == GR_JT_WIDE)
+                return job->more->wide[k];
+        return job->t_base + t;
+}
+/** Shorthand: the time member m of group g (cur or quote) of job j, e.g.
+ *  GR_JT(j, cur, started_at). */
+#define GR_JT(j, g, m) gr_jtime_get((j), (j)->g.m, GR_JT_##m)
+
+/**
+ * @brief Set the job time *dst (member of job, in GR_JT_ slot k) to v
+ *        (GR_TIME_NONE clears it).
+ * @returns 0, or -1 on ENOMEM (*dst unchanged).
+ */
+int gr_jtime_set(gr_job *job, gr_jtime *dst, int k, int64_t v);
+/** Shorthand: set the time member m of group g of job j to v. */
+#define GR_JT_SET(j, g, m, v) gr_jtime_set((j), &(j)->g.m, GR_JT_##m, (v))
+
+/** @returns the amounts of the job's current posture (job->amounts). */
+gr_amounts gr_job_amounts(const gr_job *job);
+/** Keep m as the amounts of the job's current posture.
+ *  @returns 0, or -1 on ENOMEM (amounts unchanged). */
+int gr_job_amounts_set(gr_job *job, const gr_amounts *m);
 
 /** Reset an attempt to its initial statuses, without strings (their arena
  *  bytes come back at the next compaction). */

@@ -180,10 +180,10 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
                 gr_jw_knum(&w, "vram_gb", j->quote.vram_gb);
                 gr_jw_kstr(&w, "region", GR_JS(j, j->quote.region));
                 gr_jw_kstr(&w, "driver_family", GR_JS(j, j->quote.driver_family));
-                gr_time_format(j->quote.window_start, win, 40);
+                gr_time_format(GR_JT(j, quote, window_start), win, 40);
                 nw = strlen(win);
                 win[nw++] = '/';
-                gr_time_format(j->quote.window_end, win + nw, 40);
+                gr_time_format(GR_JT(j, quote, window_end), win + nw, 40);
                 gr_jw_kstr(&w, "reservation_window", win);
                 gr_jw_key(&w, "price");
                 if (j->quote.has_price) {
@@ -208,7 +208,7 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
         gr_jw_knum_opt(&w, "vram_observed_gb", a->has_vram_observed,
                  a->vram_observed_gb);
         gr_jw_kstr(&w, "detail", GR_JS(j, a->capacity_detail));
-        ktime_opt(&w, "checked_at", a->capacity_at);
+        ktime_opt(&w, "checked_at", GR_JT(j, cur, capacity_at));
         gr_jw_obj_end(&w);
 
         gr_jw_key(&w, "execution");
@@ -219,9 +219,9 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
         gr_jw_kstr(&w, "command", GR_JS(j, a->command));
         gr_jw_kstr(&w, "model_hash", GR_JS(j, a->model_hash));
         gr_jw_kstr(&w, "input_manifest_hash", GR_JS(j, a->input_manifest_hash));
-        ktime_opt(&w, "started_at", a->started_at);
-        ktime_opt(&w, "failed_at", a->failed_at);
-        ktime_opt(&w, "completed_at", a->completed_at);
+        ktime_opt(&w, "started_at", GR_JT(j, cur, started_at));
+        ktime_opt(&w, "failed_at", GR_JT(j, cur, failed_at));
+        ktime_opt(&w, "completed_at", GR_JT(j, cur, completed_at));
         failure_opt(&w, "failure_class", a->failure_class);
         gr_jw_kstr(&w, "stderr_class", GR_JS(j, a->stderr_class));
         gr_jw_key(&w, "output_written");
@@ -252,7 +252,10 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
         gr_jw_kstr(&w, "reason", gr_reason_t_name(j->reason));
         gr_jw_kstr(&w, "rule",
                    j->rule == GR_RULE_NONE ? NULL : gr_rule_t_name(j->rule));
-        gr_jw_kamounts(&w, "amounts", &j->amounts);
+        {
+                const gr_amounts m = gr_job_amounts(j);
+                gr_jw_kamounts(&w, "amounts", &m);
+        }
         gr_jw_kint(&w, "free_retries_used", j->free_retries_used);
         gr_jw_obj_end(&w);
 
@@ -271,7 +274,7 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
                     j->attempt,    a->capacity,  a->execution,
                     a->output,     a->evaluation, a->failure_class,
                     j->settlement, j->retry,     j->reason,
-                    j->rule,       j->amounts};
+                    j->rule,       gr_job_amounts(j)};
                 attempt_json(&w, &now);
         }
         gr_jw_arr_end(&w);

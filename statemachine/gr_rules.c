@@ -33,7 +33,7 @@ static int r3_capacity_fail(const gr_job *j, const gr_policy *p) {
 }
 
 int gr_window_over(const gr_job *j, int64_t t) {
-        return j->quote.present && t != GR_TIME_NONE && t > j->quote.window_end;
+        return j->quote.present && t != GR_TIME_NONE && t > GR_JT(j, quote, window_end);
 }
 
 static int r4_no_show(const gr_job *j, const gr_policy *p) {

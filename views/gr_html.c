@@ -213,40 +213,39 @@ static const char *lane_status(const gr_job *j, lane_t l) {
 
 /* When the lane happened, for its heading. */
 static void lane_when(gr_buf *out, const gr_job *j, lane_t l) {
-        const gr_attempt *a = &j->cur;
         int64_t t = GR_TIME_NONE;
 
         switch (l) {
         case LANE_QUOTE:
                 if (j->quote.present) {
                         gr_buf_puts(out, "window ");
-                        put_time(out, j->quote.window_start);
+                        put_time(out, GR_JT(j, quote, window_start));
                         gr_buf_puts(out, " &ndash; ");
-                        put_time(out, j->quote.window_end);
+                        put_time(out, GR_JT(j, quote, window_end));
                 }
                 return;
         case LANE_CAPACITY:
-                t = a->capacity_at;
+                t = GR_JT(j, cur, capacity_at);
                 break;
         case LANE_EXECUTION:
-                if (a->started_at != GR_TIME_NONE) {
-                        put_time(out, a->started_at);
-                        if (a->failed_at != GR_TIME_NONE ||
-                            a->completed_at != GR_TIME_NONE) {
+                if (GR_JT(j, cur, started_at) != GR_TIME_NONE) {
+                        put_time(out, GR_JT(j, cur, started_at));
+                        if (GR_JT(j, cur, failed_at) != GR_TIME_NONE ||
+                            GR_JT(j, cur, completed_at) != GR_TIME_NONE) {
                                 gr_buf_puts(out, " &rarr; ");
-                                put_time(out, a->failed_at != GR_TIME_NONE
-                                                  ? a->failed_at
-                                                  : a->completed_at);
+                                put_time(out, GR_JT(j, cur, failed_at) != GR_TIME_NONE
+                                                  ? GR_JT(j, cur, failed_at)
+                                                  : GR_JT(j, cur, completed_at));
                         }
                         return;
                 }
-                t = a->failed_at;
+                t = GR_JT(j, cur, failed_at);
                 break;
         case LANE_OUTPUT:
-                t = a->delivered_at;
+                t = GR_JT(j, cur, delivered_at);
                 break;
         case LANE_EVALUATION:
-                t = a->evaluated_at;
+                t = GR_JT(j, cur, evaluated_at);
                 break;
         case LANE_SETTLEMENT:
                 if (j->time != GR_TIME_NONE && j->seq > 0) {
@@ -348,11 +347,11 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                 row_code(out, "command", GR_JS(j, a->command));
                 row_code(out, "model hash", GR_JS(j, a->model_hash));
                 row_code(out, "input manifest hash", GR_JS(j, a->input_manifest_hash));
-                row_time(out, "started", a->started_at);
-                if (a->failed_at != GR_TIME_NONE)
-                        row_time(out, "failed", a->failed_at);
-                if (a->completed_at != GR_TIME_NONE)
-                        row_time(out, "completed", a->completed_at);
+                row_time(out, "started", GR_JT(j, cur, started_at));
+                if (GR_JT(j, cur, failed_at) != GR_TIME_NONE)
+                        row_time(out, "failed", GR_JT(j, cur, failed_at));
+                if (GR_JT(j, cur, completed_at) != GR_TIME_NONE)
+                        row_time(out, "completed", GR_JT(j, cur, completed_at));
                 row_str(out, "failure class",
                         a->failure_class == GR_FAIL_NONE
                             ? NULL
@@ -398,7 +397,10 @@ static void lane_body(gr_buf *out, const gr_job *j, lane_t l, look_t look) {
                                       "</strong> (docs/SPEC.md &sect;5)",
                                       gr_rule_t_name(j->rule));
                 gr_buf_puts(out, "</dd>");
-                money_rows(out, &j->amounts);
+                {
+                        const gr_amounts m = gr_job_amounts(j);
+                        money_rows(out, &m);
+                }
                 gr_buf_printf(out, "<dt>free retries used</dt><dd>%d</dd>",
                               j->free_retries_used);
                 if (a->reviewed)
@@ -543,7 +545,7 @@ void gr_receipt_to_html(const gr_job *j, gr_buf *out) {
                     j->attempt,    a->capacity,   a->execution,
                     a->output,     a->evaluation, a->failure_class,
                     j->settlement, j->retry,      j->reason,
-                    j->rule,       j->amounts};
+                    j->rule,       gr_job_amounts(j)};
                 attempt_row(out, &now);
         }
         gr_buf_puts(out, "</tbody></table></section>\n");

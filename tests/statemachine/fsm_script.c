@@ -28,10 +28,13 @@ static void failure(gr_event *ev, gr_field_t f, const char *v) {
 
 int fsm_script_parse(const char *script, gr_event *evs, int max) {
         char *copy = strdup(script), *save = NULL, *tok;
-        int count = 0, attempt = 1, minute = 8 * 60 + 1;
+        int count = 0, attempt = 1, minute = 8 * 60 + 1, day = 0, win_days = 0;
+        int64_t day0; /* 2026-05-25T00:00:00Z */
         const char *role_override = NULL, *price = NULL;
         char role_buf[32], price_buf[32];
 
+        if (gr_time_parse("2026-05-25T00:00:00Z", 20, &day0))
+                abort();
         for (tok = strtok_r(copy, " ", &save); tok;
              tok = strtok_r(NULL, " ", &save)) {
                 gr_event *ev;
@@ -45,6 +48,14 @@ int fsm_script_parse(const char *script, gr_event *evs, int max) {
                 }
                 if (!strncmp(tok, "T:", 2)) {
                         minute = atoi(tok + 2) * 60 + atoi(tok + 5);
+                        continue;
+                }
+                if (!strncmp(tok, "DAY:", 4)) {
+                        day = atoi(tok + 4);
+                        continue;
+                }
+                if (!strncmp(tok, "WIN:", 4)) {
+                        win_days = atoi(tok + 4);
                         continue;
                 }
                 if (!strncmp(tok, "PRICE:", 6)) {
@@ -69,8 +80,8 @@ int fsm_script_parse(const char *script, gr_event *evs, int max) {
                 }
                 memset(ev, 0, sizeof(*ev));
                 snprintf(id, sizeof(id), "e%d", count + 1);
-                snprintf(when, sizeof(when), "2026-05-25T%02d:%02d:00Z",
-                         minute / 60, minute % 60);
+                gr_time_format(day0 + ((int64_t)day * 1440 + minute) * 60000,
+                               when, sizeof(when));
                 snprintf(att, sizeof(att), "%d", attempt);
                 minute++;
                 s(ev, GR_F_event_id, id);
@@ -85,7 +96,16 @@ int fsm_script_parse(const char *script, gr_event *evs, int max) {
                         s(ev, GR_F_gpu, "A100-80GB");
                         n(ev, GR_F_vram_gb, tok[1] ? atof(tok + 2) : 80);
                         s(ev, GR_F_window_start, "2026-05-25T08:00:00Z");
-                        s(ev, GR_F_window_end, "2026-05-25T08:30:00Z");
+                        if (win_days) {
+                                char end[40];
+                                gr_time_format(day0 + ((int64_t)win_days * 1440 +
+                                                       8 * 60) * 60000,
+                                               end, sizeof(end));
+                                s(ev, GR_F_window_end, end);
+                                win_days = 0;
+                        } else {
+                                s(ev, GR_F_window_end, "2026-05-25T08:30:00Z");
+                        }
                         if (price) {
                                 const char *cur = strchr(price, ':');
                                 gr_event_set_int(ev, GR_F_price_amount_minor,

@@ -17,6 +17,9 @@
  *   RV:<settlement> review_decided
  *   @N              following events carry attempt N
  *   T:HH:MM         the next event occurs at HH:MM (later ones +1 min)
+ *   DAY:N           following events occur N days after 2026-05-25
+ *   WIN:N           the next quote's window ends N days after its 08:00
+ *                   start (instead of 08:30)
  *   DUP             repeat the previous event (same event_id)
  *   ROLE:<role>     the next event is sent by this role
  *   PRICE:<minor>[:<cur>]  the next quote carries price {amount_minor,

@@ -17,16 +17,17 @@ static char usd[] = "USD";
 static void job_init(gr_job *j, int64_t price) {
         memset(j, 0, sizeof(*j));
         j->attempt = 1;
+        j->t_base = GR_TIME_NONE;
         j->quote.present = 1;
         j->quote.has_price = 1;
-        j->quote.window_start = 1000;
-        j->quote.window_end = 11000;
+        assert_int_equal(GR_JT_SET(j, quote, window_start, 1000), 0);
+        assert_int_equal(GR_JT_SET(j, quote, window_end, 11000), 0);
         j->quote.price_amount_minor = price;
         j->quote.price_currency = gr_intern_ref(usd, strlen(usd));
-        j->cur.started_at = 2000;
-        j->cur.failed_at = GR_TIME_NONE;
-        j->cur.completed_at = GR_TIME_NONE;
-        j->cur.cancelled_at = GR_TIME_NONE;
+        assert_int_equal(GR_JT_SET(j, cur, started_at, 2000), 0);
+        assert_int_equal(GR_JT_SET(j, cur, failed_at, GR_TIME_NONE), 0);
+        assert_int_equal(GR_JT_SET(j, cur, completed_at, GR_TIME_NONE), 0);
+        assert_int_equal(GR_JT_SET(j, cur, cancelled_at, GR_TIME_NONE), 0);
 }
 
 static gr_verdict verdict(gr_settlement_t s, gr_rule_t rule) {
@@ -108,7 +109,7 @@ static void test_partial_refund(void **state) {
 
         (void)state;
         job_init(&j, 1000);
-        j.cur.cancelled_at = 4500; /* 2500 of 10000 ms */
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 4500), 0); /* 2500 of 10000 ms */
         v = verdict(GR_SETTLE_PARTIAL_REFUND, GR_RULE_R12);
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R12, 9999), 2500);
         m = gr_amounts_of(&j, &v, 9999);
@@ -118,35 +119,35 @@ static void test_partial_refund(void **state) {
         assert_int_equal(m.charge_minor + m.refund_minor, m.price_minor);
 
         /* floor: 3 of 10000 ms of a price of 1000 charges 0 */
-        j.cur.cancelled_at = 2003;
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 2003), 0);
         m = gr_amounts_of(&j, &v, 9999);
         assert_int_equal(m.charge_minor, 0);
         assert_int_equal(m.refund_minor, 1000);
         /* 7 ms of price 3333: floor(23331 / 10000) = 2 */
         job_init(&j, 3333);
-        j.cur.cancelled_at = 2007;
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 2007), 0);
         m = gr_amounts_of(&j, &v, 9999);
         assert_int_equal(m.charge_minor, 2);
         assert_int_equal(m.refund_minor, 3331);
 
         /* R5 ends at the failure; the cancel is not read */
         job_init(&j, 1000);
-        j.cur.failed_at = 7000;
-        j.cur.cancelled_at = 3000;
+        assert_int_equal(GR_JT_SET(&j, cur, failed_at, 7000), 0);
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 3000), 0);
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R5, 0), 5000);
         v = verdict(GR_SETTLE_PARTIAL_REFUND, GR_RULE_R5);
         m = gr_amounts_of(&j, &v, 0);
         assert_int_equal(m.charge_minor, 500);
         /* R5 without a failure time: nothing used */
-        j.cur.failed_at = GR_TIME_NONE;
+        assert_int_equal(GR_JT_SET(&j, cur, failed_at, GR_TIME_NONE), 0);
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R5, 9000), 0);
 
         /* a review: failure, else completion, else now */
         job_init(&j, 1000);
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_NONE, 3000), 1000);
-        j.cur.completed_at = 6000;
+        assert_int_equal(GR_JT_SET(&j, cur, completed_at, 6000), 0);
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_NONE, 3000), 4000);
-        j.cur.failed_at = 5000;
+        assert_int_equal(GR_JT_SET(&j, cur, failed_at, 5000), 0);
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_NONE, 3000), 3000);
 }
 
@@ -159,37 +160,37 @@ static void test_used_bounds(void **state) {
 
         (void)state;
         job_init(&j, 1000);
-        j.cur.cancelled_at = 50000; /* far past the window */
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 50000), 0); /* far past the window */
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R12, 0), 10000);
         m = gr_amounts_of(&j, &v, 0);
         assert_int_equal(m.charge_minor, 1000);
         assert_int_equal(m.refund_minor, 0);
 
-        j.cur.cancelled_at = 2000; /* equal to the start */
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 2000), 0); /* equal to the start */
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R12, 0), 0);
-        j.cur.cancelled_at = 1500; /* before the start */
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 1500), 0); /* before the start */
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R12, 0), 0);
         m = gr_amounts_of(&j, &v, 0);
         assert_int_equal(m.refund_minor, 1000);
 
         job_init(&j, 1000);
-        j.cur.cancelled_at = 4000;
-        j.cur.started_at = GR_TIME_NONE;
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 4000), 0);
+        assert_int_equal(GR_JT_SET(&j, cur, started_at, GR_TIME_NONE), 0);
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R12, 0), 0);
 
         job_init(&j, 1000);
-        j.cur.cancelled_at = 4000;
-        j.quote.window_end = j.quote.window_start; /* empty window */
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 4000), 0);
+        assert_int_equal(GR_JT_SET(&j, quote, window_end, GR_JT(&j, quote, window_start)), 0); /* empty window */
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R12, 0), 0);
         m = gr_amounts_of(&j, &v, 0);
         assert_int_equal(m.charge_minor, 0);
         assert_int_equal(m.refund_minor, 1000);
-        j.quote.window_end = j.quote.window_start - 1; /* inverted */
+        assert_int_equal(GR_JT_SET(&j, quote, window_end, GR_JT(&j, quote, window_start) - 1), 0); /* inverted */
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R12, 0), 0);
 
         job_init(&j, 1000);
         j.quote.present = 0;
-        j.cur.cancelled_at = 4000;
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 4000), 0);
         assert_int_equal(gr_amounts_used_ms(&j, GR_RULE_R12, 0), 0);
 }
 
@@ -201,7 +202,7 @@ static void test_int64_price(void **state) {
 
         (void)state;
         job_init(&j, INT64_MAX);
-        j.cur.cancelled_at = 2000 + 5000; /* half the window */
+        assert_int_equal(GR_JT_SET(&j, cur, cancelled_at, 2000 + 5000), 0); /* half the window */
         m = gr_amounts_of(&j, &v, 0);
         assert_true(m.charge_minor == INT64_MAX / 2);
         assert_true(m.refund_minor == INT64_MAX - INT64_MAX / 2);

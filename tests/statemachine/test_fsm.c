@@ -601,6 +601,12 @@ static const struct amount_row {
      "PRICE:420 Q C- @2 C+ PRICE:420:EUR Q",
      "{\"currency\":\"EUR\",\"price_minor\":420,\"charge_minor\":0,"
      "\"refund_minor\":0,\"held_minor\":420}"},
+    /* job times more than 2^31 ms (~24.8 days) from the job's first time
+     * are kept whole (gr_jtime): the window ends 40 days after it starts,
+     * the cancel comes 30 days in; started 08:03 on day 0.
+     * 1000 * (30 d - 3 min) / 40 d = 749.95 -> 749 */
+    {"R12 over a 40-day window, times far apart",
+     "PRICE:1000 WIN:40 Q C+ S DAY:30 T:08:00 X", AMT("1000", "749", "251", "0")},
     {"locked amounts keep the currency they were decided in",
      "PRICE:420 Q C- @2 C+ S D O PRICE:500:EUR Q BP:timeout:40",
      AMT("420", "420", "0", "0")},

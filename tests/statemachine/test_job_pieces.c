@@ -4,7 +4,9 @@
  * and cost nothing; the first write allocates the piece, later writes reuse
  * it; destroy frees it (run under ASan/valgrind to see a leak); and both
  * state forms (JSON and compact) carry a piece, or its absence, across a
- * round trip.
+ * round trip.  Also the job's compact members: the duplicate set in the
+ * arena's block, job times as offsets (far ones kept whole) and the kept
+ * amounts' currency as a job string.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "gr_amounts.h"
 #include "gr_buf.h"
 #include "gr_job.h"
 #include "gr_state_json.h"
@@ -162,11 +165,109 @@ static void test_seen_and_strings_share_a_block(void **state) {
         gr_job_destroy(j);
 }
 
+/* Job times: near the first one as 32-bit offsets, far ones (up to the
+ * ends of what an RFC 3339 time can say, and any int64_t a state record
+ * holds) whole; all read back exactly, also after both state round trips. */
+static void test_job_times_near_and_far(void **state) {
+        static const int64_t t0 = 1779696000000LL; /* 2026-05-25T08:00Z */
+        static const int64_t far[] = {
+            t0 + INT32_MAX,       t0 + INT32_MAX + 1LL, t0 + INT32_MIN + 2LL,
+            t0 + INT32_MIN + 1LL, t0 + INT32_MIN,       GR_TIME_MIN_MS,
+            GR_TIME_MAX_MS,       INT64_MAX,            GR_TIME_NONE + 1,
+        };
+        (void)state;
+        for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+                gr_job *j = gr_job_new("job-p4");
+                const size_t fp0 = gr_job_footprint(j);
+
+                assert_int_equal(GR_JT(j, cur, started_at), GR_TIME_NONE);
+                assert_int_equal(GR_JT_SET(j, quote, window_start, t0), 0);
+                assert_int_equal(GR_JT_SET(j, quote, window_end, t0 + 1800000), 0);
+                assert_int_equal(GR_JT_SET(j, cur, started_at, t0 - 5), 0);
+                assert_null(j->more); /* all near: nothing more held */
+                assert_int_equal(gr_job_footprint(j), fp0);
+                assert_int_equal(GR_JT_SET(j, cur, failed_at, far[i]), 0);
+                assert_int_equal(GR_JT_SET(j, cur, reviewed_at, far[i]), 0);
+                j->quote.present = 1;
+                for (int compact = 0; compact < 2; compact++) {
+                        gr_job *back = compact ? round_trip(j, 1)
+                                               : round_trip(j, 0);
+                        const gr_job *x[] = {j, back};
+                        for (int k = 0; k < 2; k++) {
+                                assert_int_equal(GR_JT(x[k], quote, window_start), t0);
+                                assert_int_equal(GR_JT(x[k], quote, window_end),
+                                                 t0 + 1800000);
+                                assert_int_equal(GR_JT(x[k], cur, started_at), t0 - 5);
+                                assert_int_equal(GR_JT(x[k], cur, failed_at), far[i]);
+                                assert_int_equal(GR_JT(x[k], cur, reviewed_at), far[i]);
+                                assert_int_equal(GR_JT(x[k], cur, completed_at),
+                                                 GR_TIME_NONE);
+                        }
+                        gr_job_destroy(back);
+                }
+                /* cleared, and a new attempt starts with none */
+                assert_int_equal(GR_JT_SET(j, cur, failed_at, GR_TIME_NONE), 0);
+                assert_int_equal(GR_JT(j, cur, failed_at), GR_TIME_NONE);
+                gr_attempt_reset(&j->cur);
+                assert_int_equal(GR_JT(j, cur, reviewed_at), GR_TIME_NONE);
+                gr_job_destroy(j);
+        }
+}
+
+/* The kept amounts: a currency other than the quote's is a string of the
+ * job's own, kept through arena compactions and both state round trips;
+ * the quote's own is shared. */
+static void test_kept_amounts(void **state) {
+        gr_job *j = gr_job_new("job-p5");
+        gr_amounts m, got;
+        (void)state;
+
+        memset(&m, 0, sizeof(m));
+        m.present = 1;
+        m.price_minor = 420;
+        m.charge_minor = 20;
+        m.refund_minor = 300;
+        m.held_minor = 100;
+        snprintf(m.currency, sizeof(m.currency), "%s", "XTS-TESTCOIN15");
+        got = gr_job_amounts(j);
+        assert_int_equal(got.present, 0);
+        assert_string_equal(got.currency, "");
+        assert_int_equal(gr_job_str_set(j, &j->quote.price_currency, "USD"), 0);
+        assert_int_equal(gr_job_amounts_set(j, &m), 0);
+        for (int i = 0; i < 100; i++) {
+                char v[48];
+                snprintf(v, sizeof(v), "out/%d/xxxxxxxxxxxxxxxxxxxxxxxx", i);
+                assert_int_equal(gr_job_str_set(j, &j->cur.output_path, v), 0);
+        }
+        for (int compact = 0; compact < 3; compact++) {
+                gr_job *back = compact < 2 ? round_trip(j, compact) : NULL;
+                got = gr_job_amounts(back ? back : j);
+                assert_int_equal(got.present, 1);
+                assert_string_equal(got.currency, "XTS-TESTCOIN15");
+                assert_true(got.price_minor == 420 && got.charge_minor == 20 &&
+                            got.refund_minor == 300 && got.held_minor == 100);
+                assert_true(gr_amounts_equal(&got, &m));
+                gr_job_destroy(back);
+        }
+        /* the quote's currency: the same handle */
+        snprintf(m.currency, sizeof(m.currency), "%s", "USD");
+        assert_int_equal(gr_job_amounts_set(j, &m), 0);
+        assert_int_equal(j->amounts.currency, j->quote.price_currency);
+        assert_string_equal(gr_job_amounts(j).currency, "USD");
+        /* none */
+        m.currency[0] = '\0';
+        assert_int_equal(gr_job_amounts_set(j, &m), 0);
+        assert_int_equal(j->amounts.currency, 0);
+        gr_job_destroy(j);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_absent_until_first_use),
             cmocka_unit_test(test_round_trip),
             cmocka_unit_test(test_seen_and_strings_share_a_block),
+            cmocka_unit_test(test_job_times_near_and_far),
+            cmocka_unit_test(test_kept_amounts),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -227,7 +227,7 @@ static void test_escaping(void **state) {
         assert_non_null(j);
         assert_int_equal(gr_job_str_set(j, &j->cur.command, "rm -rf / <b>&amp;"), 0);
         assert_int_equal(gr_job_str_set(j, &j->cur.container_image, "\"><img>"), 0);
-        j->cur.started_at = 0;
+        assert_int_equal(GR_JT_SET(j, cur, started_at, 0), 0);
         j->cur.execution = GR_EXEC_RUNNING;
         gr_buf_init(&b);
         gr_receipt_to_html(j, &b);
