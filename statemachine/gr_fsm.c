@@ -160,6 +160,8 @@ static void begin_attempt(gr_job *j, uint32_t attempt, int strings) {
         j->attempt = attempt;
 }
 
+/* Setting a job time (GR_JT_SET) cannot fail here: the dry run has wide
+ * slots of its own, and commit() reserved the job's before its run. */
 static void effect(gr_job *j, const gr_event *ev, int strings) {
         gr_attempt *a = &j->cur;
 
@@ -370,6 +372,14 @@ static void reject(const gr_fsm_sink *sink, const gr_event *ev,
                 sink->reject(sink->opaque, ev, &err);
 }
 
+/* @returns 1 when a job time of j is kept whole (GR_JT_WIDE). */
+static int far_times(const gr_job *j) {
+#define FAR(m) j->cur.m == GR_JT_WIDE ||
+        return GR_ATTEMPT_TIMES(FAR) j->quote.window_start == GR_JT_WIDE ||
+               j->quote.window_end == GR_JT_WIDE;
+#undef FAR
+}
+
 /* Canonical bytes of rows and receipts are rendered here to be hashed;
  * one buffer per thread keeps that free of malloc on the hot path. */
 static _Thread_local gr_buf scratch;
@@ -413,6 +423,14 @@ static gr_outcome_t commit(const gr_policy *pol, gr_job *j, const gr_event *ev,
         if ((broken = impossible(&dry, &v))) {
                 reject(sink, ev, GR_REJ_IMPOSSIBLE_TRANSITION,
                        "%s (attempt %u): %s", broken);
+                return GR_REJECTED;
+        }
+        /* A time far from the job's first (gr_jtime) is kept whole in the
+         * job's wide slots: have them before anything changes, or refuse
+         * the event rather than lose the time. */
+        if (far_times(&dry) && gr_job_wide_reserve(j) == -1) {
+                reject(sink, ev, GR_REJ_TOO_LARGE, "%s (attempt %u): %s",
+                       "out of memory for a far time");
                 return GR_REJECTED;
         }
 

@@ -3,7 +3,6 @@
 
 #include <sodium.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,8 +310,10 @@ gr_amounts gr_job_amounts(const gr_job *job) {
         m.charge_minor = k->charge_minor;
         m.refund_minor = k->refund_minor;
         m.held_minor = k->held_minor;
-        if (c) /* kept from a gr_amounts: it fits */
-                snprintf(m.currency, sizeof(m.currency), "%s", c);
+        if (c) { /* kept from a gr_amounts: it fits (cut to be sure) */
+                size_t n = strnlen(c, sizeof(m.currency) - 1);
+                memcpy(m.currency, c, n);
+        }
         return m;
 }
 
@@ -352,11 +353,20 @@ int gr_jtime_set(gr_job *job, gr_jtime *dst, int k, int64_t v) {
                 *dst = (gr_jtime)(v - job->t_base);
                 return 0;
         }
-        if (!(m = gr_job_more_mut(job)) ||
-            (!m->wide && !(m->wide = malloc(GR_JT__CNT * sizeof(*m->wide)))))
+        if (gr_job_wide_reserve(job) == -1)
                 return -1;
+        m = job->more;
         m->wide[k] = v;
         *dst = GR_JT_WIDE;
+        return 0;
+}
+
+int gr_job_wide_reserve(gr_job *job) {
+        gr_job_more *m = gr_job_more_mut(job);
+
+        if (!m ||
+            (!m->wide && !(m->wide = malloc(GR_JT__CNT * sizeof(*m->wide)))))
+                return -1;
         return 0;
 }
 

@@ -151,7 +151,7 @@ typedef struct gr_attempt_summary {
  *  0 for none) instead of a 16-byte buffer. */
 typedef struct gr_kept_amounts {
         int64_t price_minor, charge_minor, refund_minor, held_minor;
-        uint32_t currency; /**< gr_jstr */
+        gr_jstr currency;
         uint8_t present;
 } gr_kept_amounts;
 
@@ -322,6 +322,9 @@ static inline int64_t gr_jtime_get(const gr_job *job, gr_jtime t, int k) {
 int gr_jtime_set(gr_job *job, gr_jtime *dst, int k, int64_t v);
 /** Shorthand: set the time member m of group g of job j to v. */
 #define GR_JT_SET(j, g, m, v) gr_jtime_set((j), &(j)->g.m, GR_JT_##m, (v))
+/** Allocate the job's slots for far times now (gr_jtime_set then cannot
+ *  fail).  @returns 0, or -1 on ENOMEM. */
+int gr_job_wide_reserve(gr_job *job);
 
 /** @returns the amounts of the job's current posture (job->amounts). */
 gr_amounts gr_job_amounts(const gr_job *job);
