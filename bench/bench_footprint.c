@@ -116,8 +116,8 @@ static const struct {
 
 static void breakdown(gr_job **jobs, size_t njobs) {
         double f[N_BD] = {0}, st = 0, id = 0, cap = 0, len = 0, pk = 0,
-               hist = 0, seen = 0, park = 0, strs = 0, shared = 0;
-        size_t ie, ib;
+               hist = 0, seen = 0, park = 0, strs = 0, shared = 0, wide = 0;
+        size_t ie, ib, nmore = 0, nwide = 0;
         const double n = (double)njobs;
 
         for (size_t j = 0; j < njobs; j++) {
@@ -130,6 +130,11 @@ static void breakdown(gr_job **jobs, size_t njobs) {
                       (job->more && job->more->buyer ? sizeof(gr_buyer_packet) : 0);
                 hist += gr_job_nhistory(job) * sizeof(gr_attempt_summary) +
                         (job->more ? sizeof(*job->more) : 0);
+                nmore += job->more != NULL;
+                if (job->more && job->more->wide) {
+                        nwide++;
+                        wide += GR_JT__CNT * sizeof(int64_t);
+                }
                 seen += job->seen_cap * sizeof(uint64_t);
                 park += (double)gr_job_nparked(job) *
                         (sizeof(gr_event) + sizeof(gr_event *));
@@ -155,12 +160,13 @@ static void breakdown(gr_job **jobs, size_t njobs) {
         }
         gr_intern_stats(&ie, &ib);
         printf("breakdown (bytes/job): struct %.0f, job_id %.0f, arena %.0f "
-               "(%.0f used, %.0f in live strings), packets %.0f, history and parked piece "
-               "%.0f, duplicate set %.0f, parked %.0f; shared strings "
-               "pointed at %.0f (not counted: the process holds %zu "
+               "(%.0f used, %.0f in live strings), packets %.0f, rare parts' "
+               "piece and history %.0f (%zu jobs have the piece), far times "
+               "%.1f (%zu jobs), duplicate set %.0f, parked %.0f; shared "
+               "strings pointed at %.0f (not counted: the process holds %zu "
                "values, %zu bytes)\n",
                st / n, id / n, cap / n, len / n, strs / n, pk / n, hist / n,
-               seen / n, park / n, shared / n, ie, ib);
+               nmore, wide / n, nwide, seen / n, park / n, shared / n, ie, ib);
         for (size_t k = 0; k < N_BD; k++)
                 if (f[k] / n >= 0.5)
                         printf("  %-28s %6.1f\n", bd_fields[k].name, f[k] / n);
