@@ -634,8 +634,10 @@ gr_job *gr_state_decode(const char *buf, size_t len, char *errstr,
         if (ver == 1) { /* derive what version 1 did not keep */
                 gr_verdict v1 = {j->settlement, j->retry, j->reason, j->rule};
                 const gr_amounts m = gr_amounts_of(j, &v1, j->time);
-                if (gr_job_amounts_set(j, &m) == -1)
+                if (gr_job_amounts_set(j, &m) == -1) {
+                        fail(&r, "amounts (out of memory)");
                         goto err;
+                }
         }
         gr_json_decoder_destroy(dec);
         json_decref(root);
