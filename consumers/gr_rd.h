@@ -63,8 +63,10 @@
 #define GR_POLICY_MAX (1024 * 1024)
 #define GR_PROGRESS_MS 60000
 #define GR_JOIN_FINISH_MS 5000
-/* Records decoded (and verified by the pool) together before they are
- * applied in order; ~8 KiB of gr_event each. */
+/* With signatures to verify: records decoded and verified by the pool
+ * together before they are applied in order (~11 KiB of gr_event each).
+ * Without, a batch is held whole (batch.size records) and dealt to the
+ * workers at once. */
 #define GR_PEND_MAX 1024
 
 /* One assigned input partition: its engine (the jobs whose events live on
@@ -128,6 +130,8 @@ typedef struct grd_worker {
         gr_outputs out;       /* its writers (own rendering buffer) */
         gr_receiptd_stats st; /* its records' counts, added to r->st */
         int failed;           /* a writer failed: out.errstr says why */
+        gr_event ev;          /* the record it applies, decoded (when no */
+        gr_err err;           /* signatures are to be verified) */
 } grd_worker;
 
 struct gr_receiptd {
@@ -165,8 +169,10 @@ struct gr_receiptd {
         rd_kafka_resp_err_t last_consume_err;
         int fatal;
         gr_codec *codec; /* JSON or Avro, by each record's framing */
-        /* Records polled but not yet applied (owned), with their decoded
-         * events and decode/verify results, [cappend] each. */
+        /* Records polled but not yet applied (owned), [cappend]; with
+         * signatures to verify also their decoded events and decode/verify
+         * results, [cappend] each (else NULL: workers decode as they
+         * apply). */
         rd_kafka_message_t **pend;
         gr_event *evs;
         gr_event **pevs; /* events the pool verifies (NULL: skip) */

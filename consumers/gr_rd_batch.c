@@ -68,41 +68,45 @@ void grd_pend_drop(gr_receiptd *r) {
         r->npend = 0;
 }
 
-/* Decode record i into r->evs[i] with codec: prc[i] = 0, or -1 with
- * perr[i] set. */
-static void pend_decode(gr_receiptd *r, gr_codec *codec, size_t i) {
-        const rd_kafka_message_t *m = r->pend[i];
-        gr_event *ev = &r->evs[i];
-        gr_err *err = &r->perr[i];
-
+/* Decode record m into ev with codec.  @returns 0, or -1 with err set. */
+static int decode_record(const rd_kafka_message_t *m, gr_codec *codec,
+                         gr_event *ev, gr_err *err) {
         gr_event_reset(ev);
-        r->pevs[i] = NULL;
-        r->prc[i] = -1;
         if (!m->payload || m->len == 0) {
                 gr_err_set(err, GR_REJ_INVALID_JSON, "empty record value");
-        } else if (gr_codec_decode(codec, m->payload, m->len, ev, err) ==
-                   -1) {
-                /* reason set by the codec */
-        } else if (!m->key || m->key_len != strlen(ev->job_id) ||
-                   memcmp(m->key, ev->job_id, m->key_len)) {
+                return -1;
+        }
+        if (gr_codec_decode(codec, m->payload, m->len, ev, err) == -1)
+                return -1; /* reason set by the codec */
+        if (!m->key || m->key_len != strlen(ev->job_id) ||
+            memcmp(m->key, ev->job_id, m->key_len)) {
                 /* A job's events must share one partition (docs/SPEC.md §2): an
                  * event keyed otherwise would split the job's state. */
                 gr_err_set(err, GR_REJ_SCHEMA,
                            "record key is not the job_id (%s)",
                            m->key ? "key differs" : "no key");
-        } else {
-                r->prc[i] = 0;
-                if (r->need_auth)
-                        r->pevs[i] = ev;
+                return -1;
         }
+        return 0;
 }
 
-/* Apply record i (decoded and verified) to its partition's engine on
- * worker w, which owns that partition in this flush; the record travels
- * to the sinks with it. */
+/* Signatures to verify: decode record i into r->evs[i] with codec, to be
+ * verified with the others on the pool: prc[i] = 0, or -1 with perr[i]
+ * set. */
+static void pend_decode(gr_receiptd *r, gr_codec *codec, size_t i) {
+        r->prc[i] = decode_record(r->pend[i], codec, &r->evs[i], &r->perr[i]);
+        r->pevs[i] = r->prc[i] == 0 ? &r->evs[i] : NULL;
+}
+
+/* Apply record i to its partition's engine on worker w, which owns that
+ * partition in this flush; the record travels to the sinks with it.
+ * Decoded and verified already when there are signatures to verify (r->evs
+ * held), else decoded here into the worker's own event. */
 static void pend_apply(gr_receiptd *r, grd_worker *w, size_t i) {
         const rd_kafka_message_t *m = r->pend[i];
-        const gr_event *ev = &r->evs[i];
+        const gr_event *ev;
+        const gr_err *err;
+        int rc;
         gr_part *p = NULL;
         gr_job *job;
         grd_record rec;
@@ -114,11 +118,20 @@ static void pend_apply(gr_receiptd *r, grd_worker *w, size_t i) {
                 return; /* revoked or rewound while in flight */
         if (p->next_offset >= 0 && m->offset < p->next_offset)
                 return; /* before the resume point: already applied */
+        if (r->evs) {
+                ev = &r->evs[i];
+                err = &r->perr[i];
+                rc = r->prc[i];
+        } else {
+                rc = decode_record(m, w->codec, &w->ev, &w->err);
+                ev = &w->ev;
+                err = &w->err;
+        }
         rec = (grd_record){p, w, m, ev};
         grd_record_sink(&rec, &sink);
         gr_engine_set_sink(p->eng, &sink);
-        if (r->prc[i] == -1) {
-                gr_engine_reject(p->eng, ev, &r->perr[i]);
+        if (rc == -1) {
+                gr_engine_reject(p->eng, ev, err);
                 w->st.rejected++;
         } else {
                 switch (gr_engine_apply(p->eng, ev)) {
@@ -211,19 +224,20 @@ static void workers_merge(gr_receiptd *r) {
                         r->produce_failed = 1;
 }
 
-/* Decode every held record (on the workers), verify the signatures the
- * policy requires on the pool (skipped entirely when it requires none),
- * then apply them on the workers, each partition on one worker in the
- * order its records were polled. */
+/* Apply the held records on the workers, each partition on one worker in
+ * the order its records were polled.  When the policy requires signatures
+ * they are first decoded (on the workers) and verified (on the pool);
+ * otherwise each worker decodes a record as it applies it. */
 static void pend_flush(gr_receiptd *r) {
         size_t n = r->npend;
         double tf = now_ms_f();
 
         if (!n)
                 return;
-        grd_pool_run(r->pool, work_decode, r);
         if (r->need_auth) {
-                double t0 = now_ms_f();
+                double t0;
+                grd_pool_run(r->pool, work_decode, r);
+                t0 = now_ms_f();
                 gr_verify_pool_run(r->vpool, r->pevs, r->prc, r->perr, n);
                 r->st.verify_ms += now_ms_f() - t0;
                 for (size_t i = 0; i < n; i++) {

@@ -198,8 +198,7 @@ err:
 /* Keys, the verification pool and the batch's record arrays. */
 static int evidence_init(gr_receiptd *r, char *errstr, size_t errstr_size) {
         const gr_config *cfg = r->cfg;
-        size_t cap = cfg->batch_size < GR_PEND_MAX ? (size_t)cfg->batch_size :
-                                                     GR_PEND_MAX;
+        size_t cap = (size_t)cfg->batch_size;
 
         if (gr_crypto_init() == -1) {
                 snprintf(errstr, errstr_size, "libsodium init failed");
@@ -237,12 +236,18 @@ static int evidence_init(gr_receiptd *r, char *errstr, size_t errstr_size) {
                                             cfg->keyring, errstr,
                                             errstr_size)))
                 return -1;
+        /* Signatures to verify: GR_PEND_MAX records at a time, decoded
+         * for the pool.  None: the whole batch, decoded by the workers as
+         * they apply it, so a flush spans every partition the batch has. */
+        if (r->need_auth && cap > GR_PEND_MAX)
+                cap = GR_PEND_MAX;
         r->cappend = cap;
         if (!(r->pend = calloc(cap, sizeof(*r->pend))) ||
-            !(r->evs = calloc(cap, sizeof(*r->evs))) ||
-            !(r->pevs = calloc(cap, sizeof(*r->pevs))) ||
-            !(r->prc = calloc(cap, sizeof(*r->prc))) ||
-            !(r->perr = calloc(cap, sizeof(*r->perr)))) {
+            (r->need_auth &&
+             (!(r->evs = calloc(cap, sizeof(*r->evs))) ||
+              !(r->pevs = calloc(cap, sizeof(*r->pevs))) ||
+              !(r->prc = calloc(cap, sizeof(*r->prc))) ||
+              !(r->perr = calloc(cap, sizeof(*r->perr)))))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
         }

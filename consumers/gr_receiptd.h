@@ -10,10 +10,13 @@
  * thread; `receiptd` itself is a small main() around it.
  *
  * Per batch (up to batch.size records or batch.ms):
- *   1. decode the records (up to 1024 at a time), verify the signatures
- *      the policy requires on a pool of verify.threads threads (skipped
- *      when it requires none; a failure is a DLQ reject), then apply them
- *      in the order polled to their partitions' engines; ledger rows,
+ *   1. decode the records, verify the signatures the policy requires on
+ *      a pool of verify.threads threads (a failure is a DLQ reject), then
+ *      apply them in the order polled to their partitions' engines, each
+ *      partition on one processing worker.  When the policy requires
+ *      signatures this runs on up to 1024 records at a time; when it
+ *      requires none, the whole batch is dealt to the workers at once and
+ *      each decodes a record as it applies it; ledger rows,
  *      decisions (signed when processor.key is set) and rejects are
  *      produced as the engine reports them, to the record's partition
  *      number; each ledger row is appended to the partition's Merkle log;
