@@ -100,8 +100,8 @@ static void pend_decode(gr_receiptd *r, gr_codec *codec, size_t i) {
 
 /* Apply record i to its partition's engine on worker w, which owns that
  * partition in this flush; the record travels to the sinks with it.
- * Decoded and verified already when there are signatures to verify (r->evs
- * held), else decoded here into the worker's own event. */
+ * Decoded and verified already when there are signatures to verify, else
+ * decoded here into the worker's own event. */
 static void pend_apply(gr_receiptd *r, grd_worker *w, size_t i) {
         const rd_kafka_message_t *m = r->pend[i];
         const gr_event *ev;
@@ -118,7 +118,7 @@ static void pend_apply(gr_receiptd *r, grd_worker *w, size_t i) {
                 return; /* revoked or rewound while in flight */
         if (p->next_offset >= 0 && m->offset < p->next_offset)
                 return; /* before the resume point: already applied */
-        if (r->evs) {
+        if (r->need_auth) { /* decoded and verified in pend_flush */
                 ev = &r->evs[i];
                 err = &r->perr[i];
                 rc = r->prc[i];

@@ -114,10 +114,9 @@ static int in_arena(gr_jstr h) { return h && !(h & GR_JSTR_SHARED); }
 
 static int is_party_tag(char t) { return t == TAG_BUYER || t == TAG_SELLER; }
 
-/* The duplicate set's slots, after the arena in the job's block. */
+/* gr_job_seen_slots(), to write (the job is the caller's). */
 static uint64_t *seen_of(gr_job *job) {
-        return job->seen_cap ? (uint64_t *)(void *)(job->arena + job->arena_cap)
-                             : NULL;
+        return (uint64_t *)(uintptr_t)gr_job_seen_slots(job);
 }
 
 #define SEEN_BYTES(cap) ((size_t)(cap) * sizeof(uint64_t))

@@ -190,8 +190,7 @@ static void test_job_times_near_and_far(void **state) {
                 assert_int_equal(GR_JT_SET(j, cur, reviewed_at, far[i]), 0);
                 j->quote.present = 1;
                 for (int compact = 0; compact < 2; compact++) {
-                        gr_job *back = compact ? round_trip(j, 1)
-                                               : round_trip(j, 0);
+                        gr_job *back = round_trip(j, compact);
                         const gr_job *x[] = {j, back};
                         for (int k = 0; k < 2; k++) {
                                 assert_int_equal(GR_JT(x[k], quote, window_start), t0);
