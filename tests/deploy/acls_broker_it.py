@@ -12,7 +12,6 @@ The broker's jars: GR_KAFKA_JARS, else KAFKA_HOME/libs, else JARS (the
 folder tests/kafka's cluster script fills with Maven).  Exit 77 (skip)
 without them, java or kcat.  Every wait is bounded.
 """
-import base64
 import json
 import os
 import shutil
@@ -22,7 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "kafka"))
+import kafka_cluster  # noqa: E402
 
 RECEIPTCTL, RECEIPTD, DEPLOY, SCENARIOS = sys.argv[1:5]
 JARS = os.environ.get("GR_KAFKA_JARS") or (
@@ -125,7 +127,7 @@ def decisions():
 procs = []
 rc = 1
 try:
-    cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cid = kafka_cluster.new_cluster_id()
     r = subprocess.run(["java", "-cp", CP, "kafka.tools.StorageTool",
                         "format", "-t", cid, "-c", props],
                        capture_output=True, text=True, timeout=120)

@@ -56,6 +56,19 @@ def free_ports(n):
     return ports
 
 
+def new_cluster_id(rand=uuid.uuid4):
+    """A KRaft cluster id: a random UUID in unpadded URL-safe base64.
+
+    One id in 64 would begin with '-' (0xF8-0xFB in the first byte), and
+    the storage tool's parser takes such a value for an option ("argument
+    --cluster-id/-t: expected one argument"); Kafka's own random ids are
+    drawn again in that case, and so are these."""
+    while True:
+        cid = base64.urlsafe_b64encode(rand().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 def fetch_jars(jars):
     """The broker's jars in `jars` (Maven, once); returns the classpath."""
     home = os.environ.get("KAFKA_HOME")
@@ -308,8 +321,7 @@ def start(d, nodes, jars, heap="384m"):
     cp = fetch_jars(jars)
     ids = list(range(1, nodes + 1))
     ports, cports = free_ports(nodes), free_ports(nodes)
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode() \
-        .rstrip("=")
+    cluster_id = new_cluster_id()
     with open(os.path.join(d, "log4j2.properties"), "w") as f:
         f.write(LOG4J)
     info = {"bootstrap": ",".join("127.0.0.1:%d" % p for p in ports),
