@@ -4,13 +4,22 @@
  * with send_offsets_to_transaction, each record's value copied to the same
  * partition of the decisions topic.  No decoding, no FSM, no state.
  *
- *   bench_passthrough BOOTSTRAP EXPECTED_RECORDS [BATCH] [TIMEOUT_S]
+ *   bench_passthrough BOOTSTRAP EXPECTED_RECORDS [BATCH] [TIMEOUT_S] [FANOUT]
  *
- * Exits 0 after EXPECTED_RECORDS records, 1 on error or timeout. */
+ * FANOUT (default 1) is how many records to produce per record consumed,
+ * on average: the extra copies go to the same partition of the ledger
+ * topic.  With receiptd's own ratio of records out to records in it is
+ * the floor of any processor that writes those outputs.
+ *
+ * Exits 0 after EXPECTED_RECORDS records, 1 on error or timeout.  On
+ * stdout, "window_cpu_s S": the process's CPU seconds from the first
+ * record consumed to the last commit's return, the group join and the
+ * shutdown left out (bench_kafka.py compares receiptd's own window). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -18,6 +27,13 @@ static int64_t now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double cpu_s(void) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *bs,
@@ -36,6 +52,19 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *bs,
 fail:
         fprintf(stderr, "bench_passthrough: %s\n", err);
         exit(1);
+}
+
+/* A copy of m's key and value to the same partition of topic. */
+static int put(rd_kafka_t *p, const char *topic, const rd_kafka_message_t *m) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(m->partition),
+            RD_KAFKA_V_KEY(m->key, m->key_len),
+            RD_KAFKA_V_VALUE(m->payload, m->len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e)
+                fprintf(stderr, "bench_passthrough: produce: %s\n",
+                        rd_kafka_err2str(e));
+        return e ? -1 : 0;
 }
 
 static int commit(rd_kafka_t *c, rd_kafka_t *p,
@@ -57,8 +86,9 @@ static int commit(rd_kafka_t *c, rd_kafka_t *p,
 }
 
 int main(int argc, char **argv) {
-        static const char *const ckv[] = {
-            "group.id", "bench-passthrough",
+        char group[64];
+        const char *ckv[] = {
+            "group.id", group,
             "partition.assignment.strategy", "cooperative-sticky",
             "enable.auto.commit", "false",
             "enable.auto.offset.store", "false",
@@ -74,9 +104,11 @@ int main(int argc, char **argv) {
         rd_kafka_t *c, *p;
         rd_kafka_topic_partition_list_t *sub, *offs = NULL;
         rd_kafka_error_t *e;
-        long expected, batch = 500, done = 0, in_batch = 0;
+        long expected, batch = 500, done = 0, in_batch = 0, produced = 0;
+        double fanout = 1, extra = 0;
         int64_t deadline, batch_end = 0;
         int in_txn = 0, rc = 1;
+        double cpu0 = -1, cpu1 = -1;
 
         if (argc < 3) {
                 fprintf(stderr, "usage: bench_passthrough BOOTSTRAP "
@@ -87,7 +119,16 @@ int main(int argc, char **argv) {
         if (argc > 3)
                 batch = atol(argv[3]);
         deadline = now_ms() + (argc > 4 ? atol(argv[4]) : 60) * 1000;
+        if (argc > 5)
+                fanout = atof(argv[5]);
+        if (expected <= 0 || batch <= 0 || !(fanout >= 1 && fanout <= 16)) {
+                fprintf(stderr, "bench_passthrough: EXPECTED and BATCH must "
+                                "be positive, FANOUT within 1..16\n");
+                return 2;
+        }
 
+        /* A group per fanout: each run reads the input from the start. */
+        snprintf(group, sizeof(group), "bench-passthrough-%g", fanout);
         c = client(RD_KAFKA_CONSUMER, argv[1], ckv);
         p = client(RD_KAFKA_PRODUCER, argv[1], pkv);
         rd_kafka_poll_set_consumer(c);
@@ -104,6 +145,8 @@ int main(int argc, char **argv) {
         while (done < expected && now_ms() < deadline) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 20);
                 if (m && !m->err) {
+                        if (cpu0 < 0)
+                                cpu0 = cpu_s();
                         if (!in_txn) {
                                 if ((e = rd_kafka_begin_transaction(p)))
                                         goto out;
@@ -111,13 +154,14 @@ int main(int argc, char **argv) {
                                 offs = rd_kafka_topic_partition_list_new(4);
                                 batch_end = now_ms() + 20;
                         }
-                        rd_kafka_producev(
-                            p, RD_KAFKA_V_TOPIC("gpu.settlement.decisions"),
-                            RD_KAFKA_V_PARTITION(m->partition),
-                            RD_KAFKA_V_KEY(m->key, m->key_len),
-                            RD_KAFKA_V_VALUE(m->payload, m->len),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_END);
+                        if (put(p, "gpu.settlement.decisions", m) == -1)
+                                goto out;
+                        produced++;
+                        for (extra += fanout - 1; extra >= 1; extra -= 1) {
+                                if (put(p, "gpu.job.ledger", m) == -1)
+                                        goto out;
+                                produced++;
+                        }
                         {
                                 rd_kafka_topic_partition_t *tp =
                                     rd_kafka_topic_partition_list_find(
@@ -142,16 +186,19 @@ int main(int argc, char **argv) {
                         offs = NULL;
                         in_txn = 0;
                         in_batch = 0;
+                        cpu1 = cpu_s();
                 }
         }
         rc = done >= expected ? 0 : 1;
+        if (rc == 0)
+                printf("window_cpu_s %.3f\n", cpu1 - cpu0);
 out:
         if (offs)
                 rd_kafka_topic_partition_list_destroy(offs);
         rd_kafka_consumer_close(c);
         rd_kafka_destroy(c);
         rd_kafka_destroy(p);
-        fprintf(stderr, "bench_passthrough: %ld of %ld records\n", done,
-                expected);
+        fprintf(stderr, "bench_passthrough: %ld of %ld records, %ld "
+                        "produced\n", done, expected, produced);
         return rc;
 }
