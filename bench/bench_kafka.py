@@ -123,6 +123,16 @@ def metrics_progress(port):
     return evs, commits
 
 
+def broker_cpu(b):
+    """CPU seconds of the broker: the embedded one's process, or the real
+    cluster's live nodes (0 for an external cluster)."""
+    if hasattr(b, "p"):
+        return proc_cpu(b.p.pid)
+    return sum(proc_cpu(nd["pid"]) for nd in b.cluster.nodes
+               if not b.cluster.external and nd.get("pid") and
+               b.cluster.alive(nd["id"]))
+
+
 def drain_once(rctl, rd, w, inp, n, partitions, threads, batch):
     """A fresh broker with n events in the input; receiptd drains them."""
     b = it.Broker(rctl, w, partitions)
@@ -144,13 +154,13 @@ def drain_once(rctl, rd, w, inp, n, partitions, threads, batch):
                 raise it.Fail("receiptd did not restore:\n" + d.text())
             time.sleep(0.02)
         t0 = time.time()
-        c0, b0, th0 = proc_cpu(d.p.pid), proc_cpu(b.p.pid), threads_cpu(d.p.pid)
+        c0, b0, th0 = proc_cpu(d.p.pid), broker_cpu(b), threads_cpu(d.p.pid)
         deadline = t0 + 900
         while True:
             # Done when every record was applied (its batch commits
             # within batch.ms after).
             th1 = threads_cpu(d.p.pid)
-            c1, b1, t1 = proc_cpu(d.p.pid), proc_cpu(b.p.pid), time.time()
+            c1, b1, t1 = proc_cpu(d.p.pid), broker_cpu(b), time.time()
             evs, _ = metrics_progress(port)
             if evs >= n:
                 break
@@ -181,8 +191,10 @@ def drain(build, argv):
     it.PARTITIONS = partitions
     res = {}
     print("drain: %d events backlog, %d partitions, exactly_once, batch %d "
-          "/ 100 ms, %d online CPUs, embedded broker in its own process"
-          % (n, partitions, batch, os.cpu_count()))
+          "/ 100 ms, %d online CPUs, %s"
+          % (n, partitions, batch, os.cpu_count(),
+             "a real Kafka cluster" if it.real() else
+             "embedded broker in its own process"))
     for threads in (1, 2):
         r = res[threads] = drain_once(rctl, rd, w, inp, n, partitions,
                                       threads, batch)
