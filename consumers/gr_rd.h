@@ -68,6 +68,9 @@
  * Without, a batch is held whole (batch.size records) and dealt to the
  * workers at once. */
 #define GR_PEND_MAX 1024
+/* A partition's checkpoint opens its batch's transaction (part_open() in
+ * gr_rd_batch.c) when the batch holds at least this many of its records. */
+#define GR_OPEN_MIN_RECORDS 8
 
 /* One assigned input partition: its engine (the jobs whose events live on
  * this partition number) and what the batch in hand did to it. */
@@ -77,6 +80,8 @@ typedef struct gr_part {
         gr_engine *eng;
         int64_t next_offset; /* next input offset to apply; -1 unknown */
         int touched;         /* in the batch in hand */
+        int opened;          /* part_open() done for the batch in hand */
+        uint32_t taken;      /* its records taken into the batch in hand */
         int failed;          /* out of memory in this batch: redo it */
         int revoking;
         /* Restoring (gr_rd_part.c): eng is NULL while the restore thread

@@ -98,6 +98,34 @@ static void pend_decode(gr_receiptd *r, gr_codec *codec, size_t i) {
         r->pevs[i] = r->prc[i] == 0 ? &r->evs[i] : NULL;
 }
 
+/* Before the partition's first output of the batch (exactly_once): its
+ * checkpoint as it stands, the position and Merkle frontier the batch
+ * starts from, equal to the last one written.  It puts the state partition
+ * into the transaction together with the outputs.  librdkafka registers a
+ * transaction's partitions in rounds (AddPartitionsToTxn), and 2.0.2 spins
+ * its main thread for up to a millisecond after each; the state, written
+ * only once the outputs are acknowledged, used to need a round of its own.
+ * A restore keeps the last checkpoint it reads, so an equal one changes
+ * nothing, and it commits or aborts with the batch.
+ * Decided at the partition's first record of the batch only: after that,
+ * the position and the frontier are mid-batch.  Not for a batch holding
+ * fewer than GR_OPEN_MIN_RECORDS of the partition's records: under a
+ * trickle of input the round costs little, while the copy (up to ~1.5 KiB
+ * with the frontier) would add a third record to a one-event batch's state
+ * and checkpoint, until compaction (the embedded broker never compacts).  Not
+ * without a position yet (the first batch of a partition that has none). */
+static void part_open(gr_receiptd *r, grd_worker *w, gr_part *p) {
+        if (!r->eos || p->opened)
+                return;
+        p->opened = 1; /* also when not written: not later in the batch */
+        if (p->next_offset < 0 || p->taken < GR_OPEN_MIN_RECORDS)
+                return;
+        if (gr_out_checkpoint(&w->out, p->partition,
+                              r->topics.name[GR_TOPIC_EVENTS], p->next_offset,
+                              &p->merkle) == -1)
+                w->failed = 1;
+}
+
 /* Apply record i to its partition's engine on worker w, which owns that
  * partition in this flush; the record travels to the sinks with it.
  * Decoded and verified already when there are signatures to verify, else
@@ -127,6 +155,7 @@ static void pend_apply(gr_receiptd *r, grd_worker *w, size_t i) {
                 ev = &w->ev;
                 err = &w->err;
         }
+        part_open(r, w, p);
         rec = (grd_record){p, w, m, ev};
         grd_record_sink(&rec, &sink);
         gr_engine_set_sink(p->eng, &sink);
@@ -271,6 +300,7 @@ rd_kafka_message_t *grd_pend_add(gr_receiptd *r, rd_kafka_message_t *m) {
         /* Touched from now on: a failed batch rewinds this partition even
          * when the record was never applied. */
         p->touched = 1;
+        p->taken++;
         if (!r->batch_records) { /* the batch's first record */
                 r->batch_t0 = now_ms_f();
                 r->batch_apply0 = r->st.apply_ms;

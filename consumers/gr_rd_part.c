@@ -129,6 +129,8 @@ void grd_part_batch_clear(gr_part *p) {
                 free(p->evicted[i]);
         p->nevicted = 0;
         p->touched = 0;
+        p->opened = 0;
+        p->taken = 0;
         p->failed = 0;
         p->ndirty = 0;
         p->batch_latest = INT64_MIN;

@@ -20,6 +20,11 @@
  *      decisions (signed when processor.key is set) and rejects are
  *      produced as the engine reports them, to the record's partition
  *      number; each ledger row is appended to the partition's Merkle log;
+ *      under exactly_once, in a batch holding at least
+ *      GR_OPEN_MIN_RECORDS (gr_rd.h) of a partition's records, its first
+ *      output is preceded by its checkpoint as it stands (equal to the
+ *      last one), so that its state partition joins the transaction with
+ *      the outputs rather than in a registration round of its own;
  *   2. wait until those are acknowledged;
  *   3. produce the state of every job the batch touched, with
  *      processor.key a signed tree head per partition that got new ledger
