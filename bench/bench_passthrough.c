@@ -148,18 +148,28 @@ int main(int argc, char **argv) {
                         if (cpu0 < 0)
                                 cpu0 = cpu_s();
                         if (!in_txn) {
-                                if ((e = rd_kafka_begin_transaction(p)))
+                                if ((e = rd_kafka_begin_transaction(p))) {
+                                        fprintf(stderr, "bench_passthrough: "
+                                                "begin: %s\n",
+                                                rd_kafka_error_string(e));
+                                        rd_kafka_error_destroy(e);
+                                        rd_kafka_message_destroy(m);
                                         goto out;
+                                }
                                 in_txn = 1;
                                 offs = rd_kafka_topic_partition_list_new(4);
                                 batch_end = now_ms() + 20;
                         }
-                        if (put(p, "gpu.settlement.decisions", m) == -1)
+                        if (put(p, "gpu.settlement.decisions", m) == -1) {
+                                rd_kafka_message_destroy(m);
                                 goto out;
+                        }
                         produced++;
                         for (extra += fanout - 1; extra >= 1; extra -= 1) {
-                                if (put(p, "gpu.job.ledger", m) == -1)
+                                if (put(p, "gpu.job.ledger", m) == -1) {
+                                        rd_kafka_message_destroy(m);
                                         goto out;
+                                }
                                 produced++;
                         }
                         {

@@ -386,13 +386,17 @@ def end_offsets(bootstrap, topic):
         c.close()
 
 
+def checkpoint_records(bootstrap, settled):
+    """(partition, checkpoint) of the state topic, in log order."""
+    return [(p, json.loads(v)) for p, _, k, v, _ in
+            read_topic(bootstrap, TOPICS["state"], settled=settled)
+            if k and k.startswith("__checkpoint__.") and v]
+
+
 def checkpoints(bootstrap):
-    cps = {}
-    for p, _, k, v, _ in read_topic(bootstrap, TOPICS["state"],
-                                    settled=False):
-        if k and k.startswith("__checkpoint__.") and v:
-            cps[p] = json.loads(v)["next_offset"]
-    return cps
+    """{partition: next_offset of its last checkpoint}."""
+    return {p: c["next_offset"]
+            for p, c in checkpoint_records(bootstrap, settled=False)}
 
 
 def check_checkpoint_records(bootstrap, eos):
@@ -405,9 +409,8 @@ def check_checkpoint_records(bootstrap, eos):
     topic before receiptd started, so batches were full).  Under
     at_least_once every checkpoint moves on."""
     seq = collections.defaultdict(list)
-    for p, _, k, v, _ in read_topic(bootstrap, TOPICS["state"]):
-        if k and k.startswith("__checkpoint__.") and v:
-            seq[p].append(json.loads(v))
+    for p, c in checkpoint_records(bootstrap, settled=True):
+        seq[p].append(c)
     check(seq, "no checkpoint records")
     copies = 0
     for p, cs in seq.items():
