@@ -5,11 +5,14 @@
  * partition of the decisions topic.  No decoding, no FSM, no state.
  *
  *   bench_passthrough BOOTSTRAP EXPECTED_RECORDS [BATCH] [TIMEOUT_S] [FANOUT]
+ *                     [RUN]
  *
  * FANOUT (default 1) is how many records to produce per record consumed,
  * on average: the extra copies go to the same partition of the ledger
  * topic.  With receiptd's own ratio of records out to records in it is
- * the floor of any processor that writes those outputs.
+ * the floor of any processor that writes those outputs.  RUN (default 0)
+ * names the run in the consumer group's name, so that repeated runs each
+ * read the input from the start.
  *
  * Exits 0 after EXPECTED_RECORDS records, 1 on error or timeout.  On
  * stdout, "window_cpu_s S": the process's CPU seconds from the first
@@ -112,7 +115,8 @@ int main(int argc, char **argv) {
 
         if (argc < 3) {
                 fprintf(stderr, "usage: bench_passthrough BOOTSTRAP "
-                                "EXPECTED [BATCH] [TIMEOUT_S]\n");
+                                "EXPECTED [BATCH] [TIMEOUT_S] [FANOUT] "
+                                "[RUN]\n");
                 return 2;
         }
         expected = atol(argv[2]);
@@ -127,8 +131,10 @@ int main(int argc, char **argv) {
                 return 2;
         }
 
-        /* A group per fanout: each run reads the input from the start. */
-        snprintf(group, sizeof(group), "bench-passthrough-%g", fanout);
+        /* A group per fanout and run: each run reads the input from the
+         * start (a real broker keeps the offsets a run commits). */
+        snprintf(group, sizeof(group), "bench-passthrough-%g-%s", fanout,
+                 argc > 6 ? argv[6] : "0");
         c = client(RD_KAFKA_CONSUMER, argv[1], ckv);
         p = client(RD_KAFKA_PRODUCER, argv[1], pkv);
         rd_kafka_poll_set_consumer(c);

@@ -76,5 +76,5 @@ fi
 echo
 echo "== goals (full output in $OUT/)"
 for f in "$OUT"/*.txt; do
-        grep -i "goal" "$f" | sed "s|^|$(basename "$f" .txt): |" || true
+        grep -i "goal\|^floor\|^bound" "$f" | sed "s|^|$(basename "$f" .txt): |" || true
 done
