@@ -1,4 +1,5 @@
-/* JSON <-> gr_event: yajl callbacks fill the event in place, no tree. */
+/* JSON <-> gr_event: callbacks fill the event in place, no tree.  yajl
+ * drives them, or for plain events the scanner below (the plain path). */
 #include "gr_json_event.h"
 
 #include <stdint.h>
@@ -7,6 +8,10 @@
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* What a level of nesting is: one of the envelope's objects (a
  * gr_parent_t) or something we only walk through (unknown key, array). */
@@ -54,6 +59,9 @@ struct gr_json_decoder {
         keyslot keys[KEYTAB_SIZE];
         size_t arena_used;
         _Alignas(ARENA_ALIGN) unsigned char arena[ARENA_SIZE];
+
+        int fast_off;                   /* gr_json_decoder_fast(d, 0) */
+        unsigned long fast_done, fast_given_up; /* gr_json_decoder_counts */
 
         /* per decode */
         gr_event *ev;
@@ -415,6 +423,227 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n) {
         return 1;
 }
 
+/* ---- the plain path ----------------------------------------------------
+ *
+ * Most events are plain JSON: ASCII strings without escapes, numbers,
+ * literals, a few nested objects.  For those a scanner of its own walks the
+ * bytes once and calls the callbacks above exactly as yajl would (same
+ * order, same arguments: a string's or key's bytes, a number's text), which
+ * costs a fraction of yajl's state machine.  It accepts a subset of JSON and
+ * of yajl's input: at the first thing outside it (an escape, a byte >= 0x7f
+ * or < 0x20 in a string, other whitespace than space/tab/CR/LF, a malformed
+ * number or literal, any syntax error, nesting past its stack) it gives up,
+ * and the event is decoded again from the start by yajl, which then also
+ * words any syntax error.  So what it accepts yajl accepts with the same
+ * callbacks, a callback that cancels stops both at the same token, and
+ * everything else is yajl's as before.
+ */
+enum { PLAIN_OK, PLAIN_CANCELED, PLAIN_GIVE_UP };
+
+#define PLAIN_DEPTH (GR_JSON_DEPTH_MAX + 2) /* past it a callback cancels */
+
+static inline int plain_ws(unsigned char c) {
+        return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* *pp just after a string's opening quote: sets *pp past the closing quote
+ * and returns the string's length, or -1 when the string is not plain
+ * (escape, control byte, DEL or non-ASCII byte, no closing quote). */
+static long plain_string(const unsigned char **pp, const unsigned char *end) {
+        const unsigned char *p = *pp, *start = p;
+
+#ifdef __SSE2__
+        {
+                const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
+                              sp = _mm_set1_epi8(0x20),
+                              del = _mm_set1_epi8(0x7f);
+                for (; end - p >= 16; p += 16) {
+                        __m128i x = _mm_loadu_si128((const __m128i *)p);
+                        /* signed: bytes >= 0x80 are below 0x20 too */
+                        __m128i m = _mm_or_si128(
+                            _mm_or_si128(_mm_cmpeq_epi8(x, q),
+                                         _mm_cmpeq_epi8(x, bs)),
+                            _mm_or_si128(_mm_cmplt_epi8(x, sp),
+                                         _mm_cmpeq_epi8(x, del)));
+                        int bits = _mm_movemask_epi8(m);
+                        if (bits) {
+                                p += __builtin_ctz((unsigned)bits);
+                                goto stop;
+                        }
+                }
+        }
+#endif
+        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 &&
+               *p < 0x7f)
+                p++;
+#ifdef __SSE2__
+stop:
+#endif
+        if (p == end || *p != '"')
+                return -1;
+        *pp = p + 1;
+        return (long)(p - start);
+}
+
+static inline int plain_digit(const unsigned char *p,
+                              const unsigned char *end) {
+        return p < end && *p >= '0' && *p <= '9';
+}
+
+/* A number by JSON's grammar starting at *pp: sets *pp past it and returns
+ * its length, or -1. */
+static long plain_number(const unsigned char **pp, const unsigned char *end) {
+        const unsigned char *p = *pp, *start = p;
+
+        if (*p == '-')
+                p++;
+        if (!plain_digit(p, end))
+                return -1;
+        if (*p == '0')
+                p++;
+        else
+                while (plain_digit(p, end))
+                        p++;
+        if (p < end && *p == '.') {
+                p++;
+                if (!plain_digit(p, end))
+                        return -1;
+                while (plain_digit(p, end))
+                        p++;
+        }
+        if (p < end && (*p == 'e' || *p == 'E')) {
+                p++;
+                if (p < end && (*p == '+' || *p == '-'))
+                        p++;
+                if (!plain_digit(p, end))
+                        return -1;
+                while (plain_digit(p, end))
+                        p++;
+        }
+        *pp = p;
+        return (long)(p - start);
+}
+
+static int plain_word(const unsigned char **pp, const unsigned char *end,
+                      const char *w, size_t n) {
+        if ((size_t)(end - *pp) < n || memcmp(*pp, w, n) != 0)
+                return 0;
+        *pp += n;
+        return 1;
+}
+
+#define PLAIN_CB(call)                                                         \
+        do {                                                                   \
+                if (!(call))                                                   \
+                        return PLAIN_CANCELED;                                 \
+        } while (0)
+
+static int plain_parse(gr_json_decoder *d, const unsigned char *p,
+                       const unsigned char *end) {
+        char open[PLAIN_DEPTH]; /* '{' or '[' of each open container */
+        int top = 0;
+        long n;
+
+        while (p < end && plain_ws(*p))
+                p++;
+value:
+        if (p == end)
+                return PLAIN_GIVE_UP;
+        switch (*p) {
+        case '{':
+        case '[':
+                if (top == PLAIN_DEPTH)
+                        return PLAIN_GIVE_UP;
+                open[top++] = (char)*p;
+                if (*p++ == '{')
+                        PLAIN_CB(on_start_map(d));
+                else
+                        PLAIN_CB(on_start_array(d));
+                while (p < end && plain_ws(*p))
+                        p++;
+                if (p < end && *p == (open[top - 1] == '{' ? '}' : ']'))
+                        goto close; /* empty */
+                if (open[top - 1] == '{')
+                        goto key;
+                goto value;
+        case '"':
+                p++;
+                if ((n = plain_string(&p, end)) < 0)
+                        return PLAIN_GIVE_UP;
+                PLAIN_CB(on_string(d, p - 1 - n, (size_t)n));
+                break;
+        case 't':
+                if (!plain_word(&p, end, "true", 4))
+                        return PLAIN_GIVE_UP;
+                PLAIN_CB(on_boolean(d, 1));
+                break;
+        case 'f':
+                if (!plain_word(&p, end, "false", 5))
+                        return PLAIN_GIVE_UP;
+                PLAIN_CB(on_boolean(d, 0));
+                break;
+        case 'n':
+                if (!plain_word(&p, end, "null", 4))
+                        return PLAIN_GIVE_UP;
+                PLAIN_CB(on_null(d));
+                break;
+        default:
+                if (*p != '-' && (*p < '0' || *p > '9'))
+                        return PLAIN_GIVE_UP;
+                if ((n = plain_number(&p, end)) < 0)
+                        return PLAIN_GIVE_UP;
+                PLAIN_CB(on_number(d, (const char *)p - n, (size_t)n));
+                break;
+        }
+after:
+        while (p < end && plain_ws(*p))
+                p++;
+        if (top == 0)
+                return p == end ? PLAIN_OK : PLAIN_GIVE_UP;
+        if (p == end)
+                return PLAIN_GIVE_UP;
+        if (*p == ',') {
+                p++;
+                while (p < end && plain_ws(*p))
+                        p++;
+                if (open[top - 1] == '[')
+                        goto value;
+                goto key;
+        }
+        if (*p != (open[top - 1] == '{' ? '}' : ']'))
+                return PLAIN_GIVE_UP;
+close:
+        p++;
+        top--;
+        PLAIN_CB(on_end(d));
+        goto after;
+key:
+        if (p == end || *p != '"')
+                return PLAIN_GIVE_UP;
+        p++;
+        if ((n = plain_string(&p, end)) < 0)
+                return PLAIN_GIVE_UP;
+        PLAIN_CB(on_map_key(d, p - 1 - n, (size_t)n));
+        while (p < end && plain_ws(*p))
+                p++;
+        if (p == end || *p != ':')
+                return PLAIN_GIVE_UP;
+        p++;
+        while (p < end && plain_ws(*p))
+                p++;
+        goto value;
+}
+
+void gr_json_decoder_fast(gr_json_decoder *d, int on) {
+        d->fast_off = !on;
+}
+
+void gr_json_decoder_counts(const gr_json_decoder *d, unsigned long *plain,
+                            unsigned long *given_up) {
+        *plain = d->fast_done;
+        *given_up = d->fast_given_up;
+}
+
 gr_json_decoder *gr_json_decoder_new(void) {
         gr_json_decoder *d = calloc(1, sizeof(*d));
 
@@ -486,6 +715,26 @@ int gr_json_event_decode(gr_json_decoder *d, const char *buf, size_t len,
         d->failed = 0;
         d->depth = 0;
         d->key = KEY_UNKNOWN;
+        if (!d->fast_off) {
+                switch (plain_parse(d, (const unsigned char *)buf,
+                                    (const unsigned char *)buf + len)) {
+                case PLAIN_OK:
+                        d->fast_done++;
+                        rc = d->failed ? -1 : 0;
+                        goto done;
+                case PLAIN_CANCELED:
+                        d->fast_done++;
+                        rc = -1; /* err set by the callback */
+                        goto done;
+                default: /* from the start, by yajl */
+                        d->fast_given_up++;
+                        gr_event_reset(ev);
+                        d->failed = 0;
+                        d->depth = 0;
+                        d->key = KEY_UNKNOWN;
+                        break;
+                }
+        }
         d->arena_used = 0;
         if (!(h = yajl_alloc(&d->cb, &d->afs, d)))
                 return gr_err_set(err, GR_REJ_TOO_LARGE,
@@ -510,6 +759,7 @@ int gr_json_event_decode(gr_json_decoder *d, const char *buf, size_t len,
                 break;
         }
         yajl_free(h);
+done:
         d->ev = NULL;
         d->err = NULL;
         if (rc == -1)

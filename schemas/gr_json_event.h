@@ -1,7 +1,9 @@
 /**
  * @file gr_json_event.h
- * @brief JSON codec for lifecycle events (docs/SPEC.md §3): a streaming yajl 2
- *        decoder that fills a gr_event in place, and the canonical encoder.
+ * @brief JSON codec for lifecycle events (docs/SPEC.md §3): a decoder that
+ *        fills a gr_event in place (plain events scanned by its own loop,
+ *        everything else by yajl 2, through the same callbacks), and the
+ *        canonical encoder.
  *
  * The codec deals with syntax only.  Every value is typed, spelled and
  * size-checked by the setters of gr_event.h, and the whole event by
@@ -9,7 +11,10 @@
  *
  * Decoding rules (each failure is a reject with a SPEC reason and a detail):
  *  - input longer than GR_EVENT_WIRE_MAX bytes: `too_large`, not parsed;
- *  - invalid JSON, invalid UTF-8 (yajl validates strings), an empty input,
+ *  - invalid JSON, invalid UTF-8 (yajl validates strings; events whose
+ *    strings are plain ASCII without escapes take a faster scanner of the
+ *    decoder's own, with the same result: gr_json_decoder_fast()), an empty
+ *    input,
  *    a truncated object or anything but whitespace after the object:
  *    `invalid_json`, detail is yajl's message and the byte offset;
  *  - top level not an object; actor/body/price/resources not an object;
@@ -76,6 +81,22 @@ void gr_json_decoder_destroy(gr_json_decoder *d);
  */
 int gr_json_event_decode(gr_json_decoder *d, const char *buf, size_t len,
                          gr_event *ev, gr_err *err);
+
+/**
+ * @brief Switch the plain path on (the default) or off.
+ *
+ * Plain events (ASCII strings without escapes, JSON's usual whitespace) are
+ * scanned by the decoder's own loop; anything else, and every syntax error,
+ * goes to yajl from the start.  Both give the same event, the same reject
+ * and the same detail for every input; off, every event goes to yajl.  For
+ * tests and benchmarks that compare the two.
+ */
+void gr_json_decoder_fast(gr_json_decoder *d, int on);
+
+/** @brief Events the plain path decided (accepted or rejected by a value's
+ *         check) and events it handed to yajl, since the decoder was made. */
+void gr_json_decoder_counts(const gr_json_decoder *d, unsigned long *plain,
+                            unsigned long *given_up);
 
 /**
  * @brief Append the canonical JSON of an event to out.

@@ -5,7 +5,10 @@
  * Checks, beyond "no crash, no sanitizer report":
  *  - a reject always carries a reason and a bounded, printable detail;
  *  - an accepted event round-trips: encode -> decode succeeds and encoding
- *    again gives the same canonical bytes and the same present mask.
+ *    again gives the same canonical bytes and the same present mask;
+ *  - the decoder's plain path and yajl agree (gr_json_decoder_fast()): the
+ *    same return, the same reason and detail, the same event, the same ids
+ *    in a reject.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +20,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static gr_event ev1, ev2;
+static gr_event ev1, ev2, ev3;
 
 static void die(const char *what, const gr_buf *a, const gr_buf *b) {
         fprintf(stderr, "fuzz_json_event: %s\n", what);
@@ -28,14 +31,66 @@ static void die(const char *what, const gr_buf *a, const gr_buf *b) {
         abort();
 }
 
+/* The same input through yajl alone must give what the plain path gave
+ * (rc and err from decoding into ev1). */
+static void same_as_yajl(const uint8_t *data, size_t size, int rc,
+                         const gr_err *err) {
+        static gr_json_decoder *y;
+        static gr_buf a, b;
+        gr_err e3;
+        int r3;
+
+        if (!y) {
+                if (!(y = gr_json_decoder_new()))
+                        die("out of memory", NULL, NULL);
+                gr_json_decoder_fast(y, 0);
+        }
+        r3 = gr_json_event_decode(y, (const char *)data, size, &ev3, &e3);
+        if (r3 != rc)
+                die("the plain path and yajl disagree on accepting", NULL,
+                    NULL);
+        if (rc) {
+                if (e3.reason != err->reason ||
+                    strcmp(e3.detail, err->detail) != 0) {
+                        fprintf(stderr, "plain: %s\nyajl:  %s\n", err->detail,
+                                e3.detail);
+                        die("the plain path and yajl reject differently",
+                            NULL, NULL);
+                }
+                if (gr_event_has(&ev1, GR_F_event_id) !=
+                        gr_event_has(&ev3, GR_F_event_id) ||
+                    gr_event_has(&ev1, GR_F_job_id) !=
+                        gr_event_has(&ev3, GR_F_job_id) ||
+                    (gr_event_has(&ev1, GR_F_event_id) &&
+                     strcmp(ev1.event_id, ev3.event_id) != 0) ||
+                    (gr_event_has(&ev1, GR_F_job_id) &&
+                     strcmp(ev1.job_id, ev3.job_id) != 0))
+                        die("the plain path and yajl name the reject "
+                            "differently", NULL, NULL);
+                return;
+        }
+        gr_buf_reset(&a);
+        gr_buf_reset(&b);
+        gr_json_event_encode(&ev1, &a);
+        gr_json_event_encode(&ev3, &b);
+        if (a.oom || b.oom)
+                die("out of memory", NULL, NULL);
+        if (ev1.present != ev3.present || a.len != b.len ||
+            memcmp(a.data, b.data, a.len) != 0)
+                die("the plain path and yajl decode differently", &a, &b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static gr_json_decoder *d;
         static gr_buf b1, b2;
         gr_err err;
+        int rc;
 
         if (!d && !(d = gr_json_decoder_new()))
                 die("out of memory", NULL, NULL);
-        if (gr_json_event_decode(d, (const char *)data, size, &ev1, &err)) {
+        rc = gr_json_event_decode(d, (const char *)data, size, &ev1, &err);
+        same_as_yajl(data, size, rc, &err);
+        if (rc) {
                 size_t n = strnlen(err.detail, sizeof(err.detail));
                 if ((unsigned)err.reason >= GR_REJ__CNT || n == 0 ||
                     n == sizeof(err.detail))

@@ -539,6 +539,198 @@ static void test_long_escaped_strings(void **state) {
         gr_json_decoder_destroy(d);
 }
 
+/* ---- the plain path against yajl ----------------------------------------
+ *
+ * The decoder scans plain events itself and hands the rest to yajl
+ * (gr_json_decoder_fast()).  For every input both must give the same
+ * outcome: the same return, reason and detail, the same canonical event on
+ * success, the same ids on a reject. */
+
+/* Decodes in with both paths; returns 1 when they agree, printing the
+ * difference otherwise. */
+static int paths_agree(gr_json_decoder *d_plain, gr_json_decoder *d_yajl,
+                       const char *what, const char *in, size_t len) {
+        static gr_buf b1, b2;
+        gr_err e1, e2;
+        int r1, r2, ok = 1;
+
+        memset(&e1, 0, sizeof(e1));
+        memset(&e2, 0, sizeof(e2));
+        r1 = gr_json_event_decode(d_plain, in, len, &ev1, &e1);
+        r2 = gr_json_event_decode(d_yajl, in, len, &ev2, &e2);
+        if (r1 != r2) {
+                print_error("%s: plain rc %d, yajl rc %d (%s / %s)\n", what,
+                            r1, r2, r1 ? e1.detail : "", r2 ? e2.detail : "");
+                return 0;
+        }
+        if (r1 == 0) {
+                gr_buf_reset(&b1);
+                gr_buf_reset(&b2);
+                gr_json_event_encode(&ev1, &b1);
+                gr_json_event_encode(&ev2, &b2);
+                assert_false(b1.oom || b2.oom);
+                if (ev1.present != ev2.present || b1.len != b2.len ||
+                    memcmp(b1.data, b2.data, b1.len) != 0) {
+                        print_error("%s: events differ\n  %.*s\n  %.*s\n",
+                                    what, (int)b1.len, b1.data, (int)b2.len,
+                                    b2.data);
+                        ok = 0;
+                }
+                return ok;
+        }
+        if (e1.reason != e2.reason || strcmp(e1.detail, e2.detail) != 0) {
+                print_error("%s: plain %s \"%s\", yajl %s \"%s\"\n", what,
+                            gr_reject_t_name(e1.reason), e1.detail,
+                            gr_reject_t_name(e2.reason), e2.detail);
+                ok = 0;
+        }
+        for (int f = GR_F_event_id; f <= GR_F_job_id; f++) {
+                const char *v1 = f == GR_F_event_id ? ev1.event_id : ev1.job_id;
+                const char *v2 = f == GR_F_event_id ? ev2.event_id : ev2.job_id;
+                int h1 = gr_event_has(&ev1, (gr_field_t)f),
+                    h2 = gr_event_has(&ev2, (gr_field_t)f);
+                if (h1 != h2 || (h1 && strcmp(v1, v2) != 0)) {
+                        print_error("%s: the reject's ids differ\n", what);
+                        ok = 0;
+                }
+        }
+        return ok;
+}
+
+/* Every case, every line of the scenario and canonical data, and inputs
+ * at the edges of what the plain path takes. */
+static void test_plain_path_agrees(void **state) {
+        static const char *const edge[] = {
+                /* plain: the scanner decides */
+                "{}",
+                " \t\r\n{ } \n",
+                "[]",
+                "[1,2]",
+                "5",
+                "-0",
+                "\"x\"",
+                "true",
+                "null",
+                "{\"event_id\":\"e\",\"job_id\":\"j\",\"attempt\":1}",
+                "{\"attempt\":-0.5e+3,\"event_id\":\"e\",\"job_id\":\"j\"}",
+                "{\"attempt\":1E2}",
+                "{\"attempt\":99999999999999999999}",
+                "{\"attempt\":true,\"x\":[{},[],null,false]}",
+                "{\"actor\":5}",
+                "{\"actor\":{\"role\":\"seller\"},\"actor\":{\"id\":\"a\"}}",
+                "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":1}}}}}}}}",
+                "{\"a\":[[[[[[[[[[1]]]]]]]]]]}",
+                "{\"occurred_at\":12}",
+                "{\"occurred_at\":\"2026-05-25T08:11:33Z\"}",
+                "{\"\":1,\"event_id\":\"0123456789abcdef0123456789abcdef\"}",
+                /* not plain: yajl decides */
+                "",
+                "   ",
+                "{",
+                "{\"event_id\":\"e\\u0041\",\"job_id\":\"j\"}",
+                "{\"event_id\":\"\xc3\xa9\",\"job_id\":\"j\"}",
+                "{\"event_id\":\"\xff\",\"job_id\":\"j\"}",
+                "{\"event_id\":\"a\x7f\"}",
+                "{\"event_id\":\"a\x01\"}",
+                "\f{}",
+                "{}\v",
+                "{} x",
+                "{}{}",
+                "{,}",
+                "{\"a\":1,}",
+                "{\"a\":[1,]}",
+                "{\"a\" 1}",
+                "{\"a\":01}",
+                "{\"a\":-}",
+                "{\"a\":1.}",
+                "{\"a\":.5}",
+                "{\"a\":1e}",
+                "{\"a\":+1}",
+                "{\"a\":tru}",
+                "{\"a\":nul}",
+                "{\"a\":truex}",
+                "{\"a\":1]",
+                "{\"a\":[1}}",
+                "{\"attempt\":1",
+                "{\"event_id\":\"e\",\"job_id\":\"j\",\"type\":",
+                "{\"a\":\"unterminated",
+                "{'a':1}",
+                "{\"a\":1 /* c */}",
+        };
+        static const char *const files[] = {"../../data/scenarios.jsonl",
+                                            "../../data/canonical.jsonl"};
+        static const char *const kinds[] = {"invalid", "valid"};
+        unsigned long plain0, given0, plain1, given1;
+        size_t failures = 0, lines = 0;
+        gr_json_decoder *d_plain = gr_json_decoder_new(),
+                        *d_yajl = gr_json_decoder_new();
+        (void)state;
+
+        assert_non_null(d_plain);
+        assert_non_null(d_yajl);
+        gr_json_decoder_fast(d_yajl, 0);
+        for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+                char what[32];
+                snprintf(what, sizeof(what), "edge case %zu", i);
+                gr_json_decoder_counts(d_plain, &plain0, &given0);
+                failures += !paths_agree(d_plain, d_yajl, what, edge[i],
+                                         strlen(edge[i]));
+                gr_json_decoder_counts(d_plain, &plain1, &given1);
+                /* the list is in two halves: the empty input starts the
+                 * second */
+                if (i < 21 && plain1 != plain0 + 1) {
+                        print_error("edge case %zu: plain path gave up\n", i);
+                        failures++;
+                } else if (i >= 21 && given1 != given0 + 1) {
+                        print_error("edge case %zu: plain path decided\n", i);
+                        failures++;
+                }
+        }
+        for (size_t k = 0; k < 2; k++) {
+                size_t n;
+                char **names = case_list(kinds[k], &n);
+                for (size_t i = 0; i < n; i++) {
+                        char path[1024], what[300];
+                        size_t len;
+                        char *in;
+                        snprintf(path, sizeof(path), "%s/%s/%s/input",
+                                 cases_dir, kinds[k], names[i]);
+                        assert_non_null(in = slurp(path, &len));
+                        snprintf(what, sizeof(what), "%s/%s", kinds[k],
+                                 names[i]);
+                        failures += !paths_agree(d_plain, d_yajl, what, in,
+                                                 len);
+                        free(in);
+                }
+                free_list(names, n);
+        }
+        gr_json_decoder_counts(d_plain, &plain0, &given0);
+        for (size_t k = 0; k < 2; k++) {
+                char path[1024];
+                size_t len;
+                char *buf, *line, *nl;
+                snprintf(path, sizeof(path), "%s/%s", cases_dir, files[k]);
+                assert_non_null(buf = slurp(path, &len));
+                for (line = buf; line < buf + len; line = nl + 1) {
+                        char what[300];
+                        if (!(nl = memchr(line, '\n', (size_t)(buf + len - line))))
+                                nl = buf + len;
+                        snprintf(what, sizeof(what), "%s line %zu", files[k],
+                                 ++lines);
+                        failures += !paths_agree(d_plain, d_yajl, what, line,
+                                                 (size_t)(nl - line));
+                }
+                free(buf);
+        }
+        gr_json_decoder_counts(d_plain, &plain1, &given1);
+        gr_json_decoder_destroy(d_plain);
+        gr_json_decoder_destroy(d_yajl);
+        assert_int_equal(failures, 0);
+        /* The data are plain events: the scanner took nearly all of them. */
+        assert_true(lines >= 50);
+        assert_true(plain1 - plain0 >= (lines * 9) / 10);
+}
+
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_invalid_cases),
@@ -553,6 +745,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_depth_boundary),
                 cmocka_unit_test(test_numbers),
                 cmocka_unit_test(test_long_escaped_strings),
+                cmocka_unit_test(test_plain_path_agrees),
         };
         if (argc > 1)
                 cases_dir = argv[1];
