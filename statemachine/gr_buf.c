@@ -146,6 +146,15 @@ void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
                 i++;
         if (grow(b, n + 2) == -1)
                 return;
+        if (i == n) { /* nothing to escape */
+                char *p = b->data + b->len;
+                p[0] = '"';
+                memcpy(p + 1, s, n);
+                p[n + 1] = '"';
+                p[n + 2] = '\0';
+                b->len += n + 2;
+                return;
+        }
         b->data[b->len++] = '"';
         memcpy(b->data + b->len, s, i);
         b->len += i;
@@ -210,6 +219,21 @@ void gr_jw_str_n(gr_jw *w, const char *s, size_t n) {
         gr_buf_json_str(w->b, s, n);
 }
 
+void gr_jw_plain(gr_jw *w, const char *s, size_t n) {
+        gr_buf *b = w->b;
+        char *p;
+
+        sep(w);
+        if (grow(b, n + 2) == -1)
+                return;
+        p = b->data + b->len;
+        p[0] = '"';
+        memcpy(p + 1, s, n);
+        p[n + 1] = '"';
+        p[n + 2] = '\0';
+        b->len += n + 2;
+}
+
 /* Decimal without printf: this runs several times per event. */
 static size_t fmt_i64(char *out, int64_t v) {
         char tmp[24];
@@ -258,7 +282,8 @@ void gr_jw_null(gr_jw *w) {
 
 void gr_jw_time(gr_jw *w, int64_t ms) {
         char t[40];
-        gr_jw_str(w, gr_time_format(ms, t, sizeof(t)));
+        gr_time_format(ms, t, sizeof(t));
+        gr_jw_plain(w, t, strlen(t));
 }
 
 void gr_jw_raw(gr_jw *w, const char *json, size_t n) {

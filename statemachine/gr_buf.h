@@ -92,6 +92,12 @@ static inline void gr_jw_key(gr_jw *w, const char *key) {
 void gr_jw_str(gr_jw *w, const char *s); /**< NULL writes null */
 /** String of n bytes (s not NULL; no strlen). */
 void gr_jw_str_n(gr_jw *w, const char *s, size_t n);
+/** String of n bytes that this code base produced and that needs no escape
+ *  (an RFC 3339 time it formatted): quoted and copied, not scanned.  Never
+ *  for bytes that came in: a record parsed back (a decision whose signature
+ *  is checked) must render escaped, so that different values never render
+ *  to the same bytes. */
+void gr_jw_plain(gr_jw *w, const char *s, size_t n);
 void gr_jw_int(gr_jw *w, int64_t v);
 void gr_jw_num(gr_jw *w, double v); /**< %.17g, integers without ".0" */
 void gr_jw_bool(gr_jw *w, int v);

@@ -47,6 +47,19 @@ const size_t gr_decision_nkeys =
     sizeof(gr_decision_keys) / sizeof(gr_decision_keys[0]);
 #undef KEY_OF
 
+/* A vocabulary's name, or null, as its JSON value: copied as it is
+ * (gr_jname), no length to find and nothing to escape. */
+static const gr_jname jname_null = {"null", 4};
+
+static inline void jw_name(gr_jw *w, const gr_jname *n) {
+        gr_jw_raw(w, n->json, n->len);
+}
+
+static inline void jw_kname(gr_jw *w, const char *k, const gr_jname *n) {
+        gr_jw_key(w, k);
+        jw_name(w, n);
+}
+
 /* Writing one field of a record table (gr_records.h) per kind: `r` is the
  * record, `k` the key literal (its length is known at compile time). */
 #define PUT_KEY(k) gr_jw_key_n(w, k, sizeof(k) - 1)
@@ -55,18 +68,18 @@ const size_t gr_decision_nkeys =
 #define PUT_ATTEMPT(m, k) (PUT_KEY(k), gr_jw_int(w, (int64_t)r->m))
 #define PUT_SEQ(m, k) (PUT_KEY(k), gr_jw_int(w, (int64_t)r->m))
 #define PUT_TIME(m, k) (PUT_KEY(k), gr_jw_time(w, r->m))
-#define PUT_ENUM(m, k, name) (PUT_KEY(k), gr_jw_str(w, name(r->m)))
-#define PUT_EVTYPE(m, k) PUT_ENUM(m, k, gr_event_type_t_name)
-#define PUT_CAPACITY(m, k) PUT_ENUM(m, k, gr_capacity_t_name)
-#define PUT_EXEC(m, k) PUT_ENUM(m, k, gr_exec_t_name)
-#define PUT_OUTPUT(m, k) PUT_ENUM(m, k, gr_output_t_name)
-#define PUT_EVAL(m, k) PUT_ENUM(m, k, gr_eval_t_name)
-#define PUT_SETTLE(m, k) PUT_ENUM(m, k, gr_settlement_t_name)
-#define PUT_RETRY(m, k) PUT_ENUM(m, k, gr_retry_t_name)
-#define PUT_REASON(m, k) PUT_ENUM(m, k, gr_reason_t_name)
+#define PUT_ENUM(m, k, type) (PUT_KEY(k), jw_name(w, type##_jname(r->m)))
+#define PUT_EVTYPE(m, k) PUT_ENUM(m, k, gr_event_type_t)
+#define PUT_CAPACITY(m, k) PUT_ENUM(m, k, gr_capacity_t)
+#define PUT_EXEC(m, k) PUT_ENUM(m, k, gr_exec_t)
+#define PUT_OUTPUT(m, k) PUT_ENUM(m, k, gr_output_t)
+#define PUT_EVAL(m, k) PUT_ENUM(m, k, gr_eval_t)
+#define PUT_SETTLE(m, k) PUT_ENUM(m, k, gr_settlement_t)
+#define PUT_RETRY(m, k) PUT_ENUM(m, k, gr_retry_t)
+#define PUT_REASON(m, k) PUT_ENUM(m, k, gr_reason_t)
 #define PUT_RULE(m, k)                                                         \
-        (PUT_KEY(k),                                                           \
-         gr_jw_str(w, r->m == GR_RULE_NONE ? NULL : gr_rule_t_name(r->m)))
+        (PUT_KEY(k), jw_name(w, r->m == GR_RULE_NONE ? &jname_null             \
+                                                     : gr_rule_t_jname(r->m)))
 #define PUT_AMOUNTS(m, k) gr_jw_kamounts(w, k, &r->m)
 #define PUT_ARG(m, k) (PUT_KEY(k), gr_jw_str(w, m))
 #define PUT_ROWHASH(m, k)                                                      \
@@ -131,22 +144,22 @@ static void ktime_opt(gr_jw *w, const char *k, int64_t ms) {
 }
 
 static void failure_opt(gr_jw *w, const char *k, gr_failure_t f) {
-        gr_jw_kstr(w, k, f == GR_FAIL_NONE ? NULL : gr_failure_t_name(f));
+        jw_kname(w, k, f == GR_FAIL_NONE ? &jname_null : gr_failure_t_jname(f));
 }
 
 static void attempt_json(gr_jw *w, const gr_attempt_summary *s) {
         gr_jw_obj_begin(w);
         gr_jw_kint(w, "attempt", s->attempt);
-        gr_jw_kstr(w, "capacity", gr_capacity_t_name(s->capacity));
-        gr_jw_kstr(w, "execution", gr_exec_t_name(s->execution));
-        gr_jw_kstr(w, "output", gr_output_t_name(s->output));
-        gr_jw_kstr(w, "evaluation", gr_eval_t_name(s->evaluation));
+        jw_kname(w, "capacity", gr_capacity_t_jname(s->capacity));
+        jw_kname(w, "execution", gr_exec_t_jname(s->execution));
+        jw_kname(w, "output", gr_output_t_jname(s->output));
+        jw_kname(w, "evaluation", gr_eval_t_jname(s->evaluation));
         failure_opt(w, "failure_class", s->failure_class);
-        gr_jw_kstr(w, "settlement", gr_settlement_t_name(s->settlement));
-        gr_jw_kstr(w, "retry", gr_retry_t_name(s->retry));
-        gr_jw_kstr(w, "reason", gr_reason_t_name(s->reason));
-        gr_jw_kstr(w, "rule",
-                   s->rule == GR_RULE_NONE ? NULL : gr_rule_t_name(s->rule));
+        jw_kname(w, "settlement", gr_settlement_t_jname(s->settlement));
+        jw_kname(w, "retry", gr_retry_t_jname(s->retry));
+        jw_kname(w, "reason", gr_reason_t_jname(s->reason));
+        jw_kname(w, "rule", s->rule == GR_RULE_NONE ? &jname_null
+                                                    : gr_rule_t_jname(s->rule));
         gr_jw_kamounts(w, "amounts", &s->amounts);
         gr_jw_obj_end(w);
 }
@@ -200,7 +213,7 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
 
         gr_jw_key(&w, "capacity");
         gr_jw_obj_begin(&w);
-        gr_jw_kstr(&w, "status", gr_capacity_t_name(a->capacity));
+        jw_kname(&w, "status", gr_capacity_t_jname(a->capacity));
         gr_jw_kstr(&w, "check", GR_JS(j, a->check));
         gr_jw_kstr(&w, "worker_status", GR_JS(j, a->worker_status));
         gr_jw_knum_opt(&w, "vram_declared_gb", a->has_vram_declared,
@@ -213,7 +226,7 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
 
         gr_jw_key(&w, "execution");
         gr_jw_obj_begin(&w);
-        gr_jw_kstr(&w, "status", gr_exec_t_name(a->execution));
+        jw_kname(&w, "status", gr_exec_t_jname(a->execution));
         gr_jw_kstr(&w, "worker_id", GR_JS(j, a->worker_id));
         gr_jw_kstr(&w, "container_image", GR_JS(j, a->container_image));
         gr_jw_kstr(&w, "command", GR_JS(j, a->command));
@@ -238,20 +251,20 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
 
         gr_jw_key(&w, "output");
         gr_jw_obj_begin(&w);
-        gr_jw_kstr(&w, "status", gr_output_t_name(a->output));
+        jw_kname(&w, "status", gr_output_t_jname(a->output));
         gr_jw_kstr(&w, "output_hash", GR_JS(j, a->output_hash));
         gr_jw_kstr(&w, "output_path", GR_JS(j, a->output_path));
-        gr_jw_kstr(&w, "evaluation_status", gr_eval_t_name(a->evaluation));
+        jw_kname(&w, "evaluation_status", gr_eval_t_jname(a->evaluation));
         gr_jw_kstr(&w, "evaluation_rule", GR_JS(j, a->evaluation_rule));
         gr_jw_obj_end(&w);
 
         gr_jw_key(&w, "settlement");
         gr_jw_obj_begin(&w);
-        gr_jw_kstr(&w, "posture", gr_settlement_t_name(j->settlement));
-        gr_jw_kstr(&w, "retry", gr_retry_t_name(j->retry));
-        gr_jw_kstr(&w, "reason", gr_reason_t_name(j->reason));
-        gr_jw_kstr(&w, "rule",
-                   j->rule == GR_RULE_NONE ? NULL : gr_rule_t_name(j->rule));
+        jw_kname(&w, "posture", gr_settlement_t_jname(j->settlement));
+        jw_kname(&w, "retry", gr_retry_t_jname(j->retry));
+        jw_kname(&w, "reason", gr_reason_t_jname(j->reason));
+        jw_kname(&w, "rule", j->rule == GR_RULE_NONE ? &jname_null
+                                                     : gr_rule_t_jname(j->rule));
         {
                 const gr_amounts m = gr_job_amounts(j);
                 gr_jw_kamounts(&w, "amounts", &m);
@@ -294,7 +307,7 @@ void gr_reject_to_json(const char *event_id, const char *job_id,
         gr_jw_obj_begin(&w);
         gr_jw_kstr(&w, "event_id", event_id);
         gr_jw_kstr(&w, "job_id", job_id);
-        gr_jw_kstr(&w, "reason", gr_reject_t_name(err->reason));
+        jw_kname(&w, "reason", gr_reject_t_jname(err->reason));
         gr_jw_kstr(&w, "detail", err->detail);
         gr_jw_obj_end(&w);
 }

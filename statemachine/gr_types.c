@@ -4,12 +4,20 @@
 #include <string.h>
 
 #define GR__NAME(N, S) S,
+#define GR__JNAME(N, S) {"\"" S "\"", sizeof(S) + 1},
+static const gr_jname jname_unknown = {"\"?\"", 3};
 #define GR_DEFINE_ENUM(TYPE, PFX, MAP)                                         \
         static const char *const TYPE##_names[] = {MAP(GR__NAME)};             \
+        static const gr_jname TYPE##_jnames[] = {MAP(GR__JNAME)};              \
         const char *TYPE##_name(TYPE v) {                                      \
                 if ((int)v < 0 || (int)v >= (int)GR_##PFX##__CNT)              \
                         return "?";                                            \
                 return TYPE##_names[v];                                        \
+        }                                                                      \
+        const gr_jname *TYPE##_jname(TYPE v) {                                 \
+                if ((int)v < 0 || (int)v >= (int)GR_##PFX##__CNT)              \
+                        return &jname_unknown;                                 \
+                return &TYPE##_jnames[v];                                      \
         }                                                                      \
         int TYPE##_parse(const char *s, size_t len, TYPE *out) {               \
                 for (int i = 0; i < (int)GR_##PFX##__CNT; i++) {               \

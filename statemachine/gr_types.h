@@ -6,6 +6,8 @@
  * For each list FOO_MAP there is:
  *   - an enum gr_foo_t whose values carry their meaning (GR_EXEC_FAILED);
  *   - gr_foo_name(v)  -> the SPEC spelling (borrowed static string);
+ *   - gr_foo_jname(v) -> the same spelling as a JSON string, quotes
+ *     included, with its length (gr_jname): renderers copy it as it is;
  *   - gr_foo_parse(s, len, &v) -> 0 on success, -1 if s is not in the list.
  */
 #ifndef GR_TYPES_H
@@ -110,12 +112,20 @@
         X(PRECONDITION_TIMEOUT, "precondition_timeout")                        \
         X(TOO_LARGE, "too_large")
 
+/** A name as a JSON string value: `"name"`, quotes included, and its
+ *  length.  The names are plain identifiers: nothing in them to escape. */
+typedef struct gr_jname {
+        const char *json;
+        size_t len;
+} gr_jname;
+
 #define GR__ENUM(PFX, N, S) GR_##PFX##_##N,
 #define GR_DECLARE_ENUM(TYPE, PFX, MAP)                                        \
         typedef enum {                                                         \
                 MAP(GR__ENUM_##PFX) GR_##PFX##__CNT                            \
         } TYPE;                                                                \
         const char *TYPE##_name(TYPE v);                                       \
+        const gr_jname *TYPE##_jname(TYPE v);                                  \
         int TYPE##_parse(const char *s, size_t len, TYPE *out);
 
 #define GR__ENUM_EVT(N, S) GR_EVT_##N,

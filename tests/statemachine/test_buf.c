@@ -2,7 +2,7 @@
  * The JSON writer's string escape (statemachine/gr_buf.h) against a plain
  * byte-at-a-time reference: every byte value at every position of strings
  * of every length around the 8- and 16-byte scan steps, and random strings;
- * and gr_hex against printf.
+ * gr_hex against printf; gr_jw_plain and gr_jw_time in place.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,11 +106,40 @@ static void test_hex(void **state) {
         assert_string_equal(gr_hex(p, 0, out), "");
 }
 
+/* gr_jw_plain quotes and copies; gr_jw_time writes the RFC 3339 form;
+ * both separate values like every other writer, and keep the NUL. */
+static void test_plain_and_time(void **state) {
+        gr_buf b;
+        gr_jw w;
+        (void)state;
+
+        gr_buf_init(&b);
+        gr_jw_init(&w, &b);
+        gr_jw_obj_begin(&w);
+        gr_jw_key(&w, "a");
+        gr_jw_plain(&w, "abc", 3);
+        gr_jw_key(&w, "t");
+        gr_jw_time(&w, 1779696693000); /* 2026-05-25T08:11:33Z */
+        gr_jw_key(&w, "l");
+        gr_jw_arr_begin(&w);
+        gr_jw_plain(&w, "", 0);
+        gr_jw_plain(&w, "xy", 1);
+        gr_jw_arr_end(&w);
+        gr_jw_obj_end(&w);
+        assert_false(b.oom);
+        assert_string_equal(b.data, "{\"a\":\"abc\",\"t\":"
+                                    "\"2026-05-25T08:11:33Z\",\"l\":[\"\","
+                                    "\"x\"]}");
+        assert_int_equal(b.len, strlen(b.data));
+        gr_buf_free(&b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_every_byte_every_position),
             cmocka_unit_test(test_random_strings),
             cmocka_unit_test(test_hex),
+            cmocka_unit_test(test_plain_and_time),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* The closed vocabularies of gr_types.h: every name parses back to its
- * value, names are distinct, anything else is refused, and out-of-range
- * values print as "?". */
+ * value, names are distinct, anything else is refused, out-of-range values
+ * print as "?", and each name's JSON form (gr_jname) is the name in quotes
+ * with nothing in it that JSON would escape. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,19 @@
                         assert_non_null(n_);                                   \
                         assert_true(strlen(n_) > 0);                           \
                         assert_string_not_equal(n_, "?");                      \
+                        {                                                      \
+                                /* the JSON form: the name in quotes */       \
+                                char q_[72];                                   \
+                                const gr_jname *j_ = TYPE##_jname((TYPE)i_);   \
+                                snprintf(q_, sizeof(q_), "\"%s\"", n_);        \
+                                assert_int_equal(j_->len, strlen(q_));         \
+                                assert_string_equal(j_->json, q_);             \
+                                for (size_t c_ = 0; n_[c_]; c_++)              \
+                                        assert_true(n_[c_] > 0x20 &&           \
+                                                    n_[c_] < 0x7f &&           \
+                                                    n_[c_] != '"' &&           \
+                                                    n_[c_] != '\\');          \
+                        }                                                      \
                         v_ = (TYPE)-1;                                         \
                         assert_int_equal(TYPE##_parse(n_, strlen(n_), &v_),    \
                                          0);                                   \
@@ -42,6 +56,8 @@
                 }                                                              \
                 assert_string_equal(TYPE##_name((TYPE)(CNT)), "?");            \
                 assert_string_equal(TYPE##_name((TYPE)-1), "?");               \
+                assert_string_equal(TYPE##_jname((TYPE)(CNT))->json, "\"?\"");  \
+                assert_int_equal(TYPE##_jname((TYPE)-1)->len, 3);              \
                 v_ = (TYPE)0;                                                  \
                 assert_int_equal(TYPE##_parse("", 0, &v_), -1);                \
                 assert_int_equal(TYPE##_parse("?", 1, &v_), -1);               \
