@@ -234,19 +234,34 @@ void gr_jw_plain(gr_jw *w, const char *s, size_t n) {
         b->len += n + 2;
 }
 
-/* Decimal without printf: this runs several times per event. */
+/* "00".."99": two decimal digits per division. */
+#define D10(x) #x "0" #x "1" #x "2" #x "3" #x "4" #x "5" #x "6" #x "7" #x "8" #x "9"
+static const char digit_pairs[201] = D10(0) D10(1) D10(2) D10(3) D10(4)
+    D10(5) D10(6) D10(7) D10(8) D10(9);
+#undef D10
+
+/* Decimal without printf: this runs several times per event.  Counts the
+ * digits, then writes them from the end, two per division. */
 static size_t fmt_i64(char *out, int64_t v) {
-        char tmp[24];
-        size_t n = 0, k = 0;
-        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-        do
-                tmp[n++] = (char)('0' + u % 10);
-        while ((u /= 10));
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, t;
+        size_t n = 1, k = 0;
+        char *p;
+
         if (v < 0)
                 out[k++] = '-';
-        while (n)
-                out[k++] = tmp[--n];
-        return k;
+        for (t = u; t >= 10; t /= 10)
+                n++;
+        p = out + k + n;
+        while (u >= 100) {
+                p -= 2;
+                memcpy(p, digit_pairs + 2 * (u % 100), 2);
+                u /= 100;
+        }
+        if (u >= 10)
+                memcpy(p - 2, digit_pairs + 2 * u, 2);
+        else
+                p[-1] = (char)('0' + u);
+        return k + n;
 }
 
 void gr_jw_int(gr_jw *w, int64_t v) {
@@ -299,7 +314,34 @@ static const char hex_pairs[513] = H4(0) H4(1) H4(2) H4(3) H4(4) H4(5) H4(6)
 #undef H4
 
 char *gr_hex(const uint8_t *p, size_t n, char *out) {
-        for (size_t i = 0; i < n; i++)
+        size_t i = 0;
+
+#ifdef __SSE2__
+        /* 16 bytes at a time (digests are 32): each nibble to its digit,
+         * '0'..'9' or 'a'..'f', then high and low digits interleaved. */
+        {
+                const __m128i low4 = _mm_set1_epi8(0x0f),
+                              nine = _mm_set1_epi8(9),
+                              zero = _mm_set1_epi8('0'),
+                              gap = _mm_set1_epi8('a' - '0' - 10);
+                for (; i + 16 <= n; i += 16) {
+                        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+                        __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+                        __m128i lo = _mm_and_si128(v, low4);
+                        hi = _mm_add_epi8(
+                            _mm_add_epi8(hi, zero),
+                            _mm_and_si128(_mm_cmpgt_epi8(hi, nine), gap));
+                        lo = _mm_add_epi8(
+                            _mm_add_epi8(lo, zero),
+                            _mm_and_si128(_mm_cmpgt_epi8(lo, nine), gap));
+                        _mm_storeu_si128((__m128i *)(void *)(out + 2 * i),
+                                         _mm_unpacklo_epi8(hi, lo));
+                        _mm_storeu_si128((__m128i *)(void *)(out + 2 * i + 16),
+                                         _mm_unpackhi_epi8(hi, lo));
+                }
+        }
+#endif
+        for (; i < n; i++)
                 memcpy(out + 2 * i, hex_pairs + 2 * p[i], 2);
         out[2 * n] = '\0';
         return out;

@@ -2,11 +2,13 @@
  * The JSON writer's string escape (statemachine/gr_buf.h) against a plain
  * byte-at-a-time reference: every byte value at every position of strings
  * of every length around the 8- and 16-byte scan steps, and random strings;
- * gr_hex against printf; gr_jw_plain and gr_jw_time in place.
+ * gr_hex and gr_jw_int against printf; gr_jw_plain and gr_jw_time in
+ * place.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,13 @@ static void test_hex(void **state) {
         assert_ptr_equal(gr_hex(p, sizeof(p), out), out);
         assert_string_equal(out, want);
         assert_string_equal(gr_hex(p, 0, out), "");
+        /* every length and offset around the 16-byte steps */
+        for (size_t off = 0; off < 17; off++)
+                for (size_t n = 0; n + off <= sizeof(p) && n < 50; n++) {
+                        gr_hex(p + off, n, out);
+                        assert_int_equal(strlen(out), 2 * n);
+                        assert_memory_equal(out, want + 2 * off, 2 * n);
+                }
 }
 
 /* gr_jw_plain quotes and copies; gr_jw_time writes the RFC 3339 form;
@@ -134,12 +143,54 @@ static void test_plain_and_time(void **state) {
         gr_buf_free(&b);
 }
 
+/* gr_jw_int against printf: the ends of int64, every power of ten and its
+ * neighbours, both signs; gr_jw_num's integral doubles the same way. */
+static void test_int(void **state) {
+        int64_t vals[200];
+        size_t nv = 0;
+        gr_buf b;
+        (void)state;
+
+        vals[nv++] = INT64_MIN;
+        vals[nv++] = INT64_MAX;
+        vals[nv++] = INT64_MIN + 1;
+        vals[nv++] = 0;
+        for (int64_t p = 1; nv + 6 <= sizeof(vals) / sizeof(vals[0]); p *= 10) {
+                vals[nv++] = p;
+                vals[nv++] = p - 1;
+                vals[nv++] = p + 1;
+                vals[nv++] = -p;
+                vals[nv++] = -(p - 1);
+                vals[nv++] = -(p + 1);
+                if (p > INT64_MAX / 10)
+                        break;
+        }
+        gr_buf_init(&b);
+        for (size_t i = 0; i < nv; i++) {
+                char want[32];
+                gr_jw w;
+                gr_buf_reset(&b);
+                gr_jw_init(&w, &b);
+                gr_jw_int(&w, vals[i]);
+                snprintf(want, sizeof(want), "%lld", (long long)vals[i]);
+                assert_string_equal(b.data, want);
+                if (vals[i] > -9000000000000000 && vals[i] < 9000000000000000) {
+                        gr_buf_reset(&b);
+                        gr_jw_init(&w, &b);
+                        gr_jw_num(&w, (double)vals[i]);
+                        assert_string_equal(b.data, want);
+                }
+        }
+        gr_buf_free(&b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_every_byte_every_position),
             cmocka_unit_test(test_random_strings),
             cmocka_unit_test(test_hex),
             cmocka_unit_test(test_plain_and_time),
+            cmocka_unit_test(test_int),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
