@@ -57,10 +57,12 @@ fail:
         exit(1);
 }
 
-/* A copy of m's key and value to the same partition of topic. */
-static int put(rd_kafka_t *p, const char *topic, const rd_kafka_message_t *m) {
+/* A copy of m's key and value to the same partition of topic (a handle,
+ * as receiptd produces: a name is looked up under a lock on every call). */
+static int put(rd_kafka_t *p, rd_kafka_topic_t *topic,
+               const rd_kafka_message_t *m) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(m->partition),
+            p, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(m->partition),
             RD_KAFKA_V_KEY(m->key, m->key_len),
             RD_KAFKA_V_VALUE(m->payload, m->len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
@@ -105,6 +107,7 @@ int main(int argc, char **argv) {
         static const char *const pkv[] = {
             "transactional.id", "bench-passthrough", "log_level", "3", NULL};
         rd_kafka_t *c, *p;
+        rd_kafka_topic_t *decisions, *ledger;
         rd_kafka_topic_partition_list_t *sub, *offs = NULL;
         rd_kafka_error_t *e;
         long expected, batch = 500, done = 0, in_batch = 0, produced = 0;
@@ -137,6 +140,13 @@ int main(int argc, char **argv) {
                  argc > 6 ? argv[6] : "0");
         c = client(RD_KAFKA_CONSUMER, argv[1], ckv);
         p = client(RD_KAFKA_PRODUCER, argv[1], pkv);
+        decisions = rd_kafka_topic_new(p, "gpu.settlement.decisions", NULL);
+        ledger = rd_kafka_topic_new(p, "gpu.job.ledger", NULL);
+        if (!decisions || !ledger) {
+                fprintf(stderr, "bench_passthrough: topic handle: %s\n",
+                        rd_kafka_err2str(rd_kafka_last_error()));
+                return 1;
+        }
         rd_kafka_poll_set_consumer(c);
         if ((e = rd_kafka_init_transactions(p, 30000))) {
                 fprintf(stderr, "init: %s\n", rd_kafka_error_string(e));
@@ -166,13 +176,13 @@ int main(int argc, char **argv) {
                                 offs = rd_kafka_topic_partition_list_new(4);
                                 batch_end = now_ms() + 20;
                         }
-                        if (put(p, "gpu.settlement.decisions", m) == -1) {
+                        if (put(p, decisions, m) == -1) {
                                 rd_kafka_message_destroy(m);
                                 goto out;
                         }
                         produced++;
                         for (extra += fanout - 1; extra >= 1; extra -= 1) {
-                                if (put(p, "gpu.job.ledger", m) == -1) {
+                                if (put(p, ledger, m) == -1) {
                                         rd_kafka_message_destroy(m);
                                         goto out;
                                 }
@@ -213,6 +223,8 @@ out:
                 rd_kafka_topic_partition_list_destroy(offs);
         rd_kafka_consumer_close(c);
         rd_kafka_destroy(c);
+        rd_kafka_topic_destroy(decisions);
+        rd_kafka_topic_destroy(ledger);
         rd_kafka_destroy(p);
         fprintf(stderr, "bench_passthrough: %ld of %ld records, %ld "
                         "produced\n", done, expected, produced);

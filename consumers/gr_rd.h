@@ -144,6 +144,9 @@ struct gr_receiptd {
         gr_topics topics;
         gr_policy policy;
         rd_kafka_t *consumer, *producer;
+        /* the producer's handle of every topic (gr_outputs_use_handles):
+         * made after it, destroyed before it */
+        rd_kafka_topic_t *rkt[GR_TOPIC__CNT];
         rd_kafka_t *restorer;  /* the restore thread's own consumer */
         gr_rtq *rtq;           /* restores, one after another */
         rd_kafka_queue_t *cq;  /* the consumer's queue (woken by rtq) */

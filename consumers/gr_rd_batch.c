@@ -457,6 +457,7 @@ int grd_workers_init(gr_receiptd *r, char *errstr, size_t errstr_size) {
                 gr_outputs_init(&w->out, r->producer, &r->topics, w->codec,
                                 cfg->output_wire, r->kp,
                                 GR_PRODUCE_TIMEOUT_MS);
+                gr_outputs_use_handles(&w->out, r->rkt);
         }
         if (!(r->pool = grd_pool_new(n))) {
                 snprintf(errstr, errstr_size,

@@ -441,8 +441,17 @@ gr_receiptd *gr_receiptd_new(const gr_config *cfg, char *errstr,
                            "passed on the wall clock, checked every %d ms",
                      cfg->window_clock_interval_ms);
         }
+        for (int t = 0; t < GR_TOPIC__CNT; t++)
+                if (!(r->rkt[t] = rd_kafka_topic_new(
+                          r->producer, r->topics.name[t], NULL))) {
+                        snprintf(errstr, errstr_size, "topic %s: %s",
+                                 r->topics.name[t],
+                                 rd_kafka_err2str(rd_kafka_last_error()));
+                        goto err;
+                }
         gr_outputs_init(&r->out, r->producer, &r->topics, r->codec,
                         cfg->output_wire, r->kp, GR_PRODUCE_TIMEOUT_MS);
+        gr_outputs_use_handles(&r->out, r->rkt);
         if (grd_workers_init(r, errstr, errstr_size) == -1)
                 goto err;
         producer_warm(r);
@@ -694,6 +703,9 @@ void gr_receiptd_destroy(gr_receiptd *r) {
                 rd_kafka_destroy(r->consumer);
         if (r->restorer)
                 rd_kafka_destroy(r->restorer);
+        for (int t = 0; t < GR_TOPIC__CNT; t++)
+                if (r->rkt[t])
+                        rd_kafka_topic_destroy(r->rkt[t]);
         if (r->producer)
                 rd_kafka_destroy(r->producer);
         /* After the producer: its last delivery reports take dr_mu. */

@@ -28,6 +28,10 @@ void gr_outputs_free(gr_outputs *o) {
         gr_buf_free(&o->buf);
 }
 
+void gr_outputs_use_handles(gr_outputs *o, rd_kafka_topic_t *const *rkt) {
+        o->rkt = rkt;
+}
+
 static int fail(gr_outputs *o, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 static int fail(gr_outputs *o, const char *fmt, ...) {
@@ -44,8 +48,13 @@ static int produce(gr_outputs *o, gr_topic_t t, int32_t partition,
                    const void *key, size_t keylen, const void *val,
                    size_t vallen, rd_kafka_headers_t *hdrs) {
         rd_kafka_resp_err_t e =
-            gr_record_produce(o->rk, o->topics->name[t], partition, key,
-                              keylen, val, vallen, hdrs, o->timeout_ms);
+            o->rkt && o->rkt[t]
+                ? gr_record_produce_rkt(o->rk, o->rkt[t], partition, key,
+                                        keylen, val, vallen, hdrs,
+                                        o->timeout_ms)
+                : gr_record_produce(o->rk, o->topics->name[t], partition,
+                                    key, keylen, val, vallen, hdrs,
+                                    o->timeout_ms);
         if (e)
                 return fail(o, "produce to %s [%d] failed: %s",
                             o->topics->name[t], (int)partition,

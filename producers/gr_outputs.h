@@ -42,6 +42,9 @@
 typedef struct gr_outputs {
         rd_kafka_t *rk;           /**< the producer (borrowed) */
         const gr_topics *topics;  /**< topic names (borrowed) */
+        /** a handle per topic (borrowed, gr_outputs_use_handles()); a NULL
+         *  array or entry produces by name */
+        rd_kafka_topic_t *const *rkt;
         gr_codec *codec;          /**< Avro decisions (borrowed) */
         int wire;                 /**< gr_wire_t of decisions */
         const gr_keypair *kp;     /**< signs decisions and heads, or NULL */
@@ -55,6 +58,11 @@ void gr_outputs_init(gr_outputs *o, rd_kafka_t *rk, const gr_topics *topics,
                      gr_codec *codec, int wire, const gr_keypair *kp,
                      int timeout_ms);
 void gr_outputs_free(gr_outputs *o);
+
+/** Produce through these handles (GR_TOPIC__CNT of them, made by the
+ *  owner of the producer and destroyed by it before the producer), not by
+ *  topic name. */
+void gr_outputs_use_handles(gr_outputs *o, rd_kafka_topic_t *const *rkt);
 
 /** A ledger row, rendered once; leaf = its Merkle leaf hash (the row
  *  exactly as published, gr_merkle.h). */

@@ -3,17 +3,34 @@
 #include <stdio.h>
 #include <string.h>
 
-rd_kafka_resp_err_t gr_record_produce(rd_kafka_t *rk, const char *topic,
-                                      int32_t partition, const void *key,
-                                      size_t keylen, const void *value,
-                                      size_t valuelen,
-                                      rd_kafka_headers_t *hdrs,
-                                      int timeout_ms) {
+/* By name (rkt NULL) or by handle: librdkafka looks a name up under the
+ * client's write lock on every call, a handle costs a reference count. */
+static rd_kafka_resp_err_t produce(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
+                                   const char *topic, int32_t partition,
+                                   const void *key, size_t keylen,
+                                   const void *value, size_t valuelen,
+                                   rd_kafka_headers_t *hdrs, int timeout_ms) {
         rd_kafka_resp_err_t e;
         int waited = 0;
 
         for (;;) {
-                if (hdrs)
+                if (rkt && hdrs)
+                        e = rd_kafka_producev(
+                            rk, RD_KAFKA_V_RKT(rkt),
+                            RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_KEY(key, keylen),
+                            RD_KAFKA_V_VALUE((void *)value, valuelen),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+                else if (rkt)
+                        e = rd_kafka_producev(
+                            rk, RD_KAFKA_V_RKT(rkt),
+                            RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_KEY(key, keylen),
+                            RD_KAFKA_V_VALUE((void *)value, valuelen),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_END);
+                else if (hdrs)
                         e = rd_kafka_producev(
                             rk, RD_KAFKA_V_TOPIC(topic),
                             RD_KAFKA_V_PARTITION(partition),
@@ -39,6 +56,27 @@ rd_kafka_resp_err_t gr_record_produce(rd_kafka_t *rk, const char *topic,
         if (e && hdrs)
                 rd_kafka_headers_destroy(hdrs);
         return e;
+}
+
+rd_kafka_resp_err_t gr_record_produce(rd_kafka_t *rk, const char *topic,
+                                      int32_t partition, const void *key,
+                                      size_t keylen, const void *value,
+                                      size_t valuelen,
+                                      rd_kafka_headers_t *hdrs,
+                                      int timeout_ms) {
+        return produce(rk, NULL, topic, partition, key, keylen, value,
+                       valuelen, hdrs, timeout_ms);
+}
+
+rd_kafka_resp_err_t gr_record_produce_rkt(rd_kafka_t *rk,
+                                          rd_kafka_topic_t *rkt,
+                                          int32_t partition, const void *key,
+                                          size_t keylen, const void *value,
+                                          size_t valuelen,
+                                          rd_kafka_headers_t *hdrs,
+                                          int timeout_ms) {
+        return produce(rk, rkt, NULL, partition, key, keylen, value,
+                       valuelen, hdrs, timeout_ms);
 }
 
 rd_kafka_headers_t *gr_dlq_headers_new(const rd_kafka_headers_t *orig,

@@ -43,6 +43,17 @@ rd_kafka_resp_err_t gr_record_produce(rd_kafka_t *rk, const char *topic,
                                       rd_kafka_headers_t *hdrs,
                                       int timeout_ms);
 
+/** The same to a topic handle (rd_kafka_topic_new()): what a hot path
+ *  uses, since a name is looked up under the client's write lock on every
+ *  call and a handle is not. */
+rd_kafka_resp_err_t gr_record_produce_rkt(rd_kafka_t *rk,
+                                          rd_kafka_topic_t *rkt,
+                                          int32_t partition, const void *key,
+                                          size_t keylen, const void *value,
+                                          size_t valuelen,
+                                          rd_kafka_headers_t *hdrs,
+                                          int timeout_ms);
+
 /**
  * @brief Headers of a DLQ record: a copy of the original record's headers
  *        (orig may be NULL) followed by gr.error.{reason,detail,topic,
