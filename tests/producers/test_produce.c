@@ -196,6 +196,51 @@ static void test_produce_round_trip(void **state) {
         gr_broker_destroy(b);
 }
 
+/* Through a topic handle: the same records as by name, headers included;
+ * a handle and a name for one topic land in the same partitions. */
+static void test_produce_by_handle(void **state) {
+        gr_broker *b = mock_start();
+        rd_kafka_t *rk;
+        rd_kafka_topic_t *rkt;
+        rd_kafka_headers_t *h;
+        gr_err err;
+        static mock_record recs[MOCK_MAX_RECORDS];
+        int n;
+
+        (void)state;
+        assert_non_null(b);
+        rk = producer(gr_broker_bootstraps(b), NULL, NULL);
+        assert_non_null(rkt = rd_kafka_topic_new(rk, "gpu.job.dlq", NULL));
+        memset(&err, 0, sizeof(err));
+        err.reason = GR_REJ_SCHEMA;
+        strcpy(err.detail, "by handle");
+        h = gr_dlq_headers_new(NULL, &err, "gpu.job.events", 1, 3);
+        assert_int_equal(gr_record_produce_rkt(rk, rkt, 1, "job-1", 5, "h1",
+                                               2, h, 1000),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+        assert_int_equal(gr_record_produce(rk, "gpu.job.dlq", 1, "job-2", 5,
+                                           "n2", 2, NULL, 1000),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+        assert_int_equal(gr_record_produce_rkt(rk, rkt, 1, "job-3", 5, "h3",
+                                               2, NULL, 1000),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+        assert_int_equal(rd_kafka_flush(rk, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+
+        n = mock_read(gr_broker_bootstraps(b), "gpu.job.dlq", 1, recs,
+                      MOCK_MAX_RECORDS);
+        assert_int_equal(n, 3);
+        assert_string_equal(recs[0].key, "job-1");
+        assert_string_equal(recs[0].value, "h1");
+        assert_int_equal(recs[0].nhdrs, 5);
+        assert_string_equal(recs[0].hdrs[1].value, "by handle");
+        assert_string_equal(recs[1].value, "n2");
+        assert_string_equal(recs[2].value, "h3");
+        assert_int_equal(recs[2].nhdrs, 0);
+        rd_kafka_topic_destroy(rkt);
+        rd_kafka_destroy(rk);
+        gr_broker_destroy(b);
+}
+
 /* A full local queue: with no broker to drain it the call gives up with
  * QUEUE_FULL after its timeout (and frees the headers: valgrind checks);
  * with the broker up, waiting lets the record in. */
@@ -241,6 +286,7 @@ int main(void) {
             cmocka_unit_test(test_conf_set_kvs),
             cmocka_unit_test(test_dlq_headers),
             cmocka_unit_test(test_produce_round_trip),
+            cmocka_unit_test(test_produce_by_handle),
             cmocka_unit_test(test_queue_full),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
