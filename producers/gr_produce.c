@@ -10,42 +10,37 @@ static rd_kafka_resp_err_t produce(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
                                    const void *key, size_t keylen,
                                    const void *value, size_t valuelen,
                                    rd_kafka_headers_t *hdrs, int timeout_ms) {
+        rd_kafka_vu_t vu[6];
+        size_t n = 0;
         rd_kafka_resp_err_t e;
         int waited = 0;
 
+        memset(vu, 0, sizeof(vu));
+        if (rkt) {
+                vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+                vu[n++].u.rkt = rkt;
+        } else {
+                vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+                vu[n++].u.cstr = topic;
+        }
+        vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+        vu[n++].u.i32 = partition;
+        vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+        vu[n].u.mem.ptr = (void *)key;
+        vu[n++].u.mem.size = keylen;
+        vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+        vu[n].u.mem.ptr = (void *)value;
+        vu[n++].u.mem.size = valuelen;
+        vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+        vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+        if (hdrs) {
+                vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+                vu[n++].u.headers = hdrs;
+        }
         for (;;) {
-                if (rkt && hdrs)
-                        e = rd_kafka_producev(
-                            rk, RD_KAFKA_V_RKT(rkt),
-                            RD_KAFKA_V_PARTITION(partition),
-                            RD_KAFKA_V_KEY(key, keylen),
-                            RD_KAFKA_V_VALUE((void *)value, valuelen),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-                else if (rkt)
-                        e = rd_kafka_producev(
-                            rk, RD_KAFKA_V_RKT(rkt),
-                            RD_KAFKA_V_PARTITION(partition),
-                            RD_KAFKA_V_KEY(key, keylen),
-                            RD_KAFKA_V_VALUE((void *)value, valuelen),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_END);
-                else if (hdrs)
-                        e = rd_kafka_producev(
-                            rk, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_PARTITION(partition),
-                            RD_KAFKA_V_KEY(key, keylen),
-                            RD_KAFKA_V_VALUE((void *)value, valuelen),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-                else
-                        e = rd_kafka_producev(
-                            rk, RD_KAFKA_V_TOPIC(topic),
-                            RD_KAFKA_V_PARTITION(partition),
-                            RD_KAFKA_V_KEY(key, keylen),
-                            RD_KAFKA_V_VALUE((void *)value, valuelen),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_END);
+                rd_kafka_error_t *err = rd_kafka_produceva(rk, vu, n);
+                e = err ? rd_kafka_error_code(err) : RD_KAFKA_RESP_ERR_NO_ERROR;
+                rd_kafka_error_destroy(err);
                 if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || waited >= timeout_ms)
                         break;
                 /* Serve delivery reports so the queue drains. */
