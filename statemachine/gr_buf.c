@@ -114,6 +114,20 @@ static size_t escape_of(unsigned char c, char u[6]) {
         }
 }
 
+/* s[0..n) in quotes, copied as it is, in one step. */
+static inline void put_quoted(gr_buf *b, const char *s, size_t n) {
+        char *p;
+
+        if (grow(b, n + 2) == -1)
+                return;
+        p = b->data + b->len;
+        p[0] = '"';
+        memcpy(p + 1, s, n);
+        p[n + 1] = '"';
+        p[n + 2] = '\0';
+        b->len += n + 2;
+}
+
 void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
         size_t i = 0, start;
 
@@ -144,17 +158,12 @@ void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
         }
         while (i < n && !needs_escape[(unsigned char)s[i]])
                 i++;
-        if (grow(b, n + 2) == -1)
-                return;
         if (i == n) { /* nothing to escape */
-                char *p = b->data + b->len;
-                p[0] = '"';
-                memcpy(p + 1, s, n);
-                p[n + 1] = '"';
-                p[n + 2] = '\0';
-                b->len += n + 2;
+                put_quoted(b, s, n);
                 return;
         }
+        if (grow(b, n + 2) == -1)
+                return;
         b->data[b->len++] = '"';
         memcpy(b->data + b->len, s, i);
         b->len += i;
@@ -220,18 +229,8 @@ void gr_jw_str_n(gr_jw *w, const char *s, size_t n) {
 }
 
 void gr_jw_plain(gr_jw *w, const char *s, size_t n) {
-        gr_buf *b = w->b;
-        char *p;
-
         sep(w);
-        if (grow(b, n + 2) == -1)
-                return;
-        p = b->data + b->len;
-        p[0] = '"';
-        memcpy(p + 1, s, n);
-        p[n + 1] = '"';
-        p[n + 2] = '\0';
-        b->len += n + 2;
+        put_quoted(w->b, s, n);
 }
 
 /* "00".."99": two decimal digits per division. */
