@@ -60,8 +60,8 @@ struct gr_json_decoder {
         size_t arena_used;
         _Alignas(ARENA_ALIGN) unsigned char arena[ARENA_SIZE];
 
-        int fast_off;                   /* gr_json_decoder_fast(d, 0) */
-        unsigned long fast_done, fast_given_up; /* gr_json_decoder_counts */
+        int plain_off;                  /* gr_json_decoder_plain(d, 0) */
+        unsigned long plain_done, plain_given_up; /* gr_json_decoder_counts */
 
         /* per decode */
         gr_event *ev;
@@ -634,14 +634,14 @@ key:
         goto value;
 }
 
-void gr_json_decoder_fast(gr_json_decoder *d, int on) {
-        d->fast_off = !on;
+void gr_json_decoder_plain(gr_json_decoder *d, int on) {
+        d->plain_off = !on;
 }
 
 void gr_json_decoder_counts(const gr_json_decoder *d, unsigned long *plain,
                             unsigned long *given_up) {
-        *plain = d->fast_done;
-        *given_up = d->fast_given_up;
+        *plain = d->plain_done;
+        *given_up = d->plain_given_up;
 }
 
 gr_json_decoder *gr_json_decoder_new(void) {
@@ -715,19 +715,19 @@ int gr_json_event_decode(gr_json_decoder *d, const char *buf, size_t len,
         d->failed = 0;
         d->depth = 0;
         d->key = KEY_UNKNOWN;
-        if (!d->fast_off) {
+        if (!d->plain_off) {
                 switch (plain_parse(d, (const unsigned char *)buf,
                                     (const unsigned char *)buf + len)) {
                 case PLAIN_OK:
-                        d->fast_done++;
+                        d->plain_done++;
                         rc = d->failed ? -1 : 0;
                         goto done;
                 case PLAIN_CANCELED:
-                        d->fast_done++;
+                        d->plain_done++;
                         rc = -1; /* err set by the callback */
                         goto done;
                 default: /* from the start, by yajl */
-                        d->fast_given_up++;
+                        d->plain_given_up++;
                         gr_event_reset(ev);
                         d->failed = 0;
                         d->depth = 0;

@@ -13,7 +13,7 @@
  *  - input longer than GR_EVENT_WIRE_MAX bytes: `too_large`, not parsed;
  *  - invalid JSON, invalid UTF-8 (yajl validates strings; events whose
  *    strings are plain ASCII without escapes take a faster scanner of the
- *    decoder's own, with the same result: gr_json_decoder_fast()), an empty
+ *    decoder's own, with the same result: gr_json_decoder_plain()), an empty
  *    input,
  *    a truncated object or anything but whitespace after the object:
  *    `invalid_json`, detail is yajl's message and the byte offset;
@@ -91,7 +91,7 @@ int gr_json_event_decode(gr_json_decoder *d, const char *buf, size_t len,
  * and the same detail for every input; off, every event goes to yajl.  For
  * tests and benchmarks that compare the two.
  */
-void gr_json_decoder_fast(gr_json_decoder *d, int on);
+void gr_json_decoder_plain(gr_json_decoder *d, int on);
 
 /** @brief Events the plain path decided (accepted or rejected by a value's
  *         check) and events it handed to yajl, since the decoder was made. */

@@ -6,7 +6,7 @@
  *  - a reject always carries a reason and a bounded, printable detail;
  *  - an accepted event round-trips: encode -> decode succeeds and encoding
  *    again gives the same canonical bytes and the same present mask;
- *  - the decoder's plain path and yajl agree (gr_json_decoder_fast()): the
+ *  - the decoder's plain path and yajl agree (gr_json_decoder_plain()): the
  *    same return, the same reason and detail, the same event, the same ids
  *    in a reject.
  */
@@ -43,7 +43,7 @@ static void same_as_yajl(const uint8_t *data, size_t size, int rc,
         if (!y) {
                 if (!(y = gr_json_decoder_new()))
                         die("out of memory", NULL, NULL);
-                gr_json_decoder_fast(y, 0);
+                gr_json_decoder_plain(y, 0);
         }
         r3 = gr_json_event_decode(y, (const char *)data, size, &ev3, &e3);
         if (r3 != rc)

@@ -542,7 +542,7 @@ static void test_long_escaped_strings(void **state) {
 /* ---- the plain path against yajl ----------------------------------------
  *
  * The decoder scans plain events itself and hands the rest to yajl
- * (gr_json_decoder_fast()).  For every input both must give the same
+ * (gr_json_decoder_plain()).  For every input both must give the same
  * outcome: the same return, reason and detail, the same canonical event on
  * success, the same ids on a reject. */
 
@@ -668,7 +668,7 @@ static void test_plain_path_agrees(void **state) {
 
         assert_non_null(d_plain);
         assert_non_null(d_yajl);
-        gr_json_decoder_fast(d_yajl, 0);
+        gr_json_decoder_plain(d_yajl, 0);
         for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
                 char what[32];
                 snprintf(what, sizeof(what), "edge case %zu", i);
