@@ -147,6 +147,7 @@ class Stream:
         self.em = kf.Emitter(self.bootstrap)
         self.daemons = []
         self.seq = 0
+        self.fed_next = self.fed_emitted = 0   # what feed() has sent
 
     def start(self, extra=(), name=None):
         self.seq += 1
@@ -158,6 +159,17 @@ class Stream:
 
     def emit(self, i):
         self.em.send(self.chunks[i])
+
+    def feed(self, ahead=300, upto=None):
+        """Send the next chunks while the instances are within `ahead`
+        records of what was sent, so that there is work in hand to
+        interrupt; chunks from `upto` on are held back."""
+        last = len(self.chunks) if upto is None else upto
+        while self.fed_next < last and \
+                self.progress() >= self.fed_emitted - ahead:
+            self.emit(self.fed_next)
+            self.fed_emitted += len(self.chunks[self.fed_next])
+            self.fed_next += 1
 
     def supervise(self, restarts=3):
         """What systemd's Restart=on-failure does (deploy/receiptd.service):
@@ -247,18 +259,8 @@ def t_kill9_seeds(a, w):
     """(a)+(b): kill -9 mid-transaction at seeded random points."""
     s = Stream(a, w, copies=48, chunks=12)
     x = ["group.instance.id=eos-a", "batch.size=10"]
-    fed = {"emitted": 0, "next": 0}
-
-    def feed(ahead=300):
-        """Keep input ahead of the instance, so there is work to
-        interrupt."""
-        while fed["next"] < len(s.chunks) and \
-                s.progress() >= fed["emitted"] - ahead:
-            s.emit(fed["next"])
-            fed["emitted"] += len(s.chunks[fed["next"]])
-            fed["next"] += 1
     try:
-        feed()
+        s.feed()
         d = s.start(x)
         d.wait_log("assigned", 30)
         kills, held_total = [], 0
@@ -267,14 +269,14 @@ def t_kill9_seeds(a, w):
             seed += 1
             rng = random.Random(seed)
             before = s.progress()
-            held = kill_in_txn(s, d, rng, feed=feed)
+            held = kill_in_txn(s, d, rng, feed=s.feed)
             held_total += len(held)
             kills.append((seed, before, len(held)))
             d = s.start(x)
             # wait for the restarted instance to commit something
             s.wait_progress(before + 1, 60, [d])
-        feed(ahead=10 ** 9)   # the rest of the input
-        it.check(fed["next"] == len(s.chunks), "input not all sent")
+        s.feed(ahead=10 ** 9)   # the rest of the input
+        it.check(s.fed_next == len(s.chunks), "input not all sent")
         it.wait_processed(s.bootstrap, 120, [d])
         d.stop()
         # The killed transactions' records are in the log but never
@@ -333,15 +335,19 @@ def resumes(d):
 
 def t_offsets(a, w):
     """(c): transactional offsets honoured, equal to the checkpoints."""
-    s = Stream(a, w, copies=24, chunks=3)   # busy when it is killed
+    s = Stream(a, w, copies=24, chunks=6)
     x = ["group.instance.id=eos-off", "batch.size=20"]
+
+    def feed():
+        """Input ahead of the instance, so that it is busy when it is
+        killed; the last chunk is kept for the restart."""
+        s.feed(ahead=100, upto=len(s.chunks) - 1)
     try:
-        s.emit(0)
-        s.emit(1)
+        feed()
         d = s.start(x)
         d.wait_log("assigned", 30)
-        s.wait_progress(s.n // 3, 60, [d])
-        kill_in_txn(s, d, random.Random(7))
+        s.wait_progress(len(s.chunks[0]) // 2, 60, [d])
+        kill_in_txn(s, d, random.Random(7), feed=feed)
         group = group_of()
         # The killed transaction's offsets were never committed; what the
         # group has is what the checkpoints say.  (The next instance's
@@ -380,7 +386,7 @@ def t_offsets(a, w):
             p.produce(it.TOPICS["state"], key="__checkpoint__.%d" % part,
                       value=None, partition=part)
         it.check(p.flush(30) == 0, "tombstones not delivered")
-        s.emit(2)
+        s.feed(ahead=10 ** 9)   # the rest of the input
         d2 = s.start(x)
         it.wait_processed(s.bootstrap, 120, [d2])
         d2.stop()
