@@ -341,11 +341,18 @@ def main():
             cpu = cpu_of(p, 150)
             if p.returncode != 0:
                 raise it.Fail("passthrough did not finish")
-            return cpu, float(p.stdout.read().split()[-1])
-        pts = sorted(passthrough(1, run) for run in range(PT_RUNS))
-        cpu_pt, win_pt = pts[len(pts) // 2]
+            text = p.stdout.read()
+            th = {}     # its threads' CPU in its window
+            for line in text.splitlines():
+                if line.startswith("window_threads"):
+                    th = {k: float(v) for k, v in
+                          (w.split("=") for w in line.split()[1:])}
+            return cpu, float(text.split()[-1]), th
+        pts = sorted((passthrough(1, run) for run in range(PT_RUNS)),
+                     key=lambda x: x[:2])
+        cpu_pt, win_pt, th_pt = pts[len(pts) // 2]
         fan = out / n
-        _, win_fan = passthrough(fan, 0)
+        _, win_fan, _ = passthrough(fan, 0)
 
         # 2b. the engine alone on the same records: receiptctl replay of
         # the input file (the same JSON decoding, state machine, hashing
@@ -395,7 +402,7 @@ def main():
               "(goal <= 1.5); whole runs incl. join and shutdown %.2fx; "
               "passthrough windows %s s, the median compared"
               % (win_rd / win_pt, cpu_rd / cpu_pt,
-                 " ".join("%.2f" % w for _, w in pts)))
+                 " ".join("%.2f" % x[1] for x in pts)))
         print("floor         the engine alone on these records (receiptctl "
               "replay, best of 3): %.2f s CPU (%.1f us/event); receiptd "
               "cannot go below (passthrough + engine) / passthrough = "
@@ -403,6 +410,10 @@ def main():
                          (win_pt + engine) / win_pt))
         print("threads       receiptd's in the window: " +
               ", ".join("%s %.2f" % kv for kv in win_th if kv[1] >= 0.01))
+        print("threads       the passthrough's (the median run): " +
+              ", ".join("%s %.2f" % kv for kv in
+                        sorted(th_pt.items(), key=lambda kv: -kv[1])
+                        if kv[1] >= 0.01))
         print("outputs       receiptd produced %.2f records per input "
               "record; a passthrough producing as many: %.2f s CPU "
               "(%.1f us/event), receiptd/that %.2fx"

@@ -15,13 +15,17 @@
  * read the input from the start.
  *
  * Exits 0 after EXPECTED_RECORDS records, 1 on error or timeout.  On
- * stdout, "window_cpu_s S": the process's CPU seconds from the first
- * record consumed to the last commit's return, the group join and the
- * shutdown left out (bench_kafka.py compares receiptd's own window). */
+ * stdout, "window_threads NAME=S ..." (each thread's CPU seconds over the
+ * window, threads of one name summed, librdkafka's broker threads as
+ * "rdk:broker") then "window_cpu_s S": the process's CPU seconds from the
+ * first record consumed to the last commit's return, the group join and
+ * the shutdown left out (bench_kafka.py compares receiptd's own window). */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <librdkafka/rdkafka.h>
@@ -37,6 +41,67 @@ static double cpu_s(void) {
         getrusage(RUSAGE_SELF, &ru);
         return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* CPU seconds of this process's threads, summed by name ("rdk:broker3"
+ * and the like count as "rdk:broker"), as /proc/self/task reports them. */
+#define NAMES_MAX 16
+typedef struct {
+        int n;
+        char name[NAMES_MAX][24];
+        double cpu[NAMES_MAX];
+} thread_cpu;
+
+static void threads_cpu(thread_cpu *t) {
+        DIR *dir = opendir("/proc/self/task");
+        const double tck = (double)sysconf(_SC_CLK_TCK);
+        struct dirent *de;
+
+        t->n = 0;
+        while (dir && (de = readdir(dir))) {
+                char path[300], st[512], *l, *r;
+                unsigned long ut, stime;
+                size_t len;
+                FILE *f;
+                int i;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+                         de->d_name);
+                if (!(f = fopen(path, "r")))
+                        continue;
+                len = fread(st, 1, sizeof(st) - 1, f);
+                fclose(f);
+                st[len] = '\0';
+                if (!(l = strchr(st, '(')) || !(r = strrchr(st, ')')) ||
+                    sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                                  "%*u %lu %lu", &ut, &stime) != 2)
+                        continue;
+                *r = '\0';
+                l++;
+                if (!strncmp(l, "rdk:broker", 10))
+                        l[10] = '\0';
+                for (i = 0; i < t->n && strcmp(t->name[i], l); i++)
+                        ;
+                if (i == t->n) {
+                        if (t->n == NAMES_MAX)
+                                continue;
+                        snprintf(t->name[i], sizeof(t->name[i]), "%s", l);
+                        t->cpu[i] = 0;
+                        t->n++;
+                }
+                t->cpu[i] += (double)(ut + stime) / tck;
+        }
+        if (dir)
+                closedir(dir);
+}
+
+static double thread_cpu_of(const thread_cpu *t, const char *name) {
+        for (int i = 0; i < t->n; i++)
+                if (!strcmp(t->name[i], name))
+                        return t->cpu[i];
+        return 0;
 }
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *bs,
@@ -115,6 +180,7 @@ int main(int argc, char **argv) {
         int64_t deadline, batch_end = 0;
         int in_txn = 0, rc = 1;
         double cpu0 = -1, cpu1 = -1;
+        thread_cpu th0 = {0}, th1 = {0};
 
         if (argc < 3) {
                 fprintf(stderr, "usage: bench_passthrough BOOTSTRAP "
@@ -161,8 +227,10 @@ int main(int argc, char **argv) {
         while (done < expected && now_ms() < deadline) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 20);
                 if (m && !m->err) {
-                        if (cpu0 < 0)
+                        if (cpu0 < 0) {
+                                threads_cpu(&th0);
                                 cpu0 = cpu_s();
+                        }
                         if (!in_txn) {
                                 if ((e = rd_kafka_begin_transaction(p))) {
                                         fprintf(stderr, "bench_passthrough: "
@@ -213,11 +281,18 @@ int main(int argc, char **argv) {
                         in_txn = 0;
                         in_batch = 0;
                         cpu1 = cpu_s();
+                        if (done >= expected) /* the last commit */
+                                threads_cpu(&th1);
                 }
         }
         rc = done >= expected ? 0 : 1;
-        if (rc == 0)
-                printf("window_cpu_s %.3f\n", cpu1 - cpu0);
+        if (rc == 0) {
+                printf("window_threads");
+                for (int i = 0; i < th1.n; i++)
+                        printf(" %s=%.3f", th1.name[i],
+                               th1.cpu[i] - thread_cpu_of(&th0, th1.name[i]));
+                printf("\nwindow_cpu_s %.3f\n", cpu1 - cpu0);
+        }
 out:
         if (offs)
                 rd_kafka_topic_partition_list_destroy(offs);
