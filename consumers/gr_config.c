@@ -525,17 +525,27 @@ static char *trim(char *s) {
 int gr_config_load_file(gr_config *c, const char *path, char *errstr,
                         size_t errstr_size) {
         FILE *fp = fopen(path, "r");
-        char line[4096], err[512];
+        char *line = NULL, err[512];
+        size_t cap = 0;
+        ssize_t n;
         int lineno = 0;
 
         if (!fp) {
                 snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
                 return -1;
         }
-        while (fgets(line, sizeof(line), fp)) {
+        /* Lines of any length: a value such as an inline PEM certificate
+         * runs to kilobytes and must not be cut. */
+        while ((n = getline(&line, &cap, fp)) != -1) {
                 char *s, *eq;
 
                 lineno++;
+                if (strlen(line) != (size_t)n) {
+                        snprintf(errstr, errstr_size,
+                                 "%s:%d: a NUL byte in the line", path,
+                                 lineno);
+                        goto err;
+                }
                 s = trim(line);
                 if (!*s || *s == '#')
                         continue;
@@ -552,13 +562,15 @@ int gr_config_load_file(gr_config *c, const char *path, char *errstr,
                         goto err;
                 }
         }
-        if (ferror(fp)) {
+        if (ferror(fp) || !feof(fp)) { /* or getline ran out of memory */
                 snprintf(errstr, errstr_size, "%s: read error", path);
                 goto err;
         }
+        free(line);
         fclose(fp);
         return 0;
 err:
+        free(line);
         fclose(fp);
         return -1;
 }

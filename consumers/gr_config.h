@@ -170,8 +170,11 @@ int gr_config_set_kv(gr_config *c, const char *kv, char *errstr,
                      size_t errstr_size);
 
 /**
- * @brief Read a config file of `key=value` lines.
- * @returns 0, or -1 with errstr naming the file and line.
+ * @brief Read a config file of `key=value` lines, of any length; blank
+ *        lines and lines starting with `#` are skipped, spaces around the
+ *        key and the value trimmed.
+ * @returns 0, or -1 with errstr naming the file and line (a line without
+ *          `=`, a NUL byte, or what gr_config_set() refuses).
  */
 int gr_config_load_file(gr_config *c, const char *path, char *errstr,
                         size_t errstr_size);

@@ -376,6 +376,69 @@ static void test_static_membership(void **state) {
         gr_config_destroy(c);
 }
 
+/* The config file: comments, blank lines and spaces skipped; a line far
+ * longer than any fixed buffer (an inline PEM runs to kilobytes) read
+ * whole; the last line without a newline; bad lines named by number. */
+static void test_config_file(void **state) {
+        char path[300], es[512];
+        const size_t long_len = 10000;
+        char *big = malloc(long_len + 200);
+        gr_config *c;
+        FILE *fp;
+        (void)state;
+
+        assert_non_null(big);
+        snprintf(path, sizeof(path), "%s/receiptd.conf", dir);
+        fp = fopen(path, "wb");
+        assert_non_null(fp);
+        fputs("# receiptd\n\n  group.id = settle  \r\n", fp);
+        fputs("producer.ssl.ca.pem=", fp);
+        for (size_t i = 0; i < long_len; i++)
+                fputc('A' + (int)(i % 26), fp);
+        fputs("\n\t# indented comment\nbatch.size=64", fp); /* no \n */
+        fclose(fp);
+
+        assert_non_null(c = gr_config_new());
+        assert_int_equal(gr_config_load_file(c, path, es, sizeof(es)), 0);
+        assert_string_equal(c->group_id, "settle");
+        assert_int_equal(c->batch_size, 64);
+        {
+                const char *v = gr_config_rdkafka_get(c, GR_SCOPE_PRODUCER,
+                                                      "ssl.ca.pem");
+                assert_non_null(v);
+                assert_int_equal(strlen(v), long_len);
+                assert_int_equal(v[long_len - 1], 'A' + (long_len - 1) % 26);
+                /* a cut line's tail would have been a line of its own */
+                assert_null(gr_config_rdkafka_get(c, GR_SCOPE_PRODUCER,
+                                                  "ssl.ca.pem="));
+        }
+        gr_config_destroy(c);
+
+        /* the third line has no '=' */
+        fp = fopen(path, "wb");
+        assert_non_null(fp);
+        fputs("group.id=a\n# ok\nnot a setting\n", fp);
+        fclose(fp);
+        assert_non_null(c = gr_config_new());
+        assert_int_equal(gr_config_load_file(c, path, es, sizeof(es)), -1);
+        snprintf(big, long_len, "%s:3: expected key=value", path);
+        assert_string_equal(es, big);
+        gr_config_destroy(c);
+
+        /* a NUL byte would cut the value short without a word */
+        fp = fopen(path, "wb");
+        assert_non_null(fp);
+        fwrite("group.id=a\0b\n", 1, 13, fp);
+        fclose(fp);
+        assert_non_null(c = gr_config_new());
+        assert_int_equal(gr_config_load_file(c, path, es, sizeof(es)), -1);
+        assert_non_null(strstr(es, ":1: a NUL byte"));
+        gr_config_destroy(c);
+
+        unlink(path);
+        free(big);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_defaults),
@@ -386,6 +449,7 @@ int main(void) {
             cmocka_unit_test(test_secret_modes),
             cmocka_unit_test(test_metrics_keys),
             cmocka_unit_test(test_static_membership),
+            cmocka_unit_test(test_config_file),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
