@@ -25,9 +25,8 @@
 #define KEY_IS_CHILD(k) ((k) <= KEY_CHILD_BASE)
 #define KEY_CHILD_PARENT(k) ((gr_parent_t)(KEY_CHILD_BASE - (k)))
 
-/* Callback verdicts for a scalar value. */
+/* Callback verdict for a scalar value that goes nowhere. */
 #define VAL_IGNORE (-1)
-#define VAL_CANCEL (-2)
 
 /* (parent, key) -> key code, open addressing.  Built once per decoder from
  * gr_event_fields[], so it answers exactly what gr_event_field_find()
@@ -212,14 +211,18 @@ static int container_misplaced(gr_json_decoder *d, const char *what) {
 
 /*
  * Where does the scalar now being parsed go?  Returns a field id, or
- * VAL_IGNORE (unknown key, inside something skipped, or after an error
- * when the field is not one of the ids), or VAL_CANCEL (err set).
+ * VAL_IGNORE (unknown key, inside something skipped, a value outside the
+ * envelope (err set), or after an error when the field is not one of the
+ * ids).
  */
 static int value_field(gr_json_decoder *d) {
         if (d->depth == 0) {
+                /* A value error like any other: the walk goes on, so that
+                 * trailing garbage is still `invalid_json`. */
                 gr_err_set(d->err, GR_REJ_SCHEMA,
                            "event must be a JSON object");
-                return VAL_CANCEL;
+                fail(d);
+                return VAL_IGNORE;
         }
         if (d->ctx[d->depth] == CTX_SKIP || d->key == KEY_UNKNOWN)
                 return VAL_IGNORE;
@@ -244,7 +247,7 @@ static int on_null(void *ctx) {
         int f = value_field(d);
 
         if (f < 0)
-                return f != VAL_CANCEL;
+                return 1;
         if (gr_event_set_null(d->ev, (gr_field_t)f, value_err(d, &scratch)))
                 return fail(d);
         return 1;
@@ -256,7 +259,7 @@ static int on_boolean(void *ctx, int v) {
         int f = value_field(d);
 
         if (f < 0)
-                return f != VAL_CANCEL;
+                return 1;
         if (gr_event_set_bool(d->ev, (gr_field_t)f, v, value_err(d, &scratch)))
                 return fail(d);
         return 1;
@@ -298,7 +301,7 @@ static int on_number(void *ctx, const char *s, size_t n) {
         char *end;
 
         if (f < 0)
-                return f != VAL_CANCEL;
+                return 1;
         fd = &gr_event_fields[f];
         if (fd->kind == GR_FK_TIME) {
                 gr_err_set(err, GR_REJ_SCHEMA,
@@ -350,7 +353,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t n) {
         int64_t t;
 
         if (f < 0)
-                return f != VAL_CANCEL;
+                return 1;
         if (gr_event_set_str(d->ev, (gr_field_t)f, (const char *)s, n, err))
                 return fail(d);
         if (gr_event_fields[f].kind == GR_FK_TIME) {
@@ -398,7 +401,8 @@ static int on_start_array(void *ctx) {
         if (d->depth == 0) {
                 gr_err_set(d->err, GR_REJ_SCHEMA,
                            "event must be a JSON object, not an array");
-                return 0;
+                fail(d);
+                return push(d, CTX_SKIP); /* checked to its end */
         }
         if (d->ctx[d->depth] != CTX_SKIP && d->key != KEY_UNKNOWN)
                 container_misplaced(d, "an array");

@@ -428,6 +428,14 @@ static void test_error_details(void **state) {
         expect_reject("{\"a\":", GR_REJ_INVALID_JSON, "premature EOF");
         expect_reject("{\"a\":\"\xff\"}", GR_REJ_INVALID_JSON, "UTF8");
         expect_reject("[]", GR_REJ_SCHEMA, "JSON object");
+        expect_reject("[1,2,3]", GR_REJ_SCHEMA, "not an array");
+        expect_reject("\"s\"", GR_REJ_SCHEMA, "JSON object");
+        expect_reject("42", GR_REJ_SCHEMA, "JSON object");
+        /* ... but not JSON at all outranks not an object */
+        expect_reject("[1,2,3] x", GR_REJ_INVALID_JSON, "trailing garbage");
+        expect_reject("42 x", GR_REJ_INVALID_JSON, "trailing garbage");
+        expect_reject("[1,", GR_REJ_INVALID_JSON, "premature EOF");
+        expect_reject("[1,]", GR_REJ_INVALID_JSON, "");
         expect_reject("{\"x\":[[[[[[[[]]]]]]]]}", GR_REJ_SCHEMA, "nesting");
         expect_reject("{\"body\":[]}", GR_REJ_SCHEMA, "body must be an object");
         expect_reject("{\"body\":{\"price\":1}}", GR_REJ_SCHEMA,
@@ -656,6 +664,11 @@ static void test_plain_path_agrees(void **state) {
                 "{\"a\":\"unterminated",
                 "{'a':1}",
                 "{\"a\":1 /* c */}",
+                "[1,2] x",
+                "[1,",
+                "5 x",
+                "\"x\" y",
+                "[]]",
         };
         static const char *const files[] = {"../../data/scenarios.jsonl",
                                             "../../data/canonical.jsonl"};
