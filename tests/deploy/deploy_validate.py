@@ -166,9 +166,21 @@ res = kust[0].get("resources", []) if kust else []
 check("k8s: kustomization lists every manifest",
       sorted(res) == sorted(f for f in os.listdir(os.path.join(DEPLOY, "k8s"))
                             if f != "kustomization.yaml"), str(res))
-deps = by_kind.get("Deployment", [])
-ok = check("k8s: one Deployment", len(deps) == 1)
+check("k8s: no Deployment (receiptd runs as a StatefulSet)",
+      not by_kind.get("Deployment"))
+deps = by_kind.get("StatefulSet", [])
+ok = check("k8s: one StatefulSet", len(deps) == 1)
 if ok:
+    svcs_k8s = {o["metadata"]["name"]: o for o in by_kind.get("Service", [])}
+    gov = svcs_k8s.get(deps[0]["spec"].get("serviceName"), {})
+    check("k8s: the StatefulSet's serviceName is a headless Service that "
+          "selects its pods",
+          gov.get("spec", {}).get("clusterIP") == "None" and
+          gov["spec"].get("selector") ==
+          deps[0]["spec"]["selector"]["matchLabels"],
+          str(deps[0]["spec"].get("serviceName")))
+    check("k8s: pods start in parallel (a consumer group needs no order)",
+          deps[0]["spec"].get("podManagementPolicy") == "Parallel")
     spec = deps[0]["spec"]["template"]["spec"]
     c = spec["containers"][0]
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
@@ -180,9 +192,15 @@ if ok:
           and lp.get("port") in ports, str(lp))
     check("k8s: metrics port matches metrics.listen",
           ports.get("metrics") == 9464)
-    check("k8s: transactional.id per pod",
-          any("transactional.id=" in a and "$(POD_NAME)" in a
-              for a in c.get("args", [])))
+    # Static membership from the stable pod name; the transactional.id is
+    # derived from it (<group.id>-<pod name>), so none may be set.
+    check("k8s: group.instance.id is the pod name",
+          "group.instance.id=$(POD_NAME)" in c.get("args", []) and
+          any(e.get("name") == "POD_NAME" and
+              e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+              == "metadata.name" for e in c.get("env", [])))
+    check("k8s: no transactional.id set (receiptd derives a stable one)",
+          not any("transactional.id" in str(a) for a in c.get("args", [])))
     vols = {v["name"]: v for v in spec.get("volumes", [])}
     mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
     cm_names = {o["metadata"]["name"] for o in by_kind.get("ConfigMap", [])}
@@ -220,16 +238,30 @@ check("k8s: Job sets one PARTITIONS for all topics",
       jenv.get("PARTITIONS", "").isdigit())
 
 # ---- receiptd.conf loads in the real receiptd ----------------------------
-def run_receiptd(conf_text):
+def run_receiptd(conf_text, extra=()):
     with tempfile.TemporaryDirectory() as tmp:
         p = os.path.join(tmp, "receiptd.conf")
         with open(p, "w") as f:
             f.write(conf_text.replace("/etc/receiptd/policy.json",
                                       os.path.join(DEPLOY, "policy.json")))
         return subprocess.run(
-            [RECEIPTD, "--config", p, "-X", "bootstrap.servers=127.0.0.1:9",
+            [RECEIPTD, "--config", p] + list(extra) +
+            ["-X", "bootstrap.servers=127.0.0.1:9",
              "-X", "startup.timeout.ms=1500"],
             capture_output=True, text=True, timeout=60)
+
+
+def pod_args():
+    """The StatefulSet's -X arguments as the first pod gets them."""
+    sts = by_kind.get("StatefulSet", [])
+    if len(sts) != 1:
+        return []
+    args = sts[0]["spec"]["template"]["spec"]["containers"][0].get("args", [])
+    out = []
+    for i, a in enumerate(args):
+        if a == "-X" and i + 1 < len(args):
+            out += ["-X", args[i + 1].replace("$(POD_NAME)", "receiptd-0")]
+    return out
 
 
 if not os.access(RECEIPTD, os.X_OK):
@@ -248,6 +280,10 @@ else:
     # 1 = cluster unreachable (config accepted); 2 = config unusable.
     check("receiptd.conf accepted by receiptd (exit 1: no cluster here)",
           r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr.strip()))
+    r = run_receiptd(cfg.get("receiptd.conf", ""), pod_args())
+    check("the ConfigMap's receiptd.conf with the pod's arguments accepted "
+          "(exit 1: no cluster here)", r.returncode == 1 and pod_args(),
+          "exit %d: %s" % (r.returncode, r.stderr.strip()))
 
 # ---- the policy is the default contract -----------------------------------
 if not os.access(RECEIPTCTL, os.X_OK):
