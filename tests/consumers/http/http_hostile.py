@@ -509,7 +509,7 @@ def stall_eight():
     return st, slow, held
 
 
-for attempt in range(3):
+for _ in range(3):
     st, slow, held = stall_eight()
     if held or st is None:
         break
