@@ -20,6 +20,10 @@
  * of the standard 200k-event workload, to see bytes per job at that scale.
  * Decode and engine times then cover all passes.
  *
+ * Then (without --repeat) the floor: the workload once more through an
+ * engine that counts what the contract hashes, untimed, and SHA-256 alone
+ * timed over those byte counts (`hashing:`, hash_census.h).
+ *
  * --breakdown adds where the average job's bytes go: the struct, its id,
  * the arena (capacity; live bytes per string field; parties), packets,
  * attempt history, duplicate set and parked events.
@@ -36,6 +40,7 @@
 #include "gr_engine.h"
 #include "gr_intern.h"
 #include "gr_json_event.h"
+#include "hash_census.h"
 
 enum { BATCH = 512 };
 
@@ -172,6 +177,51 @@ static void breakdown(gr_job **jobs, size_t njobs) {
                         printf("  %-28s %6.1f\n", bd_fields[k].name, f[k] / n);
 }
 
+/* The floor: the same lines once more through a fresh engine whose sink
+ * counts what the contract hashes (hash_census.h), untimed; then SHA-256
+ * alone over those byte counts.  Printed beside decode, so that
+ * run_replay_bench.sh can set decode + hashing against the bare parse. */
+static int floor_line(const gr_policy *pol, gr_json_decoder *dec,
+                      const char *text, size_t len) {
+        hash_census c;
+        gr_fsm_sink sink;
+        gr_engine *eng;
+        gr_event *ev = calloc(1, sizeof(*ev));
+        const char *p = text, *end = text + len;
+        double t_sha;
+
+        hash_census_init(&c);
+        sink = hash_census_sink(&c);
+        if (!ev || !(eng = gr_engine_new(pol, &sink))) {
+                free(ev);
+                return -1;
+        }
+        gr_engine_keep_all(eng);
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                gr_err err;
+                if (ll && gr_json_event_decode(dec, p, ll, ev, &err) == 0)
+                        gr_engine_apply(eng, ev);
+                p += ll + 1;
+        }
+        gr_engine_destroy(eng);
+        free(ev);
+        t_sha = hash_census_time(&c, 1, 3);
+        if (!c.oom)
+                printf("hashing: %.3f s: SHA-256 of what the contract hashes "
+                       "(%zu ledger rows, %.0f B each; %zu receipts, %.0f B "
+                       "each; %zu decision ids)\n"
+                       "receipts: %.3f s to render them (%.1f MB), warm\n",
+                       t_sha, c.nrow,
+                       c.nrow ? (double)c.row_bytes / (double)c.nrow : 0,
+                       c.ndec,
+                       c.ndec ? (double)c.receipt_bytes / (double)c.ndec : 0,
+                       c.ndec, c.render_s, (double)c.receipt_bytes / 1e6);
+        hash_census_free(&c);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         gr_policy pol;
         gr_engine *eng = NULL;
@@ -294,6 +344,8 @@ int main(int argc, char **argv) {
                 if (bd)
                         breakdown(jobs, njobs);
         }
+        if (repeat == 1 && floor_line(&pol, dec, text, len))
+                fprintf(stderr, "bench_footprint: no floor: out of memory\n");
         rc = 0;
 done:
         free(jobs);
