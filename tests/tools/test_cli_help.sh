@@ -64,6 +64,10 @@ run demo --verbose=yes
 run keygen --role seller
 [ $rc = 2 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "see 'receiptctl keygen --help'" "$T/err" ||
   fail "keygen without --id: exit $rc: $(cat "$T/err")"
+# a refused key id: one line, no note about a key that was not made
+run keygen --role seller --id a/b --out "$T"
+[ $rc = 2 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -qx "receiptctl keygen: key_id may hold printable ASCII without spaces or slashes" "$T/err" ||
+  fail "keygen --id a/b: exit $rc: $(cat "$T/err")"
 run replay a b
 [ $rc = 2 ] && grep -qx "receiptctl replay: unexpected argument 'b'; see 'receiptctl replay --help'" "$T/err" ||
   fail "replay a b: exit $rc: $(cat "$T/err")"

@@ -104,14 +104,9 @@ int cmd_keygen(int argc, char **argv) {
                 }
         } else {
                 /* A key is made now; the registry bounds it in event time
-                 * from here on (edit valid_from to backdate it). */
-                char when[40];
+                 * from here on (edit valid_from to backdate it).  Said
+                 * once the key exists. */
                 valid_from = (int64_t)time(NULL) * 1000;
-                fprintf(stderr,
-                        "receiptctl keygen: the key is valid from now (%s): "
-                        "for events, decisions or ledgers of earlier times "
-                        "give --valid-from RFC3339\n",
-                        gr_time_format(valid_from, when, sizeof(when)));
         }
         if (gr_crypto_init() == -1) {
                 fprintf(stderr, "receiptctl keygen: libsodium init failed\n");
@@ -151,6 +146,14 @@ int cmd_keygen(int argc, char **argv) {
                 unlink(key_path);
                 rc = e == EEXIST ? 2 : 1;
                 goto out;
+        }
+        if (!from_s) {
+                char when[40];
+                fprintf(stderr,
+                        "receiptctl keygen: the key is valid from now (%s): "
+                        "for events, decisions or ledgers of earlier times "
+                        "give --valid-from RFC3339\n",
+                        gr_time_format(valid_from, when, sizeof(when)));
         }
         printf("public key: %s\nsecret key: %s (keep it private)\n%s",
                pub_path, key_path, pub.data);
