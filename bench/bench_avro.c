@@ -94,7 +94,7 @@ static void ids_apply(const ids *x, size_t i, gr_event *ev) {
  * unique per rep.  fsm_only: decode outside the timer, no decision encode.
  * counts (not timed): the sink records what the contract hashes instead
  * of encoding decisions. */
-static double pipeline(const msg *m, size_t n, const ids *x, gr_event *ev,
+static double pipeline(const msg *m, size_t n, ids *x, gr_event *ev,
                        long reps, int fsm_only, hash_census *counts) {
         gr_policy pol;
         gr_fsm_sink sink = {NULL, NULL, fsm_only ? NULL : on_decision, NULL};
@@ -115,7 +115,7 @@ static double pipeline(const msg *m, size_t n, const ids *x, gr_event *ev,
         gr_buf_init(&dec_out);
         ndecisions = 0;
         for (long r = 0; r < reps; r++) {
-                ids_suffix((ids *)x, r);
+                ids_suffix(x, r);
                 t0 = now();
                 for (size_t i = 0; i < n; i++) {
                         if (fsm_only) {
@@ -137,7 +137,7 @@ static double pipeline(const msg *m, size_t n, const ids *x, gr_event *ev,
         return t;
 }
 
-static double best_of(int k, const msg *m, size_t n, const ids *x,
+static double best_of(int k, const msg *m, size_t n, ids *x,
                       gr_event *ev, long reps, int fsm_only) {
         double best = 0;
         for (int i = 0; i < k; i++) {
@@ -151,10 +151,11 @@ static double best_of(int k, const msg *m, size_t n, const ids *x,
 /* The floor under the pipeline: Avro decode of every message and the
  * SHA-256 the contract asks for (each ledger row's canonical bytes, each
  * decision's receipt and decision id), timed on the byte counts one
- * untimed pass of the same pipeline produced.  Whatever the pipeline
- * costs above it is the state machine, rendering and the decision
- * encode.  Prints the line; returns the floor in seconds for reps. */
-static double floor_line(const msg *m, size_t n, const ids *x, gr_event *ev,
+ * untimed pass of the same pipeline produced, and the rendering of the
+ * receipts it hashes.  Whatever the pipeline costs above it is the state
+ * machine, the ledger rows and the decision encode.  Prints the line;
+ * returns the floor in seconds for reps. */
+static double floor_line(const msg *m, size_t n, ids *x, gr_event *ev,
                          long reps, double t_pipe) {
         hash_census c;
         long creps = reps < 20 ? reps : 20; /* reps of the census pass */
