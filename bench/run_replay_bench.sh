@@ -130,20 +130,30 @@ fi
 
 echo
 "$FOOT" "$WORKLOAD" | tee "$BUILD_DIR/bench/footprint.txt"
-# Bytes per job beside the goal (<= 600), from bench_footprint's lines.
+# Bytes per job from bench_footprint's lines.  The goal (<= 600) is set at
+# ~1M open jobs, so only that run gets a verdict: at the workload's ~36k
+# jobs the job table's slots (sized in powers of two) weigh more per job.
 footprint_goals() {
-        awk -v at="$1" '/^footprint:/ { printf "bytes/job %s (gr_job_footprint) = %s   goal <= 600: %s\n", at, $2, ($2 <= 600 ? "PASS" : "MISS") }
-             /^rss:/ { n = $(NF-1); printf "bytes/job %s (RSS growth)       = %s   goal <= 600: %s\n", at, n, (n <= 600 ? "PASS" : "MISS") }' "$2"
+        awk -v at="$1" -v judge="$3" '
+             function v(n) { return judge ? sprintf("goal <= 600: %s", n <= 600 ? "PASS" : "MISS") : "(the goal is at ~1M jobs: JOBS_1M=1)" }
+             /^footprint:/ { printf "bytes/job %s (gr_job_footprint) = %s   %s\n", at, $2, v($2) }
+             /^rss:/ { n = $(NF-1); printf "bytes/job %s (RSS growth)       = %s   %s\n", at, n, v(n) }' "$2"
 }
 footprint_goals "($(grep -o '[0-9]* jobs' "$BUILD_DIR/bench/footprint.txt" | head -1))" \
-        "$BUILD_DIR/bench/footprint.txt"
+        "$BUILD_DIR/bench/footprint.txt" 0
 # Goal 1's floor: decoding (the same decoder replay uses) and the SHA-256
 # the contract asks for, against the bare parse; no implementation of
 # docs/SPEC.md goes below it (bench_footprint's `decode:` and `hashing:`).
 # receipt_hash is the hash of the receipt's bytes, so rendering them is in
 # the floor too (`receipts:`, this build's renderer, warm caches).
 awk -v bare="$B_CPU" '/^decode:/ { d = $2 } /^hashing:/ { h = $2 } /^receipts:/ { r = $2 }
-     END { if (d != "" && h != "" && r != "") printf "floor replay/bare   = %.2f (cpu): decode %.3f s + hashing %.3f s + rendering the receipts %.3f s against the bare parse %.3f s; the goal leaves %.3f s for everything else\n", (d + h + r) / bare, d, h, r, bare, 2.5 * bare - d - h - r }' \
+     END { if (d == "" || h == "" || r == "") exit
+           left = 2.5 * bare - d - h - r
+           if (left > 0.0005)
+                   say = sprintf("the goal leaves %.3f s for everything else", left)
+           else
+                   say = sprintf("over the goal by %.3f s before the state machine, the rows and the output", -left)
+           printf "floor replay/bare   = %.2f (cpu): decode %.3f s + hashing %.3f s + rendering the receipts %.3f s against the bare parse %.3f s; %s\n", (d + h + r) / bare, d, h, r, bare, say }' \
         "$BUILD_DIR/bench/footprint.txt"
 # JOBS_1M=1: the same at ~1M jobs held (the workload 28 times over with
 # renamed ids; about a minute and 1.3 GiB on the 200k workload).
@@ -151,7 +161,7 @@ if [ "${JOBS_1M:-0}" != 0 ]; then
         REPEAT=$(awk -v n="$(grep -o '[0-9]* jobs' "$BUILD_DIR/bench/footprint.txt" | head -1 | cut -d' ' -f1)" \
                 'BEGIN{print int((1000000 + n - 1) / n)}')
         "$FOOT" --repeat "$REPEAT" "$WORKLOAD" | tee "$BUILD_DIR/bench/footprint-1m.txt"
-        footprint_goals "(~1M jobs)" "$BUILD_DIR/bench/footprint-1m.txt"
+        footprint_goals "(~1M jobs)" "$BUILD_DIR/bench/footprint-1m.txt" 1
 fi
 if [ -x /usr/bin/time ]; then
         /usr/bin/time -f 'replay peak RSS: %M KiB' \
