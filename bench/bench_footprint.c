@@ -179,8 +179,9 @@ static void breakdown(gr_job **jobs, size_t njobs) {
 
 /* The floor: the same lines once more through a fresh engine whose sink
  * counts what the contract hashes (hash_census.h), untimed; then SHA-256
- * alone over those byte counts.  Printed beside decode, so that
- * run_replay_bench.sh can set decode + hashing against the bare parse. */
+ * alone over those byte counts, and the receipts' rendering.  Printed
+ * beside decode, so that run_replay_bench.sh can set decode, hashing and
+ * rendering against the bare parse. */
 static int floor_line(const gr_policy *pol, gr_json_decoder *dec,
                       const char *text, size_t len) {
         hash_census c;

@@ -31,45 +31,50 @@ void hash_census_init(hash_census *c) {
 
 void hash_census_free(hash_census *c) {
         free(c->row_len);
-        free(c->receipt_len);
-        free(c->id_len);
+        free(c->dec);
         gr_buf_free(&c->receipt);
         memset(c, 0, sizeof(*c));
 }
 
-static int grow(size_t **v, size_t *cap, size_t n) {
-        size_t *p;
+/* v, or v moved, with room for element n (elements of size elem); NULL
+ * when out of memory (v is still valid then). */
+static void *grow(void *v, size_t *cap, size_t n, size_t elem) {
+        size_t ncap = *cap ? *cap * 2 : 1024;
+        void *p;
+
         if (n < *cap)
-                return 0;
-        if (!(p = realloc(*v, (*cap ? *cap * 2 : 1024) * sizeof(**v))))
-                return -1;
-        *v = p;
-        *cap = *cap ? *cap * 2 : 1024;
-        return 0;
+                return v;
+        if ((p = realloc(v, ncap * elem)))
+                *cap = ncap;
+        return p;
 }
 
 static void on_row(void *opaque, const gr_job *job, const gr_ledger_row *row) {
         hash_census *c = opaque;
+        size_t *v = grow(c->row_len, &c->cap_row, c->nrow, sizeof(*v));
+
         (void)job;
-        if (grow(&c->row_len, &c->cap_row, c->nrow)) {
+        if (!v) {
                 c->oom = 1;
                 return;
         }
+        c->row_len = v;
         c->row_len[c->nrow++] = row->canon_len;
         c->row_bytes += row->canon_len;
 }
 
 static void on_decision(void *opaque, const gr_job *job, const gr_decision *d) {
         hash_census *c = opaque;
-        size_t cap = c->cap_dec;
+        struct hash_census_dec *v =
+            grow(c->dec, &c->cap_dec, c->ndec, sizeof(*v));
         double t0;
         int len;
 
-        if (grow(&c->receipt_len, &cap, c->ndec) ||
-            grow(&c->id_len, &c->cap_dec, c->ndec)) {
+        if (!v) {
                 c->oom = 1;
                 return;
         }
+        c->dec = v;
         t0 = wall_now();
         for (int k = 0; k < 4; k++) {
                 gr_buf_reset(&c->receipt);
@@ -79,10 +84,9 @@ static void on_decision(void *opaque, const gr_job *job, const gr_decision *d) {
         /* the decision id hashes "job_id\nattempt\nseq" (gr_fsm.c) */
         len = snprintf(NULL, 0, "%s\n%u\n%llu", d->job_id,
                        (unsigned)d->attempt, (unsigned long long)d->seq);
-        c->receipt_len[c->ndec] = c->receipt.len;
-        c->id_len[c->ndec] = len > 0 ? (size_t)len : 0;
+        c->dec[c->ndec].receipt = c->receipt.len;
+        c->dec[c->ndec].id = len > 0 ? (size_t)len : 0;
         c->receipt_bytes += c->receipt.len;
-        c->id_bytes += c->id_len[c->ndec];
         c->ndec++;
 }
 
@@ -95,6 +99,7 @@ static size_t clamp(size_t n, size_t max) { return n < max ? n : max; }
 
 double hash_census_time(const hash_census *c, long reps, int runs) {
         static uint8_t bytes[1 << 20]; /* longer records are clamped */
+        const size_t max = sizeof(bytes);
         uint8_t h[GR_SHA256_BYTES];
         double best = 0;
 
@@ -103,13 +108,11 @@ double hash_census_time(const hash_census *c, long reps, int runs) {
                 double t0 = cpu_now(), t;
                 for (long r = 0; r < reps; r++) {
                         for (size_t i = 0; i < c->nrow; i++)
-                                gr_sha256(bytes, clamp(c->row_len[i], sizeof(bytes)),
-                                          h);
+                                gr_sha256(bytes, clamp(c->row_len[i], max), h);
                         for (size_t i = 0; i < c->ndec; i++) {
-                                gr_sha256(bytes,
-                                          clamp(c->receipt_len[i], sizeof(bytes)), h);
-                                gr_sha256(bytes, clamp(c->id_len[i], sizeof(bytes)),
+                                gr_sha256(bytes, clamp(c->dec[i].receipt, max),
                                           h);
+                                gr_sha256(bytes, clamp(c->dec[i].id, max), h);
                         }
                 }
                 t = cpu_now() - t0;

@@ -21,9 +21,12 @@
 
 typedef struct hash_census {
         size_t nrow, ndec;       /**< rows, decisions seen */
-        size_t row_bytes, receipt_bytes, id_bytes;
+        size_t row_bytes, receipt_bytes;
         /* lengths, in the order the engine hashed them */
-        size_t *row_len, *receipt_len, *id_len;
+        size_t *row_len;
+        struct hash_census_dec {
+                size_t receipt, id; /**< the receipt's, the decision id's */
+        } *dec;
         size_t cap_row, cap_dec;
         gr_buf receipt; /**< scratch: each receipt rendered to measure it */
         /** seconds to render the receipts once (each rendered 4 times in
