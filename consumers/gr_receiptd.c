@@ -106,6 +106,9 @@ out:
         return rc;
 }
 
+/* The restore consumer's fetch.wait.max.ms (client_new). */
+#define GR_RESTORE_FETCH_WAIT_MS "5"
+
 static rd_kafka_t *client_new(gr_receiptd *r, rd_kafka_type_t type,
                               int restorer, char *errstr, size_t errstr_size) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -121,11 +124,7 @@ static rd_kafka_t *client_new(gr_receiptd *r, rd_kafka_type_t type,
                              errstr_size) ||
                     (!restorer &&
                      conf_set(conf, "partition.assignment.strategy",
-                              "cooperative-sticky", errstr, errstr_size)) ||
-                    /* A restore ends on the fetch that finds the end: an
-                     * empty one waits fetch.wait.max.ms at the broker. */
-                    (restorer && conf_set(conf, "fetch.wait.max.ms", "100",
-                                          errstr, errstr_size)))
+                              "cooperative-sticky", errstr, errstr_size)))
                         goto err;
         } else if (!r->eos) {
                 if (conf_set(conf, "enable.idempotence", "true", errstr,
@@ -147,6 +146,20 @@ static rd_kafka_t *client_new(gr_receiptd *r, rd_kafka_type_t type,
                                         errstr_size)))
                         goto err;
                 if (restorer) {
+                        /* The restore consumer's fetch wait is its own,
+                         * whatever consumer.fetch.wait.max.ms says: it
+                         * reads what is already written, and a fetch at
+                         * the end waits this long at the broker.  Each
+                         * restore pays it twice: the empty fetch that
+                         * brings the end (PARTITION_EOF), and the next
+                         * partition's first request queued behind the
+                         * fetch still in flight.  Waiting for an open
+                         * transaction to end, the partition is asked
+                         * again at this pace. */
+                        if (conf_set(conf, "fetch.wait.max.ms",
+                                     GR_RESTORE_FETCH_WAIT_MS, errstr,
+                                     errstr_size))
+                                goto err;
                         /* assign() needs a group.id; this one never joins
                          * or commits. */
                         snprintf(txnid, sizeof(txnid), "%s.restore",

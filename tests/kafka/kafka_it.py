@@ -748,8 +748,73 @@ def t_kcat(a, w):
         b.stop()
 
 
+def conf_dumps(log):
+    """librdkafka's `debug=conf` dump of each client in a log: client name
+    (rdkafka#consumer-N) -> {key: value}."""
+    dumps = {}
+    for l in log.splitlines():
+        f = l.split("|", 4)
+        if len(f) == 5 and f[2] == "CONF" and " = " in f[4]:
+            k, v = f[4].split("]:", 1)[-1].strip().split(" = ", 1)
+            dumps.setdefault(f[3], {})[k] = v
+    return dumps
+
+
+def t_restore_wait(a, w):
+    """The restore consumer keeps its own short fetch wait: an operator's
+    long consumer.fetch.wait.max.ms (the input consumer's) must not make
+    every restore wait that long for the fetch that reports the end."""
+    data = os.path.join(w, "input.jsonl")
+    n, chunks = make_input(a.data, data, 6, 1)
+    b = Broker(a.receiptctl, w)
+    da = db = None
+    try:
+        emit(a.receiptctl, b.bootstrap, chunks[0])
+        da = Receiptd(a.receiptd, b.bootstrap, w, "A")
+        wait_processed(b.bootstrap, 60, [da])
+        da.stop()
+        db = Receiptd(a.receiptd, b.bootstrap, w, "B",
+                      ["consumer.fetch.wait.max.ms=1500",
+                       "consumer.debug=conf"])
+        deadline = time.time() + 60
+        while db.text().count("restored") < PARTITIONS:
+            check(time.time() < deadline, "B did not restore:\n" + db.text())
+            time.sleep(0.1)
+        log = db.text()
+        db.stop()
+        dumps = conf_dumps(log)
+        restorer = [c for c in dumps.values()
+                    if c.get("group.id", "").endswith(".restore")]
+        inputs = [c for c in dumps.values() if "group.id" in c and
+                  not c["group.id"].endswith(".restore")]
+        check(len(restorer) == 1 and len(inputs) == 1,
+              "expected one restore and one input consumer in the "
+              "debug=conf dumps, got %r" % dumps)
+        check(inputs[0].get("fetch.wait.max.ms") == "1500",
+              "the input consumer lost the operator's fetch wait: %r"
+              % inputs[0])
+        check(restorer[0].get("fetch.wait.max.ms") == "5",
+              "the restore consumer took the operator's fetch wait: %r"
+              % restorer[0])
+        # Each restore's own time, far below the 1.5 s the operator's
+        # wait would cost it (twice, at its end and the next one's start).
+        own = [float(l.split("ms its own")[0].rsplit("(", 1)[1])
+               for l in log.splitlines() if " restored " in l]
+        check(len(own) == PARTITIONS and max(own) < 1000,
+              "restores took %r ms each" % own)
+        print("restore_wait: %d partitions restored in %s ms each; the "
+              "restore consumer fetches with 5 ms, the input one with 1500"
+              % (len(own), "/".join("%.0f" % o for o in own)))
+    finally:
+        for d in (da, db):
+            if d:
+                d.close()
+        b.stop()
+
+
 TESTS = {"equiv": t_equiv, "equiv_alo": t_equiv_alo, "takeover": t_takeover,
-         "kill9": t_kill9, "faults": t_faults, "kcat": t_kcat}
+         "kill9": t_kill9, "faults": t_faults, "kcat": t_kcat,
+         "restore_wait": t_restore_wait}
 
 
 def main():
