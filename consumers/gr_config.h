@@ -83,8 +83,10 @@
  *
  * A key may be scoped to one client with `consumer.` or `producer.`
  * (e.g. `producer.linger.ms=5`); unscoped librdkafka keys go to both.
- * `consumer.` keys also reach the restore consumer, except
- * fetch.wait.max.ms: it keeps its own 5 ms (docs/OPERATIONS.md, "Cost").
+ * `consumer.` keys also reach the restore consumer, but for what it sets
+ * itself: its own group.id (<group.id>.restore, never joined),
+ * enable.partition.eof, and a fetch.wait.max.ms of 5 ms
+ * (docs/OPERATIONS.md, "Cost").
  * Lines starting with `#` and blank lines are ignored.
  */
 #ifndef GR_CONFIG_H
