@@ -765,7 +765,7 @@ def t_restore_wait(a, w):
     long consumer.fetch.wait.max.ms (the input consumer's) must not make
     every restore wait that long for the fetch that reports the end."""
     data = os.path.join(w, "input.jsonl")
-    n, chunks = make_input(a.data, data, 6, 1)
+    _, chunks = make_input(a.data, data, 6, 1)
     b = Broker(a.receiptctl, w)
     da = db = None
     try:
