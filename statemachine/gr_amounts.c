@@ -72,9 +72,12 @@ gr_amounts gr_amounts_of(const gr_job *j, const gr_verdict *v, int64_t now) {
                 return m;
         price = j->quote.price_amount_minor;
         m.present = 1;
-        if (j->quote.price_currency)
-                snprintf(m.currency, sizeof(m.currency), "%s",
-                         GR_JS(j, j->quote.price_currency));
+        if (j->quote.price_currency) { /* truncated as snprintf would */
+                const char *c = GR_JS(j, j->quote.price_currency);
+                size_t n = strnlen(c, sizeof(m.currency) - 1);
+                memcpy(m.currency, c, n);
+                m.currency[n] = '\0';
+        }
         m.price_minor = price;
         switch (v->settlement) {
         case GR_SETTLE_REFUND: m.refund_minor = price; break;

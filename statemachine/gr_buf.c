@@ -128,12 +128,13 @@ static inline void put_quoted(gr_buf *b, const char *s, size_t n) {
         b->len += n + 2;
 }
 
-void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
-        size_t i = 0, start;
+/* The length of s's longest prefix that needs no escape (n when none of
+ * s does).  Most strings need none: the scan tests 16 (SSE2) or 8 bytes at
+ * a time for a control byte, '"' or '\\' (bit tricks on a 64-bit word),
+ * then finds which one. */
+static inline size_t plain_prefix(const char *s, size_t n) {
+        size_t i = 0;
 
-        /* Most strings need no escape at all: one room check, one copy.
-         * The scan tests 16 (SSE2) or 8 bytes at a time for a control byte, '"' or
-         * '\\' (bit tricks on a 64-bit word), then finds which one. */
 #ifdef __SSE2__
         {
                 const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
@@ -158,6 +159,12 @@ void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
         }
         while (i < n && !needs_escape[(unsigned char)s[i]])
                 i++;
+        return i;
+}
+
+void gr_buf_json_str(gr_buf *b, const char *s, size_t n) {
+        size_t i = plain_prefix(s, n), start;
+
         if (i == n) { /* nothing to escape */
                 put_quoted(b, s, n);
                 return;
@@ -295,14 +302,98 @@ void gr_jw_null(gr_jw *w) {
 }
 
 void gr_jw_time(gr_jw *w, int64_t ms) {
-        char t[40];
-        gr_time_format(ms, t, sizeof(t));
-        gr_jw_plain(w, t, strlen(t));
+        char t[GR_TIME_TEXT_MAX];
+        gr_jw_plain(w, t, gr_time_format_n(ms, t));
 }
 
 void gr_jw_raw(gr_jw *w, const char *json, size_t n) {
         sep(w);
         gr_buf_append(w->b, json, n);
+}
+
+/* Key and value in one step: one room check for both, the separator, the
+ * key, then the value written in place.  Outputs are mostly such pairs, and
+ * the separate calls (key, separator, value, each checking room and
+ * writing a NUL) cost more than the bytes they write. */
+
+/* Room for key k (kn bytes) and a value of at most vmax bytes; writes the
+ * separator and the key.  @returns where the value goes, NULL when out of
+ * memory. */
+static inline char *key_room(gr_jw *w, const char *k, size_t kn,
+                             size_t vmax) {
+        gr_buf *b = w->b;
+        char *p;
+
+        if (grow(b, kn + 4 + vmax) == -1)
+                return NULL;
+        p = b->data + b->len;
+        if (w->first[w->depth] == 0)
+                *p++ = ',';
+        *p++ = '"';
+        memcpy(p, k, kn);
+        p += kn;
+        *p++ = '"';
+        *p++ = ':';
+        w->first[w->depth] = 0;
+        return p;
+}
+
+/* Ends a pair written in place at p. */
+static inline void pair_done(gr_jw *w, char *p) {
+        *p = '\0';
+        w->b->len = (size_t)(p - w->b->data);
+}
+
+void gr_jw_kraw_n(gr_jw *w, const char *k, size_t kn, const char *json,
+                  size_t n) {
+        char *p = key_room(w, k, kn, n);
+
+        if (!p)
+                return;
+        memcpy(p, json, n);
+        pair_done(w, p + n);
+}
+
+void gr_jw_kstr_n(gr_jw *w, const char *k, size_t kn, const char *s) {
+        size_t n;
+        char *p;
+
+        if (!s) {
+                gr_jw_kraw_n(w, k, kn, "null", 4);
+                return;
+        }
+        n = strlen(s);
+        if (plain_prefix(s, n) < n) { /* escapes: the general path */
+                gr_jw_key_n(w, k, kn);
+                gr_jw_str_n(w, s, n);
+                return;
+        }
+        if (!(p = key_room(w, k, kn, n + 2)))
+                return;
+        *p++ = '"';
+        memcpy(p, s, n);
+        p += n;
+        *p++ = '"';
+        pair_done(w, p);
+}
+
+void gr_jw_kint_n(gr_jw *w, const char *k, size_t kn, int64_t v) {
+        char *p = key_room(w, k, kn, 20);
+
+        if (p)
+                pair_done(w, p + fmt_i64(p, v));
+}
+
+void gr_jw_ktime_n(gr_jw *w, const char *k, size_t kn, int64_t ms) {
+        char *p = key_room(w, k, kn, GR_TIME_TEXT_MAX + 1);
+        size_t n;
+
+        if (!p)
+                return;
+        *p++ = '"';
+        n = gr_time_format_n(ms, p);
+        p[n] = '"';
+        pair_done(w, p + n + 1);
 }
 
 /* The two hex digits of every byte value: one copy per byte. */

@@ -107,14 +107,21 @@ void gr_jw_time(gr_jw *w, int64_t ms);
 /** Pre-encoded JSON value, inserted verbatim. */
 void gr_jw_raw(gr_jw *w, const char *json, size_t n);
 
+/* Key and value in one step (one room check): k is a key literal of this
+ * code base (kn bytes, not escaped), the value as the single calls above
+ * would write it.  gr_jw_kstr_n() writes null for a NULL s. */
+void gr_jw_kstr_n(gr_jw *w, const char *k, size_t kn, const char *s);
+void gr_jw_kint_n(gr_jw *w, const char *k, size_t kn, int64_t v);
+void gr_jw_ktime_n(gr_jw *w, const char *k, size_t kn, int64_t ms);
+void gr_jw_kraw_n(gr_jw *w, const char *k, size_t kn, const char *json,
+                  size_t n);
+
 /* key + value shorthands (inline, so literal keys cost no strlen) */
 static inline void gr_jw_kstr(gr_jw *w, const char *k, const char *s) {
-        gr_jw_key(w, k);
-        gr_jw_str(w, s);
+        gr_jw_kstr_n(w, k, __builtin_strlen(k), s);
 }
 static inline void gr_jw_kint(gr_jw *w, const char *k, int64_t v) {
-        gr_jw_key(w, k);
-        gr_jw_int(w, v);
+        gr_jw_kint_n(w, k, __builtin_strlen(k), v);
 }
 static inline void gr_jw_knum(gr_jw *w, const char *k, double v) {
         gr_jw_key(w, k);
@@ -133,8 +140,12 @@ static inline void gr_jw_kbool(gr_jw *w, const char *k, int v) {
         gr_jw_bool(w, v);
 }
 static inline void gr_jw_ktime(gr_jw *w, const char *k, int64_t ms) {
-        gr_jw_key(w, k);
-        gr_jw_time(w, ms);
+        gr_jw_ktime_n(w, k, __builtin_strlen(k), ms);
+}
+/** key + pre-encoded JSON value, inserted verbatim. */
+static inline void gr_jw_kraw(gr_jw *w, const char *k, const char *json,
+                              size_t n) {
+        gr_jw_kraw_n(w, k, __builtin_strlen(k), json, n);
 }
 
 /** Lower-case hex of n bytes into out (2n+1 bytes). @returns out. */

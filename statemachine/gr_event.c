@@ -454,50 +454,68 @@ int gr_time_parse(const char *s, size_t len, int64_t *ms_out) {
         return 0;
 }
 
-static char *put_digits(char *p, unsigned v, int width) {
-        for (int i = width - 1; i >= 0; i--, v /= 10)
-                p[i] = (char)('0' + v % 10);
-        return p + width;
+/* "00".."99", so that the time's fields take one copy each. */
+#define D10(x) #x "0" #x "1" #x "2" #x "3" #x "4" #x "5" #x "6" #x "7" #x "8" #x "9"
+static const char two_digits[201] = D10(0) D10(1) D10(2) D10(3) D10(4)
+    D10(5) D10(6) D10(7) D10(8) D10(9);
+#undef D10
+
+static inline char *put2(char *p, unsigned v) {
+        memcpy(p, two_digits + 2 * v, 2);
+        return p + 2;
 }
 
-char *gr_time_format(int64_t ms, char *buf, size_t size) {
+size_t gr_time_format_n(int64_t ms, char out[GR_TIME_TEXT_MAX]) {
         int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-        int64_t rem = ms - secs * 1000;
+        unsigned rem = (unsigned)(ms - secs * 1000);
         int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-        int64_t sod = secs - days * 86400;
+        unsigned sod = (unsigned)(secs - days * 86400);
         int64_t y;
         unsigned m, d;
-        char tmp[32], *p = tmp;
+        char *p = out;
 
         civil_from_days(days, &y, &m, &d);
         if (y < 0 || y > 9999) {
-                snprintf(buf, size, "%lld-%02u-%02uT%02u:%02u:%02uZ",
-                         (long long)y, m, d, (unsigned)(sod / 3600),
-                         (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
-                return buf;
+                int n = snprintf(out, GR_TIME_TEXT_MAX,
+                                 "%lld-%02u-%02uT%02u:%02u:%02uZ",
+                                 (long long)y, m, d, sod / 3600,
+                                 sod / 60 % 60, sod % 60);
+                return n < 0 ? 0
+                             : (size_t)n < GR_TIME_TEXT_MAX
+                                   ? (size_t)n
+                                   : GR_TIME_TEXT_MAX - 1;
         }
         /* Hand-rolled: this runs for every ledger row and decision. */
-        p = put_digits(p, (unsigned)y, 4);
+        p = put2(p, (unsigned)y / 100);
+        p = put2(p, (unsigned)y % 100);
         *p++ = '-';
-        p = put_digits(p, m, 2);
+        p = put2(p, m);
         *p++ = '-';
-        p = put_digits(p, d, 2);
+        p = put2(p, d);
         *p++ = 'T';
-        p = put_digits(p, (unsigned)(sod / 3600), 2);
+        p = put2(p, sod / 3600);
         *p++ = ':';
-        p = put_digits(p, (unsigned)(sod / 60 % 60), 2);
+        p = put2(p, sod / 60 % 60);
         *p++ = ':';
-        p = put_digits(p, (unsigned)(sod % 60), 2);
+        p = put2(p, sod % 60);
         if (rem) {
                 *p++ = '.';
-                p = put_digits(p, (unsigned)rem, 3);
+                *p++ = (char)('0' + rem / 100);
+                p = put2(p, rem % 100);
         }
         *p++ = 'Z';
         *p = '\0';
+        return (size_t)(p - out);
+}
+
+char *gr_time_format(int64_t ms, char *buf, size_t size) {
+        char t[GR_TIME_TEXT_MAX];
+        size_t n = gr_time_format_n(ms, t);
+
         if (size) {
-                size_t n = (size_t)(p - tmp) < size - 1 ? (size_t)(p - tmp)
-                                                        : size - 1;
-                memcpy(buf, tmp, n);
+                if (n > size - 1)
+                        n = size - 1;
+                memcpy(buf, t, n);
                 buf[n] = '\0';
         }
         return buf;

@@ -214,5 +214,10 @@ int gr_time_parse(const char *s, size_t len, int64_t *ms_out);
 /** Formats as `YYYY-MM-DDTHH:MM:SSZ`, with `.mmm` only when ms != 0.
  *  buf needs 32 bytes.  @returns buf. */
 char *gr_time_format(int64_t ms, char *buf, size_t size);
+/** Room gr_time_format_n() needs, the NUL included (a year outside
+ *  0000..9999, which no parsed time has, is written whole). */
+#define GR_TIME_TEXT_MAX 48
+/** The same text into out, NUL-terminated.  @returns its length. */
+size_t gr_time_format_n(int64_t ms, char out[GR_TIME_TEXT_MAX]);
 
 #endif /* GR_EVENT_H */

@@ -51,24 +51,19 @@ const size_t gr_decision_nkeys =
  * (gr_jname), no length to find and nothing to escape. */
 static const gr_jname jname_null = {"null", 4};
 
-static inline void jw_name(gr_jw *w, const gr_jname *n) {
-        gr_jw_raw(w, n->json, n->len);
-}
-
 static inline void jw_kname(gr_jw *w, const char *k, const gr_jname *n) {
-        gr_jw_key(w, k);
-        jw_name(w, n);
+        gr_jw_kraw(w, k, n->json, n->len);
 }
 
 /* Writing one field of a record table (gr_records.h) per kind: `r` is the
  * record, `k` the key literal (its length is known at compile time). */
-#define PUT_KEY(k) gr_jw_key_n(w, k, sizeof(k) - 1)
-#define PUT_STR(m, k) (PUT_KEY(k), gr_jw_str(w, r->m))
-#define PUT_HEX(m, k) (PUT_KEY(k), gr_jw_str(w, r->m))
-#define PUT_ATTEMPT(m, k) (PUT_KEY(k), gr_jw_int(w, (int64_t)r->m))
-#define PUT_SEQ(m, k) (PUT_KEY(k), gr_jw_int(w, (int64_t)r->m))
-#define PUT_TIME(m, k) (PUT_KEY(k), gr_jw_time(w, r->m))
-#define PUT_ENUM(m, k, type) (PUT_KEY(k), jw_name(w, type##_jname(r->m)))
+#define PUT_STR(m, k) gr_jw_kstr_n(w, k, sizeof(k) - 1, r->m)
+#define PUT_HEX(m, k) PUT_STR(m, k)
+#define PUT_ATTEMPT(m, k) gr_jw_kint_n(w, k, sizeof(k) - 1, (int64_t)r->m)
+#define PUT_SEQ(m, k) gr_jw_kint_n(w, k, sizeof(k) - 1, (int64_t)r->m)
+#define PUT_TIME(m, k) gr_jw_ktime_n(w, k, sizeof(k) - 1, r->m)
+#define PUT_NAME(k, n) gr_jw_kraw_n(w, k, sizeof(k) - 1, (n)->json, (n)->len)
+#define PUT_ENUM(m, k, type) PUT_NAME(k, type##_jname(r->m))
 #define PUT_EVTYPE(m, k) PUT_ENUM(m, k, gr_event_type_t)
 #define PUT_CAPACITY(m, k) PUT_ENUM(m, k, gr_capacity_t)
 #define PUT_EXEC(m, k) PUT_ENUM(m, k, gr_exec_t)
@@ -78,10 +73,9 @@ static inline void jw_kname(gr_jw *w, const char *k, const gr_jname *n) {
 #define PUT_RETRY(m, k) PUT_ENUM(m, k, gr_retry_t)
 #define PUT_REASON(m, k) PUT_ENUM(m, k, gr_reason_t)
 #define PUT_RULE(m, k)                                                         \
-        (PUT_KEY(k), jw_name(w, r->m == GR_RULE_NONE ? &jname_null             \
-                                                     : gr_rule_t_jname(r->m)))
+        PUT_NAME(k, r->m == GR_RULE_NONE ? &jname_null : gr_rule_t_jname(r->m))
 #define PUT_AMOUNTS(m, k) gr_jw_kamounts(w, k, &r->m)
-#define PUT_ARG(m, k) (PUT_KEY(k), gr_jw_str(w, m))
+#define PUT_ARG(m, k) gr_jw_kstr_n(w, k, sizeof(k) - 1, m)
 #define PUT_ROWHASH(m, k)                                                      \
         do {                                                                   \
                 if (with_row_hash)                                             \
@@ -184,7 +178,7 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
         if (!j->quote.present) {
                 gr_jw_null(&w);
         } else {
-                char win[84];
+                char win[2 * GR_TIME_TEXT_MAX];
                 size_t nw;
                 gr_jw_obj_begin(&w);
                 gr_jw_kstr(&w, "quote_id", GR_JS(j, j->quote.quote_id));
@@ -193,10 +187,9 @@ void gr_receipt_to_json_line(const gr_job *j, const char *line, gr_buf *out) {
                 gr_jw_knum(&w, "vram_gb", j->quote.vram_gb);
                 gr_jw_kstr(&w, "region", GR_JS(j, j->quote.region));
                 gr_jw_kstr(&w, "driver_family", GR_JS(j, j->quote.driver_family));
-                gr_time_format(GR_JT(j, quote, window_start), win, 40);
-                nw = strlen(win);
+                nw = gr_time_format_n(GR_JT(j, quote, window_start), win);
                 win[nw++] = '/';
-                gr_time_format(GR_JT(j, quote, window_end), win + nw, 40);
+                gr_time_format_n(GR_JT(j, quote, window_end), win + nw);
                 gr_jw_kstr(&w, "reservation_window", win);
                 gr_jw_key(&w, "price");
                 if (j->quote.has_price) {
