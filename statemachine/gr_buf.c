@@ -122,7 +122,7 @@ static inline void put_quoted(gr_buf *b, const char *s, size_t n) {
                 return;
         p = b->data + b->len;
         p[0] = '"';
-        memcpy(p + 1, s, n);
+        gr_copy_short(p + 1, s, n);
         p[n + 1] = '"';
         p[n + 2] = '\0';
         b->len += n + 2;
@@ -270,20 +270,25 @@ static size_t fmt_i64(char *out, int64_t v) {
         return k + n;
 }
 
+/* The digits of v at the end of the buffer, formatted in place. */
+static void put_i64(gr_buf *b, int64_t v) {
+        if (grow(b, 20) == -1)
+                return;
+        b->len += fmt_i64(b->data + b->len, v);
+        b->data[b->len] = '\0';
+}
+
 void gr_jw_int(gr_jw *w, int64_t v) {
-        char d[24];
         sep(w);
-        gr_buf_append(w->b, d, fmt_i64(d, v));
+        put_i64(w->b, v);
 }
 
 void gr_jw_num(gr_jw *w, double v) {
         sep(w);
         if (!isfinite(v))
                 gr_buf_puts(w->b, "null");
-        else if (v == floor(v) && fabs(v) < 9.0e15) {
-                char d[24];
-                gr_buf_append(w->b, d, fmt_i64(d, (int64_t)v));
-        }
+        else if (v == floor(v) && fabs(v) < 9.0e15)
+                put_i64(w->b, (int64_t)v);
         else
                 gr_buf_printf(w->b, "%.17g", v);
 }
@@ -330,7 +335,7 @@ static inline char *key_room(gr_jw *w, const char *k, size_t kn,
         if (w->first[w->depth] == 0)
                 *p++ = ',';
         *p++ = '"';
-        memcpy(p, k, kn);
+        gr_copy_short(p, k, kn);
         p += kn;
         *p++ = '"';
         *p++ = ':';
@@ -350,7 +355,7 @@ void gr_jw_kraw_n(gr_jw *w, const char *k, size_t kn, const char *json,
 
         if (!p)
                 return;
-        memcpy(p, json, n);
+        gr_copy_short(p, json, n);
         pair_done(w, p + n);
 }
 
@@ -371,7 +376,7 @@ void gr_jw_kstr_n(gr_jw *w, const char *k, size_t kn, const char *s) {
         if (!(p = key_room(w, k, kn, n + 2)))
                 return;
         *p++ = '"';
-        memcpy(p, s, n);
+        gr_copy_short(p, s, n);
         p += n;
         *p++ = '"';
         pair_done(w, p);

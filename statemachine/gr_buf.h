@@ -29,11 +29,50 @@ void gr_buf_reset(gr_buf *b);
 /** Slow path of making room: grows storage or sets oom. @returns 0/-1. */
 int gr_buf_grow(gr_buf *b, size_t need);
 
+/** Copies n bytes (no overlap).  Outputs are built from many pieces of a
+ *  few to a few dozen bytes, whose length the compiler does not know: up to
+ *  32 bytes this takes two overlapping moves of one width, where a call to
+ *  memcpy would cost more than the bytes. */
+static inline void gr_copy_short(void *dst, const void *src, size_t n) {
+        char *d = (char *)dst;
+        const char *s = (const char *)src;
+        uint64_t a, b;
+
+        if (n > 32) {
+                __builtin_memcpy(d, s, n);
+        } else if (n > 16) {
+                uint64_t c, e;
+                __builtin_memcpy(&a, s, 8);
+                __builtin_memcpy(&b, s + 8, 8);
+                __builtin_memcpy(&c, s + n - 16, 8);
+                __builtin_memcpy(&e, s + n - 8, 8);
+                __builtin_memcpy(d, &a, 8);
+                __builtin_memcpy(d + 8, &b, 8);
+                __builtin_memcpy(d + n - 16, &c, 8);
+                __builtin_memcpy(d + n - 8, &e, 8);
+        } else if (n >= 8) {
+                __builtin_memcpy(&a, s, 8);
+                __builtin_memcpy(&b, s + n - 8, 8);
+                __builtin_memcpy(d, &a, 8);
+                __builtin_memcpy(d + n - 8, &b, 8);
+        } else if (n >= 4) {
+                uint32_t x, y;
+                __builtin_memcpy(&x, s, 4);
+                __builtin_memcpy(&y, s + n - 4, 4);
+                __builtin_memcpy(d, &x, 4);
+                __builtin_memcpy(d + n - 4, &y, 4);
+        } else if (n) {
+                d[0] = s[0];
+                d[n / 2] = s[n / 2];
+                d[n - 1] = s[n - 1];
+        }
+}
+
 /* Appends are inline: outputs are built from many small pieces. */
 static inline void gr_buf_append(gr_buf *b, const void *p, size_t n) {
         if (b->len + n + 1 > b->cap && gr_buf_grow(b, n) == -1)
                 return;
-        __builtin_memcpy(b->data + b->len, p, n);
+        gr_copy_short(b->data + b->len, p, n);
         b->len += n;
         b->data[b->len] = '\0';
 }
