@@ -4,38 +4,57 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A piece of the summary line: bytes and their length. */
+typedef struct line_part {
+        const char *s;
+        size_t n;
+} line_part;
+
+#define LIT(s) {s, sizeof(s) - 1}
+
+/* A vocabulary's name without the quotes of its JSON spelling. */
+static line_part bare(const gr_jname *n) {
+        line_part p = {n->json + 1, n->len - 2};
+        return p;
+}
+
 char *gr_job_line(const gr_job *j, char *buf, size_t size) {
         char att[16];
         size_t na = 0;
         char tmp[16];
         uint32_t v = j->attempt;
 
-        /* Plain concatenation: this runs for every decision. */
+        /* Plain concatenation of known lengths: this runs for every
+         * decision. */
         do
                 tmp[na++] = (char)('0' + v % 10);
         while ((v /= 10));
         for (size_t i = 0; i < na; i++)
                 att[i] = tmp[na - 1 - i];
-        att[na] = '\0';
-        const char *parts[] = {"job_id=",         j->job_id,
-                               " attempt=",       att,
-                               " capacity=",      gr_capacity_t_name(j->cur.capacity),
-                               " execution=",     gr_exec_t_name(j->cur.execution),
-                               " output=",        gr_output_t_name(j->cur.output),
-                               " settlement=",    gr_settlement_t_name(j->settlement),
-                               " reason=",        gr_reason_t_name(j->reason),
-                               " retry=",         gr_retry_t_name(j->retry)};
+        const line_part parts[] = {
+            LIT("job_id="),       {j->job_id, strlen(j->job_id)},
+            LIT(" attempt="),     {att, na},
+            LIT(" capacity="),    bare(gr_capacity_t_jname(j->cur.capacity)),
+            LIT(" execution="),   bare(gr_exec_t_jname(j->cur.execution)),
+            LIT(" output="),      bare(gr_output_t_jname(j->cur.output)),
+            LIT(" settlement="),  bare(gr_settlement_t_jname(j->settlement)),
+            LIT(" reason="),      bare(gr_reason_t_jname(j->reason)),
+            LIT(" retry="),       bare(gr_retry_t_jname(j->retry))};
         size_t n = 0;
+        if (!size)
+                return buf;
         for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-                size_t l = strlen(parts[i]);
+                size_t l = parts[i].n;
                 if (n + l >= size)
                         l = size - 1 - n;
-                memcpy(buf + n, parts[i], l);
+                gr_copy_short(buf + n, parts[i].s, l);
                 n += l;
         }
         buf[n] = '\0';
         return buf;
 }
+
+#undef LIT
 
 /* Field names of the tables in gr_records.h. */
 #define KEY_OF(kind, m, key) key,
