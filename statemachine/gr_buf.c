@@ -316,48 +316,7 @@ void gr_jw_raw(gr_jw *w, const char *json, size_t n) {
         gr_buf_append(w->b, json, n);
 }
 
-/* Key and value in one step: one room check for both, the separator, the
- * key, then the value written in place.  Outputs are mostly such pairs, and
- * the separate calls (key, separator, value, each checking room and
- * writing a NUL) cost more than the bytes they write. */
-
-/* Room for key k (kn bytes) and a value of at most vmax bytes; writes the
- * separator and the key.  @returns where the value goes, NULL when out of
- * memory. */
-static inline char *key_room(gr_jw *w, const char *k, size_t kn,
-                             size_t vmax) {
-        gr_buf *b = w->b;
-        char *p;
-
-        if (grow(b, kn + 4 + vmax) == -1)
-                return NULL;
-        p = b->data + b->len;
-        if (w->first[w->depth] == 0)
-                *p++ = ',';
-        *p++ = '"';
-        gr_copy_short(p, k, kn);
-        p += kn;
-        *p++ = '"';
-        *p++ = ':';
-        w->first[w->depth] = 0;
-        return p;
-}
-
-/* Ends a pair written in place at p. */
-static inline void pair_done(gr_jw *w, char *p) {
-        *p = '\0';
-        w->b->len = (size_t)(p - w->b->data);
-}
-
-void gr_jw_kraw_n(gr_jw *w, const char *k, size_t kn, const char *json,
-                  size_t n) {
-        char *p = key_room(w, k, kn, n);
-
-        if (!p)
-                return;
-        gr_copy_short(p, json, n);
-        pair_done(w, p + n);
-}
+/* Key and value pairs (gr_buf.h): the key through gr_jw_key_room_(). */
 
 void gr_jw_kstr_n(gr_jw *w, const char *k, size_t kn, const char *s) {
         size_t n;
@@ -373,24 +332,24 @@ void gr_jw_kstr_n(gr_jw *w, const char *k, size_t kn, const char *s) {
                 gr_jw_str_n(w, s, n);
                 return;
         }
-        if (!(p = key_room(w, k, kn, n + 2)))
+        if (!(p = gr_jw_key_room_(w, k, kn, n + 2)))
                 return;
         *p++ = '"';
         gr_copy_short(p, s, n);
         p += n;
         *p++ = '"';
-        pair_done(w, p);
+        gr_jw_pair_done_(w, p);
 }
 
 void gr_jw_kint_n(gr_jw *w, const char *k, size_t kn, int64_t v) {
-        char *p = key_room(w, k, kn, 20);
+        char *p = gr_jw_key_room_(w, k, kn, 20);
 
         if (p)
-                pair_done(w, p + fmt_i64(p, v));
+                gr_jw_pair_done_(w, p + fmt_i64(p, v));
 }
 
 void gr_jw_ktime_n(gr_jw *w, const char *k, size_t kn, int64_t ms) {
-        char *p = key_room(w, k, kn, GR_TIME_TEXT_MAX + 1);
+        char *p = gr_jw_key_room_(w, k, kn, GR_TIME_TEXT_MAX + 1);
         size_t n;
 
         if (!p)
@@ -398,7 +357,7 @@ void gr_jw_ktime_n(gr_jw *w, const char *k, size_t kn, int64_t ms) {
         *p++ = '"';
         n = gr_time_format_n(ms, p);
         p[n] = '"';
-        pair_done(w, p + n + 1);
+        gr_jw_pair_done_(w, p + n + 1);
 }
 
 /* The two hex digits of every byte value: one copy per byte. */

@@ -148,12 +148,51 @@ void gr_jw_raw(gr_jw *w, const char *json, size_t n);
 
 /* Key and value in one step (one room check): k is a key literal of this
  * code base (kn bytes, not escaped), the value as the single calls above
- * would write it.  gr_jw_kstr_n() writes null for a NULL s. */
+ * would write it.  gr_jw_kstr_n() writes null for a NULL s.  Outputs are
+ * mostly such pairs, and separate calls (key, separator, value, each
+ * checking room and writing a NUL) cost more than the bytes they write. */
 void gr_jw_kstr_n(gr_jw *w, const char *k, size_t kn, const char *s);
 void gr_jw_kint_n(gr_jw *w, const char *k, size_t kn, int64_t v);
 void gr_jw_ktime_n(gr_jw *w, const char *k, size_t kn, int64_t ms);
-void gr_jw_kraw_n(gr_jw *w, const char *k, size_t kn, const char *json,
-                  size_t n);
+
+/* (internal) Room for key k and a value of at most vmax bytes; writes the
+ * separator and the key.  Inline, so that a literal key is copied with its
+ * length known.  @returns where the value goes, NULL when out of memory. */
+static inline char *gr_jw_key_room_(gr_jw *w, const char *k, size_t kn,
+                                    size_t vmax) {
+        gr_buf *b = w->b;
+        char *p;
+
+        if (b->len + kn + 4 + vmax + 1 > b->cap &&
+            gr_buf_grow(b, kn + 4 + vmax) == -1)
+                return NULL;
+        p = b->data + b->len;
+        if (w->first[w->depth] == 0)
+                *p++ = ',';
+        *p++ = '"';
+        gr_copy_short(p, k, kn);
+        p += kn;
+        *p++ = '"';
+        *p++ = ':';
+        w->first[w->depth] = 0;
+        return p;
+}
+
+/* (internal) Ends a pair written in place up to p. */
+static inline void gr_jw_pair_done_(gr_jw *w, char *p) {
+        *p = '\0';
+        w->b->len = (size_t)(p - w->b->data);
+}
+
+static inline void gr_jw_kraw_n(gr_jw *w, const char *k, size_t kn,
+                                const char *json, size_t n) {
+        char *p = gr_jw_key_room_(w, k, kn, n);
+
+        if (!p)
+                return;
+        gr_copy_short(p, json, n);
+        gr_jw_pair_done_(w, p + n);
+}
 
 /* key + value shorthands (inline, so literal keys cost no strlen) */
 static inline void gr_jw_kstr(gr_jw *w, const char *k, const char *s) {
