@@ -6,9 +6,9 @@
  * once; the valid events are then encoded once per wire format and the
  * timed loops run over those messages, `reps` times:
  *
- *   avro decode      gr_codec_decode() of the Confluent message: bounds
- *                    scan, hand-written read into the setters,
- *                    gr_event_validate()
+ *   avro decode      gr_codec_decode() of the Confluent message:
+ *                    hand-written read into the setters (one pass for the
+ *                    current schema; gr_avro_event.h), gr_event_validate()
  *   avro encode      gr_codec_encode_event(GR_WIRE_AVRO_CONFLUENT)
  *   json decode/encode the same through the JSON codec
  *   pipeline         Avro decode + gr_engine_apply() + Avro encode of every

@@ -79,6 +79,23 @@ static inline int64_t gr_avro_get_long(gr_avro_in *in) {
         return 0;
 }
 
+/** An Avro int (and enum index): a zig-zag varint of at most 5 bytes whose
+ *  value fits 32 bits, or 0 with bad set.  gr_avro_get_long() alone would
+ *  take 10-byte encodings and 64-bit values; this accepts exactly the int
+ *  encodings gr_avro_scan_check() accepts. */
+static inline int32_t gr_avro_get_int(gr_avro_in *in) {
+        size_t at = in->pos;
+        int64_t v = gr_avro_get_long(in);
+
+        if (in->bad)
+                return 0;
+        if (in->pos - at > 5 || v < INT32_MIN || v > INT32_MAX) {
+                in->bad = 1;
+                return 0;
+        }
+        return (int32_t)v;
+}
+
 /** Length-prefixed bytes: *n bytes at the returned pointer (borrowed), or
  *  NULL with bad set. */
 static inline const char *gr_avro_get_bytes(gr_avro_in *in, size_t *n) {

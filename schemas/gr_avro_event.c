@@ -22,6 +22,8 @@ typedef struct writer {
         gr_avro_scan *scan;
         gr_avro_droplist drops;     /* reader fields this writer lacks */
         gr_avro_desc rmap;          /* read map of wschema (decode) */
+        int one_pass;               /* rmap's read checks all the scan
+                                       does (gr_avro_desc_read_is_strict) */
 } writer_ent;
 
 struct gr_avro_event_codec {
@@ -37,6 +39,7 @@ struct gr_avro_event_codec {
         int nw, wcap;
         avro_writer_t out;
         char *scratch;
+        int two_pass;               /* gr_avro_event_codec_two_pass() */
 };
 
 static void writer_free(writer_ent *w) {
@@ -140,6 +143,7 @@ int gr_avro_event_writer_add(gr_avro_event_codec *c, const char *schema_json,
                 snprintf(errstr, errstr_size, "event schema is not a record");
                 goto err;
         }
+        w.one_pass = gr_avro_desc_read_is_strict(&w.rmap);
         if (c->nw == c->wcap) {
                 int ncap = c->wcap ? c->wcap * 2 : 4;
                 void *p = realloc(c->w, (size_t)ncap * sizeof(*c->w));
@@ -254,6 +258,44 @@ int gr_avro_event_writer_find(const gr_avro_event_codec *c, uint64_t fp) {
         return -1;
 }
 
+int gr_avro_event_writer_one_pass(const gr_avro_event_codec *c,
+                                  int writer) {
+        return writer >= 0 && writer < c->nw ? c->w[writer].one_pass : 0;
+}
+
+void gr_avro_event_codec_two_pass(gr_avro_event_codec *c, int on) {
+        c->two_pass = on != 0;
+}
+
+/*
+ * Read a datum of a one-pass writer without scanning it first, with the
+ * result the scan-then-read order gives.  The read accepts only what the
+ * scan accepts, so a success needs no scan.  A failure may be found
+ * differently (another detail, or a setter refusing a value before the
+ * bad byte the scan would stop at), so then the scan judges: its refusal
+ * is what the two-pass order reports, with ev as that order leaves it,
+ * reset (callers report the event_id and job_id of a reject when ev has
+ * them).  If the scan passes, the two-pass order would have read the same
+ * way and failed with the read's error and the same partial ev.  Only
+ * rejected messages pay for the second walk.
+ */
+static int read_one_pass(const writer_ent *w, const void *buf, size_t len,
+                         gr_event *ev, int *body_type, gr_err *err) {
+        gr_err rerr;
+
+        if (!gr_avro_desc_read(&w->rmap, buf, len, ev, body_type, err))
+                return 0;
+        if (err)
+                rerr = *err;
+        if (gr_avro_scan_check(w->scan, buf, len, err)) {
+                gr_event_reset(ev);
+                return -1;
+        }
+        if (err)
+                *err = rerr;
+        return -1;
+}
+
 int gr_avro_event_decode(gr_avro_event_codec *c, int writer, const void *buf,
                          size_t len, gr_event *ev, gr_err *err) {
         writer_ent *w;
@@ -267,12 +309,20 @@ int gr_avro_event_decode(gr_avro_event_codec *c, int writer, const void *buf,
                                   "event is %zu bytes, limit %d", len,
                                   GR_EVENT_WIRE_MAX);
         w = &c->w[writer];
-        /* Nothing is decoded before the bytes are known to be one
-         * well-formed datum of the writer schema. */
-        if (gr_avro_scan_check(w->scan, buf, len, err))
-                return -1;
-        if (gr_avro_desc_read(&w->rmap, buf, len, ev, &body_type, err))
-                return -1;
+        if (w->one_pass && !c->two_pass) {
+                if (read_one_pass(w, buf, len, ev, &body_type, err))
+                        return -1;
+        } else {
+                /* This writer's read skips values without checking them
+                 * (gr_avro_desc_read_is_strict()), or two passes were
+                 * asked for: nothing is read before the bytes are known to
+                 * be one well-formed datum of the writer schema. */
+                if (gr_avro_scan_check(w->scan, buf, len, err))
+                        return -1;
+                if (gr_avro_desc_read(&w->rmap, buf, len, ev, &body_type,
+                                      err))
+                        return -1;
+        }
         if (gr_event_has(ev, GR_F_type) && body_type != (int)ev->type)
                 return gr_err_set(err, GR_REJ_SCHEMA,
                                   "body is a %s record but type is %s",

@@ -11,11 +11,18 @@
  * (gr_avro_fieldmap.h), the compiled decision writer.  Per message there is
  * no schema lookup, no avro-c value and no allocation on the read path.
  *
- * Decoding: the bytes are first checked against the writer schema
- * (gr_avro_scan.h), then read straight from the binary encoding through
+ * Decoding: the bytes are read straight from the binary encoding through
  * the writer's field map into the gr_event setters (gr_avro_desc_read()),
  * and the event goes to gr_event_validate(), so Avro and JSON input are
- * judged by the same code.  The body union's branch must be the record of
+ * judged by the same code.  Every datum is held to the bounds and validity
+ * check of gr_avro_scan.h, in one of two ways, decided once per writer
+ * schema: when the read itself checks all the scan does (a "one-pass"
+ * writer: its map skips no value unread, gr_avro_desc_read_is_strict()),
+ * the bytes are read directly and scanned only when the read refuses
+ * them, so that the scan words the reject of bad bytes; otherwise they are
+ * scanned before anything reads them.  Either way the result, the reject reason
+ * and detail and what ev holds after a reject are those of scanning first
+ * and then reading.  The body union's branch must be the record of
  * the envelope's `type` (`schema` otherwise; record names:
  * schemas/README.md).
  *
@@ -81,6 +88,19 @@ uint64_t gr_avro_event_writer_fingerprint(const gr_avro_event_codec *c,
  *         types (GR_AVRO_PCF_PRIMITIVE_OBJECTS), so its single-object
  *         messages are recognised. */
 int gr_avro_event_writer_find(const gr_avro_event_codec *c, uint64_t fp);
+
+/** @brief 1 when `writer`'s data is read without a scan first (see above),
+ *         0 when it is scanned, then read, or the handle is unknown. */
+int gr_avro_event_writer_one_pass(const gr_avro_event_codec *c,
+                                  int writer);
+
+/**
+ * @brief With on = 1, decode every writer by scanning, then reading, as
+ *        writers that are not one-pass are; 0 (the default) restores the
+ *        one-pass read.  Results are the same either way; this exists so
+ *        tests and the fuzzer can hold the two against each other.
+ */
+void gr_avro_event_codec_two_pass(gr_avro_event_codec *c, int on);
 
 /**
  * @brief Decode one bare Avro datum (no framing) written with `writer`,

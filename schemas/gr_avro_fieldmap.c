@@ -225,6 +225,7 @@ int gr_avro_desc_build(gr_avro_desc *d, avro_schema_t sc, int parent,
                 d->mask = (uint64_t)1 << d->field;
         if (is_avro_enum(sc)) {
                 d->enum_schema = sc;
+                d->nsym = avro_schema_enum_number_of_symbols(sc);
                 if (d->field >= 0) {
                         gr_field_kind_t k = gr_event_fields[d->field].kind;
                         int cnt = enum_kind_count(k);

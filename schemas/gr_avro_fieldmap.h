@@ -39,6 +39,7 @@ struct gr_avro_desc {
         size_t n;
         gr_avro_desc *kids;         /* record fields / union branches */
         avro_schema_t enum_schema; /* leaf enum (borrowed) */
+        int nsym;           /* leaf enum: number of symbols */
         int *gr2sym;        /* leaf enum: gr enum value -> symbol, -1 */
         json_t *def;        /* field default (borrowed from schema JSON) */
         size_t ndrop;       /* record: reader fields absent from writer */
@@ -77,13 +78,26 @@ void gr_avro_desc_free(gr_avro_desc *d);
  *        writer schema) straight from its binary encoding into ev, through
  *        the gr_event setters; apply the dropped fields' defaults.
  *        *body_type = the event type of the body branch read (-1 foreign).
- *        The bytes should have passed gr_avro_scan_check() (this walk
- *        bounds-checks but does not validate UTF-8).
+ *        Never reads past buf.  Leaves are checked as gr_avro_scan_check()
+ *        checks them (int range, enum index, boolean, UTF-8), but values
+ *        skipped whole (D_SKIP, unmapped fixed) are not: unless
+ *        gr_avro_desc_read_is_strict(d), the bytes must have passed the
+ *        scan first.  On failure ev holds what was read until then.
  * @returns 0, or -1 with err filled (`invalid_avro`, or what a setter
- *          says).
+ *          says).  On bytes the scan accepts, the result is the same
+ *          whether or not they were scanned first.
  */
 int gr_avro_desc_read(const gr_avro_desc *d, const void *buf, size_t len,
                       gr_event *ev, int *body_type, gr_err *err);
+
+/**
+ * @brief 1 when gr_avro_desc_read() of map d (built from a writer schema)
+ *        succeeds only on bytes gr_avro_scan_check() of the same schema
+ *        accepts: no D_SKIP node, leaves of the types read_leaf() checks
+ *        fully, nesting within GR_AVRO_SCAN_DEPTH.  Such bytes need not be
+ *        scanned before they are read.  Decided once per writer schema.
+ */
+int gr_avro_desc_read_is_strict(const gr_avro_desc *d);
 
 /** Set field f of ev from a JSON default (null, string, number, bool). */
 int gr_avro_set_from_json(gr_event *ev, int f, json_t *j, gr_err *err);

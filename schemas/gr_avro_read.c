@@ -1,12 +1,21 @@
 /* Hand-written Avro event decoder: the binary encoding read straight into
  * a gr_event, driven by the field map of the writer schema (see
  * gr_avro_fieldmap.h, gr_avro_desc_read()).  No avro-c value, no resolver,
- * no allocation per message: strings go from the input to the setters. */
+ * no allocation per message: strings go from the input to the setters.
+ *
+ * The leaves (read_leaf()) refuse whatever gr_avro_scan_check() refuses at
+ * the same place: int varints longer than 5 bytes or beyond 32 bits, enum
+ * indexes without a symbol, booleans other than 0 or 1, strings that are
+ * not UTF-8.  A map without skip() nodes therefore accepts only data the
+ * scan accepts (gr_avro_desc_read_is_strict()), and the event codec reads
+ * such data in one pass.  skip() stays laxer: what it walks is always
+ * scanned first. */
 #include <stdio.h>
 #include <string.h>
 
 #include "gr_avro_bin.h"
 #include "gr_avro_fieldmap.h"
+#include "gr_avro_scan.h"
 
 static int truncated(const gr_avro_in *in, gr_err *err) {
         return gr_err_set(err, GR_REJ_INVALID_AVRO,
@@ -113,7 +122,8 @@ static int read_leaf(const gr_avro_desc *d, gr_avro_in *in, gr_event *ev,
         }
         case AVRO_INT32:
         case AVRO_INT64: {
-                int64_t v = gr_avro_get_long(in);
+                int64_t v = d->type == AVRO_INT32 ? gr_avro_get_int(in)
+                                                  : gr_avro_get_long(in);
                 if (in->bad)
                         return truncated(in, err);
                 return mapped ? gr_event_set_int(ev, f, v, err) : 0;
@@ -136,22 +146,31 @@ static int read_leaf(const gr_avro_desc *d, gr_avro_in *in, gr_event *ev,
                 const char *s = gr_avro_get_bytes(in, &n);
                 if (in->bad)
                         return truncated(in, err);
+                if (d->type == AVRO_STRING && !gr_avro_utf8_valid(s, n))
+                        return gr_err_set(err, GR_REJ_INVALID_AVRO,
+                                          "string is not valid UTF-8 before "
+                                          "byte %zu",
+                                          in->pos);
                 return mapped ? gr_event_set_str(ev, f, s, n, err) : 0;
         }
         case AVRO_ENUM: {
-                int64_t sym = gr_avro_get_long(in);
+                int32_t sym = gr_avro_get_int(in);
                 const char *name;
                 if (in->bad)
                         return truncated(in, err);
+                /* Checked before avro_schema_enum_get(), which must only
+                 * be asked for a symbol that exists. */
+                if (sym < 0 || sym >= d->nsym)
+                        return gr_err_set(err, GR_REJ_INVALID_AVRO,
+                                          "enum index %d out of range",
+                                          (int)sym);
                 if (!mapped)
                         return 0;
-                name = sym >= 0 && sym <= INT32_MAX
-                           ? avro_schema_enum_get(d->enum_schema, (int)sym)
-                           : NULL;
+                name = avro_schema_enum_get(d->enum_schema, (int)sym);
                 if (!name)
                         return gr_err_set(err, GR_REJ_INVALID_AVRO,
-                                          "enum index %lld out of range",
-                                          (long long)sym);
+                                          "enum index %d has no symbol",
+                                          (int)sym);
                 return gr_event_set_str(ev, f, name, strlen(name), err);
         }
         case AVRO_FIXED:
@@ -212,4 +231,50 @@ int gr_avro_desc_read(const gr_avro_desc *d, const void *buf, size_t len,
                 return gr_err_set(err, GR_REJ_INVALID_AVRO,
                                   "%zu bytes after the datum", len - in.pos);
         return 0;
+}
+
+/* Which nodes the read checks as strictly as the scan walks them: records
+ * and unions (same varint, same branch range, same field order), and the
+ * leaves read_leaf() reads itself.  Not: D_SKIP (skip() neither checks
+ * UTF-8, booleans, int or enum ranges nor map keys), fixed (read by skip()
+ * too) and anything deeper than the scan's limit, which refuses such data
+ * whatever it holds. */
+static int is_strict(const gr_avro_desc *d, int depth) {
+        if (depth > GR_AVRO_SCAN_DEPTH)
+                return 0;
+        switch (d->kind) {
+        case D_SKIP: return 0;
+        case D_RECORD:
+        case D_UNION:
+                for (size_t i = 0; i < d->n; i++)
+                        if (!is_strict(&d->kids[i], depth + 1))
+                                return 0;
+                return 1;
+        case D_LEAF:
+                break;
+        }
+        switch (d->type) {
+        case AVRO_NULL:
+        case AVRO_BOOLEAN:
+        case AVRO_INT32:
+        case AVRO_INT64:
+        case AVRO_FLOAT:
+        case AVRO_DOUBLE:
+        case AVRO_STRING:
+        case AVRO_BYTES:
+        case AVRO_ENUM:
+                return 1;
+        case AVRO_FIXED:
+        case AVRO_RECORD:
+        case AVRO_MAP:
+        case AVRO_ARRAY:
+        case AVRO_UNION:
+        case AVRO_LINK:
+                break;
+        }
+        return 0;
+}
+
+int gr_avro_desc_read_is_strict(const gr_avro_desc *d) {
+        return is_strict(d, 0);
 }

@@ -1,19 +1,23 @@
 /**
  * @file gr_avro_scan.h
  * @brief A bounds and validity check of Avro binary data against its
- *        writer schema, run before anything decodes the bytes.
+ *        writer schema: what any Avro datum must pass before it is used.
  *
- * Decoders then need not re-validate (the event decoder,
- * gr_avro_desc_read(), still bounds-checks but does not check UTF-8); and
- * avro-c 1.11.1, which trusts lengths (a negative or huge string, bytes or
- * block length makes it attempt a matching allocation or read past the
- * input), can be given the bytes safely.  The scan walks the datum exactly
- * as a decoder would, without allocating, and accepts it only when every
- * varint is well formed and in range, every length fits in the bytes that
- * remain, every enum index and union branch exists, booleans are 0 or 1,
- * strings are valid UTF-8, collections hold no more items than bytes
- * remain, nesting stays under GR_AVRO_SCAN_DEPTH and the datum ends exactly
- * at the end of the input.
+ * Decoders then need not re-validate; and avro-c 1.11.1, which trusts
+ * lengths (a negative or huge string, bytes or block length makes it
+ * attempt a matching allocation or read past the input), can be given the
+ * bytes safely.  The event decoder, gr_avro_desc_read(), is memory-safe on
+ * any bytes and, for writer schemas whose every value it reads itself
+ * (gr_avro_desc_read_is_strict()), refuses everything the scan refuses;
+ * the event codec then reads without scanning first and runs the scan only
+ * to word the reject of data the read refused (gr_avro_event.h).
+ *
+ * The scan walks the datum exactly as a decoder would, without
+ * allocating, and accepts it only when every varint is well formed and in
+ * range, every length fits in the bytes that remain, every enum index and
+ * union branch exists, booleans are 0 or 1, strings are valid UTF-8,
+ * collections hold no more items than bytes remain, nesting stays under
+ * GR_AVRO_SCAN_DEPTH and the datum ends exactly at the end of the input.
  */
 #ifndef GR_AVRO_SCAN_H
 #define GR_AVRO_SCAN_H

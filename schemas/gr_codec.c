@@ -176,6 +176,10 @@ gr_wire_t gr_codec_last_wire(const gr_codec *c) {
         return c->last_wire;
 }
 
+void gr_codec_avro_two_pass(gr_codec *c, int on) {
+        gr_avro_event_codec_two_pass(c->ev, on);
+}
+
 static void put_confluent(gr_buf *out, uint32_t id) {
         uint8_t h[GR_CONFLUENT_HEADER] = {GR_CONFLUENT_MAGIC,
                                           (uint8_t)(id >> 24),

@@ -71,6 +71,12 @@ int gr_codec_decode(gr_codec *c, const void *buf, size_t len, gr_event *ev,
 /** @brief Framing of the message last given to gr_codec_decode(). */
 gr_wire_t gr_codec_last_wire(const gr_codec *c);
 
+/** @brief gr_avro_event_codec_two_pass() of the Avro event codec inside:
+ *         1 decodes every Avro event by scanning, then reading; 0 (the
+ *         default) reads one-pass writers' data directly.  Same results;
+ *         for the tests and the fuzzer that compare the two. */
+void gr_codec_avro_two_pass(gr_codec *c, int on);
+
 /**
  * @brief Append an event in the given wire format to out.
  * @param err filled on failure (may be NULL).
