@@ -240,9 +240,8 @@ void gr_jw_plain(gr_jw *w, const char *s, size_t n) {
         put_quoted(w->b, s, n);
 }
 
-/* "00".."99": two decimal digits per division. */
 #define D10(x) #x "0" #x "1" #x "2" #x "3" #x "4" #x "5" #x "6" #x "7" #x "8" #x "9"
-static const char digit_pairs[201] = D10(0) D10(1) D10(2) D10(3) D10(4)
+const char gr_digit_pairs[201] = D10(0) D10(1) D10(2) D10(3) D10(4)
     D10(5) D10(6) D10(7) D10(8) D10(9);
 #undef D10
 
@@ -260,11 +259,11 @@ static size_t fmt_i64(char *out, int64_t v) {
         p = out + k + n;
         while (u >= 100) {
                 p -= 2;
-                memcpy(p, digit_pairs + 2 * (u % 100), 2);
+                memcpy(p, gr_digit_pairs + 2 * (u % 100), 2);
                 u /= 100;
         }
         if (u >= 10)
-                memcpy(p - 2, digit_pairs + 2 * u, 2);
+                memcpy(p - 2, gr_digit_pairs + 2 * u, 2);
         else
                 p[-1] = (char)('0' + u);
         return k + n;

@@ -226,6 +226,10 @@ static inline void gr_jw_kraw(gr_jw *w, const char *k, const char *json,
         gr_jw_kraw_n(w, k, __builtin_strlen(k), json, n);
 }
 
+/** "00" .. "99": the two decimal digits of v at gr_digit_pairs + 2 * v
+ *  (numbers and times are written two digits per division). */
+extern const char gr_digit_pairs[201];
+
 /** Lower-case hex of n bytes into out (2n+1 bytes). @returns out. */
 char *gr_hex(const uint8_t *p, size_t n, char *out);
 

@@ -1,6 +1,8 @@
 /* The event field table, its setters and per-type validation (docs/SPEC.md §3). */
 #include "gr_event.h"
 
+#include "gr_buf.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -454,14 +456,8 @@ int gr_time_parse(const char *s, size_t len, int64_t *ms_out) {
         return 0;
 }
 
-/* "00".."99", so that the time's fields take one copy each. */
-#define D10(x) #x "0" #x "1" #x "2" #x "3" #x "4" #x "5" #x "6" #x "7" #x "8" #x "9"
-static const char two_digits[201] = D10(0) D10(1) D10(2) D10(3) D10(4)
-    D10(5) D10(6) D10(7) D10(8) D10(9);
-#undef D10
-
 static inline char *put2(char *p, unsigned v) {
-        memcpy(p, two_digits + 2 * v, 2);
+        memcpy(p, gr_digit_pairs + 2 * v, 2);
         return p + 2;
 }
 

@@ -3,7 +3,9 @@
  * byte-at-a-time reference: every byte value at every position of strings
  * of every length around the 8- and 16-byte scan steps, and random strings;
  * gr_hex and gr_jw_int against printf; gr_jw_plain and gr_jw_time in
- * place.
+ * place; gr_copy_short at every length around its move widths; the
+ * one-step key and value pairs against a key and a value written apart;
+ * gr_time_format_n against gr_time_format.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "gr_buf.h"
+#include "gr_event.h"
 
 /* RFC 8259 escapes as docs/SPEC.md's canonical JSON writes them. */
 static void ref_escape(const unsigned char *s, size_t n, gr_buf *out) {
@@ -184,6 +187,106 @@ static void test_int(void **state) {
         gr_buf_free(&b);
 }
 
+/* Every length 0..80 at every source and destination offset 0..7: the
+ * bytes copied exactly, nothing written before or after them. */
+static void test_copy_short(void **state) {
+        unsigned char src[96], dst[112];
+        (void)state;
+
+        for (size_t i = 0; i < sizeof(src); i++)
+                src[i] = (unsigned char)(i * 7 + 1);
+        for (size_t n = 0; n <= 80; n++)
+                for (size_t so = 0; so < 8; so++)
+                        for (size_t d0 = 0; d0 < 8; d0++) {
+                                memset(dst, 0xee, sizeof(dst));
+                                gr_copy_short(dst + 8 + d0, src + so, n);
+                                for (size_t i = 0; i < 8 + d0; i++)
+                                        assert_int_equal(dst[i], 0xee);
+                                assert_memory_equal(dst + 8 + d0, src + so,
+                                                    n);
+                                for (size_t i = 8 + d0 + n; i < sizeof(dst);
+                                     i++)
+                                        assert_int_equal(dst[i], 0xee);
+                        }
+}
+
+/* The same object written twice, each pair through its one-step function
+ * and then as a key and a value apart, from an empty buffer (so both grow
+ * as they go): the bytes must be the same. */
+static void test_pairs(void **state) {
+        static const int64_t ints[] = {0, -1, 7, INT64_MIN, INT64_MAX};
+        static const int64_t times[] = {0, 1779696693000, 1779696693007,
+                                        -1, GR_TIME_MIN_MS, GR_TIME_MAX_MS};
+        static const char *const strs[] = {
+            NULL, "", "plain", "a \"quoted\" one", "tab\there",
+            "a string longer than thirty-two bytes, so copied whole",
+            "\x01\x1f", "caf\xc3\xa9"};
+        gr_buf a, b;
+        gr_jw wa, wb;
+        (void)state;
+
+        gr_buf_init(&a);
+        gr_buf_init(&b);
+        gr_jw_init(&wa, &a);
+        gr_jw_init(&wb, &b);
+        gr_jw_obj_begin(&wa);
+        gr_jw_obj_begin(&wb);
+        for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+                gr_jw_kstr(&wa, "s", strs[i]);
+                gr_jw_key(&wb, "s");
+                gr_jw_str(&wb, strs[i]);
+        }
+        gr_jw_key(&wa, "o");
+        gr_jw_key(&wb, "o");
+        gr_jw_obj_begin(&wa); /* a pair first in its object: no comma */
+        gr_jw_obj_begin(&wb);
+        for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+                gr_jw_kint(&wa, "i", ints[i]);
+                gr_jw_key(&wb, "i");
+                gr_jw_int(&wb, ints[i]);
+        }
+        gr_jw_obj_end(&wa);
+        gr_jw_obj_end(&wb);
+        for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+                gr_jw_ktime(&wa, "a_longer_key_for_the_time", times[i]);
+                gr_jw_key(&wb, "a_longer_key_for_the_time");
+                gr_jw_time(&wb, times[i]);
+        }
+        gr_jw_kraw(&wa, "r", "\"name\"", 6);
+        gr_jw_key(&wb, "r");
+        gr_jw_raw(&wb, "\"name\"", 6);
+        gr_jw_obj_end(&wa);
+        gr_jw_obj_end(&wb);
+        assert_false(a.oom);
+        assert_false(b.oom);
+        assert_string_equal(a.data, b.data);
+        assert_int_equal(a.len, b.len);
+        assert_int_equal(a.len, strlen(a.data));
+        gr_buf_free(&a);
+        gr_buf_free(&b);
+}
+
+/* gr_time_format_n against gr_time_format, and its length: both ends of
+ * the range, with and without milliseconds, and instants whose year is
+ * outside 0000..9999 (written whole, not truncated). */
+static void test_time_format_n(void **state) {
+        static const int64_t ms[] = {
+            0,          1,           999,          1000,
+            -1,         -1000,       -1001,        1779696693000,
+            1779696693120, 951782400000 /* 2000-02-29 */,
+            GR_TIME_MIN_MS, GR_TIME_MAX_MS, GR_TIME_MAX_MS + 1,
+            GR_TIME_MIN_MS - 1, INT64_MAX / 2, INT64_MIN / 2};
+        (void)state;
+
+        for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+                char a[GR_TIME_TEXT_MAX], b[64];
+                size_t n = gr_time_format_n(ms[i], a);
+                gr_time_format(ms[i], b, sizeof(b));
+                assert_string_equal(a, b);
+                assert_int_equal(n, strlen(a));
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_every_byte_every_position),
@@ -191,6 +294,9 @@ int main(void) {
             cmocka_unit_test(test_hex),
             cmocka_unit_test(test_plain_and_time),
             cmocka_unit_test(test_int),
+            cmocka_unit_test(test_copy_short),
+            cmocka_unit_test(test_pairs),
+            cmocka_unit_test(test_time_format_n),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
