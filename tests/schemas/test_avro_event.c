@@ -12,6 +12,8 @@
 #include <avro.h>
 #include <cmocka.h>
 
+#include "test_file.h"
+
 #include "gr_avro_event.h"
 #include "gr_codec.h"
 #include "gr_json_event.h"
@@ -22,25 +24,6 @@
 #ifndef GR_SCHEMAS_DIR
 #define GR_SCHEMAS_DIR "schemas"
 #endif
-
-static char *slurp(const char *path, size_t *len) {
-        FILE *f = fopen(path, "rb");
-        char *buf;
-        size_t n;
-
-        *len = 0;
-        if (!f)
-                return NULL;
-        if (!(buf = malloc(1 << 20))) {
-                fclose(f);
-                return NULL;
-        }
-        n = fread(buf, 1, (1 << 20) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        *len = n;
-        return buf;
-}
 
 static gr_event ev1, ev2;
 
@@ -105,7 +88,7 @@ static void test_valid_cases_roundtrip(void **state) {
                 if (de->d_name[0] == '.')
                         continue;
                 snprintf(path, sizeof(path), "%s/%s/input", dir, de->d_name);
-                if (!(in = slurp(path, &len)))
+                if (!(in = gr_test_slurp(path, &len)))
                         continue;
                 assert_int_equal(roundtrip_one(c, jd, in, len, de->d_name), 0);
                 free(in);
@@ -133,7 +116,7 @@ static void test_data_files_roundtrip(void **state) {
                 char *text, *line, *save = NULL;
                 snprintf(path, sizeof(path), "%s/data/%s", GR_TESTS_DIR,
                          files[i]);
-                assert_non_null(text = slurp(path, &len));
+                assert_non_null(text = gr_test_slurp(path, &len));
                 for (line = strtok_r(text, "\n", &save); line;
                      line = strtok_r(NULL, "\n", &save)) {
                         if (roundtrip_one(c, jd, line, strlen(line), path) ==
@@ -152,7 +135,7 @@ static void test_data_files_roundtrip(void **state) {
 static gr_avro_event_codec *codec_from(const char *path) {
         size_t len;
         char errstr[256];
-        char *text = slurp(path, &len);
+        char *text = gr_test_slurp(path, &len);
         gr_avro_event_codec *c;
 
         assert_non_null(text);
@@ -167,7 +150,7 @@ static gr_avro_event_codec *codec_from(const char *path) {
 static int writer_from(gr_avro_event_codec *c, const char *path) {
         size_t len;
         char errstr[256];
-        char *text = slurp(path, &len);
+        char *text = gr_test_slurp(path, &len);
         int w;
 
         assert_non_null(text);
@@ -370,7 +353,7 @@ static void test_incompatible_writer_refused(void **state) {
 static void test_decision_encode(void **state) {
         char errstr[256];
         size_t len;
-        char *text = slurp(GR_SCHEMAS_DIR "/decision.avsc", &len);
+        char *text = gr_test_slurp(GR_SCHEMAS_DIR "/decision.avsc", &len);
         gr_avro_decision_codec *dc;
         gr_decision d;
         gr_buf b;
@@ -471,7 +454,7 @@ static void test_every_field_has_doc(void **state) {
                 size_t len, names = 0, docs = 0;
                 char *t, *p;
                 snprintf(path, sizeof(path), "%s/%s", GR_SCHEMAS_DIR, files[i]);
-                assert_non_null(t = slurp(path, &len));
+                assert_non_null(t = gr_test_slurp(path, &len));
                 for (p = t; (p = strstr(p, "\"name\"")); p++)
                         names++;
                 for (p = t; (p = strstr(p, "\"doc\"")); p++)

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "test_file.h"
+
 #include "gr_avro_event.h"
 #include "gr_avro_registry.h"
 #include "gr_codec.h"
@@ -27,25 +29,6 @@
 #ifndef GR_TESTS_DIR
 #define GR_TESTS_DIR "tests"
 #endif
-
-static char *slurp(const char *path, size_t *len) {
-        FILE *f = fopen(path, "rb");
-        char *buf;
-        size_t n;
-
-        *len = 0;
-        if (!f)
-                return NULL;
-        if (!(buf = malloc(1 << 20))) {
-                fclose(f);
-                return NULL;
-        }
-        n = fread(buf, 1, (1 << 20) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        *len = n;
-        return buf;
-}
 
 /* ---- comparing the two decodes ------------------------------------------ */
 
@@ -294,8 +277,8 @@ static void test_builtin_current_writer_is_one_pass(void **state) {
 static void test_skipping_writer_is_two_pass(void **state) {
         char errstr[256];
         size_t l1, l2;
-        char *v1 = slurp(GR_TESTS_DIR "/schemas/avro/event_v1.avsc", &l1);
-        char *v2 = slurp(GR_TESTS_DIR "/schemas/avro/event_v2.avsc", &l2);
+        char *v1 = gr_test_slurp(GR_TESTS_DIR "/schemas/avro/event_v1.avsc", &l1);
+        char *v2 = gr_test_slurp(GR_TESTS_DIR "/schemas/avro/event_v2.avsc", &l2);
         gr_avro_event_codec *c;
         int w;
         (void)state;
@@ -328,7 +311,7 @@ static void test_data_files_both_ways(void **state) {
                 char *text, *line, *save = NULL;
                 snprintf(path, sizeof(path), "%s/data/%s", GR_TESTS_DIR,
                          files[i]);
-                assert_non_null(text = slurp(path, &len));
+                assert_non_null(text = gr_test_slurp(path, &len));
                 for (line = strtok_r(text, "\n", &save); line;
                      line = strtok_r(NULL, "\n", &save))
                         one_event(&s, jd, line, strlen(line), files[i], &t);
@@ -363,7 +346,7 @@ static void test_valid_cases_both_ways(void **state) {
                 if (de->d_name[0] == '.')
                         continue;
                 snprintf(path, sizeof(path), "%s/%s/input", dir, de->d_name);
-                if (!(in = slurp(path, &len)))
+                if (!(in = gr_test_slurp(path, &len)))
                         continue;
                 one_event(&s, jd, in, len, de->d_name, &t);
                 free(in);
@@ -395,7 +378,7 @@ static void test_fuzz_corpus_both_ways(void **state) {
                 if (de->d_name[0] == '.')
                         continue;
                 snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                if (!(in = slurp(path, &len)))
+                if (!(in = gr_test_slurp(path, &len)))
                         continue;
                 memset(&e1, 0, sizeof(e1));
                 memset(&e2, 0, sizeof(e2));

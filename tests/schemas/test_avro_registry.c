@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "test_file.h"
+
 #include "gr_avro_registry.h"
 
 /* schemas/registry.txt as this build ships it. */
@@ -30,20 +32,6 @@ static const struct {
     {7, GR_SCHEMA_EVENT, "lifecycle_event.avsc"},
 };
 #define NSHIPPED (sizeof(shipped) / sizeof(shipped[0]))
-
-static char *slurp(const char *path, size_t *len) {
-        FILE *f = fopen(path, "rb");
-        char *buf = malloc(1 << 20);
-        size_t n;
-
-        assert_non_null(f);
-        assert_non_null(buf);
-        n = fread(buf, 1, (1 << 20) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        *len = n;
-        return buf;
-}
 
 static void check_shipped(const gr_avro_registry *r) {
         char path[512];
@@ -65,7 +53,7 @@ static void check_shipped(const gr_avro_registry *r) {
                         char *want;
                         snprintf(path, sizeof(path), "%s/%s", GR_SCHEMAS_DIR,
                                  shipped[i].file);
-                        want = slurp(path, &len);
+                        assert_non_null(want = gr_test_slurp(path, &len));
                         assert_non_null(e->text);
                         assert_int_equal(e->len, len);
                         assert_memory_equal(e->text, want, len);

@@ -17,35 +17,11 @@
 
 #include <cmocka.h>
 
+#include "test_file.h"
+
 #include "gr_json_event.h"
 
 static const char *cases_dir = "cases";
-
-static char *slurp(const char *path, size_t *len) {
-        FILE *f = fopen(path, "rb");
-        char *buf = NULL;
-        size_t cap = 0, n = 0, r;
-
-        if (!f)
-                return NULL;
-        do {
-                if (n + 4096 > cap) {
-                        char *p = realloc(buf, cap = (cap ? cap * 2 : 8192));
-                        if (!p) {
-                                free(buf);
-                                fclose(f);
-                                return NULL;
-                        }
-                        buf = p;
-                }
-                r = fread(buf + n, 1, cap - n - 1, f);
-                n += r;
-        } while (r > 0);
-        fclose(f);
-        buf[n] = '\0';
-        *len = n;
-        return buf;
-}
 
 static int name_cmp(const void *a, const void *b) {
         return strcmp(*(char *const *)a, *(char *const *)b);
@@ -103,10 +79,10 @@ static void test_invalid_cases(void **state) {
 
                 snprintf(path, sizeof(path), "%s/invalid/%s/input", cases_dir,
                          names[i]);
-                in = slurp(path, &len);
+                in = gr_test_slurp(path, &len);
                 snprintf(path, sizeof(path), "%s/invalid/%s/expected",
                          cases_dir, names[i]);
-                want = slurp(path, &elen);
+                want = gr_test_slurp(path, &elen);
                 assert_non_null(in);
                 assert_non_null(want);
                 while (elen && (want[elen - 1] == '\n' || want[elen - 1] == ' '))
@@ -164,7 +140,7 @@ static void test_valid_cases(void **state) {
 
                 snprintf(path, sizeof(path), "%s/valid/%s/input", cases_dir,
                          names[i]);
-                in = slurp(path, &len);
+                in = gr_test_slurp(path, &len);
                 assert_non_null(in);
                 gr_buf_reset(&b1);
                 gr_buf_reset(&b2);
@@ -708,7 +684,7 @@ static void test_plain_path_agrees(void **state) {
                         char *in;
                         snprintf(path, sizeof(path), "%s/%s/%s/input",
                                  cases_dir, kinds[k], names[i]);
-                        assert_non_null(in = slurp(path, &len));
+                        assert_non_null(in = gr_test_slurp(path, &len));
                         snprintf(what, sizeof(what), "%s/%s", kinds[k],
                                  names[i]);
                         failures += !paths_agree(d_plain, d_yajl, what, in,
@@ -723,7 +699,7 @@ static void test_plain_path_agrees(void **state) {
                 size_t len;
                 char *buf, *line, *nl;
                 snprintf(path, sizeof(path), "%s/%s", cases_dir, files[k]);
-                assert_non_null(buf = slurp(path, &len));
+                assert_non_null(buf = gr_test_slurp(path, &len));
                 for (line = buf; line < buf + len; line = nl + 1) {
                         char what[300];
                         if (!(nl = memchr(line, '\n', (size_t)(buf + len - line))))

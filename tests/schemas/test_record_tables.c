@@ -16,6 +16,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_file.h"
+
 #include <avro.h>
 #include <jansson.h>
 
@@ -27,27 +29,6 @@ typedef struct allowed_diff {
         const char *name;
         const char *reason;
 } allowed_diff;
-
-static char *slurp(const char *path, size_t *len) {
-        FILE *f = fopen(path, "rb");
-        char *p = NULL;
-        long n;
-
-        if (!f)
-                return NULL;
-        if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-            fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1))) {
-                if (fread(p, 1, (size_t)n, f) != (size_t)n) {
-                        free(p);
-                        p = NULL;
-                } else {
-                        p[n] = '\0';
-                        *len = (size_t)n;
-                }
-        }
-        fclose(f);
-        return p;
-}
 
 static int is_allowed(const char *name, const allowed_diff *allowed,
                       size_t nallowed) {
@@ -121,7 +102,7 @@ static void check_file(const char *file, const char *const *keys,
         char *json;
 
         snprintf(path, sizeof(path), "%s/%s", GR_SCHEMAS_DIR, file);
-        json = slurp(path, &len);
+        json = gr_test_slurp(path, &len);
         assert_non_null(json);
         if (compare(json, len, keys, nkeys, allowed, nallowed, why,
                     sizeof(why))) {
