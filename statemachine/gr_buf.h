@@ -104,56 +104,6 @@ void gr_jw_obj_begin(gr_jw *w);
 void gr_jw_obj_end(gr_jw *w);
 void gr_jw_arr_begin(gr_jw *w);
 void gr_jw_arr_end(gr_jw *w);
-/** Key inside an object; the next value call writes its value.  Keys are
- *  literals of this code base, never input: no escaping.  Inline, so a
- *  literal key is copied with its length known at compile time. */
-static inline void gr_jw_key_n(gr_jw *w, const char *key, size_t n) {
-        gr_buf *b = w->b;
-        char *p;
-
-        if (b->len + n + 5 > b->cap && gr_buf_grow(b, n + 4) == -1)
-                return;
-        p = b->data + b->len;
-        if (w->first[w->depth] == 0)
-                *p++ = ',';
-        *p++ = '"';
-        __builtin_memcpy(p, key, n);
-        p += n;
-        *p++ = '"';
-        *p++ = ':';
-        *p = '\0';
-        b->len = (size_t)(p - b->data);
-        w->first[w->depth] = 2; /* value follows, no comma */
-}
-static inline void gr_jw_key(gr_jw *w, const char *key) {
-        gr_jw_key_n(w, key, __builtin_strlen(key));
-}
-void gr_jw_str(gr_jw *w, const char *s); /**< NULL writes null */
-/** String of n bytes (s not NULL; no strlen). */
-void gr_jw_str_n(gr_jw *w, const char *s, size_t n);
-/** String of n bytes that this code base produced and that needs no escape
- *  (an RFC 3339 time it formatted): quoted and copied, not scanned.  Never
- *  for bytes that came in: a record parsed back (a decision whose signature
- *  is checked) must render escaped, so that different values never render
- *  to the same bytes. */
-void gr_jw_plain(gr_jw *w, const char *s, size_t n);
-void gr_jw_int(gr_jw *w, int64_t v);
-void gr_jw_num(gr_jw *w, double v); /**< %.17g, integers without ".0" */
-void gr_jw_bool(gr_jw *w, int v);
-void gr_jw_null(gr_jw *w);
-/** RFC 3339 time from ms since epoch. */
-void gr_jw_time(gr_jw *w, int64_t ms);
-/** Pre-encoded JSON value, inserted verbatim. */
-void gr_jw_raw(gr_jw *w, const char *json, size_t n);
-
-/* Key and value in one step (one room check): k is a key literal of this
- * code base (kn bytes, not escaped), the value as the single calls above
- * would write it.  gr_jw_kstr_n() writes null for a NULL s.  Outputs are
- * mostly such pairs, and separate calls (key, separator, value, each
- * checking room and writing a NUL) cost more than the bytes they write. */
-void gr_jw_kstr_n(gr_jw *w, const char *k, size_t kn, const char *s);
-void gr_jw_kint_n(gr_jw *w, const char *k, size_t kn, int64_t v);
-void gr_jw_ktime_n(gr_jw *w, const char *k, size_t kn, int64_t ms);
 
 /* (internal) Room for key k and a value of at most vmax bytes; writes the
  * separator and the key.  Inline, so that a literal key is copied with its
@@ -183,6 +133,48 @@ static inline void gr_jw_pair_done_(gr_jw *w, char *p) {
         *p = '\0';
         w->b->len = (size_t)(p - w->b->data);
 }
+
+/** Key inside an object; the next value call writes its value.  Keys are
+ *  literals of this code base, never input: no escaping.  Inline, so a
+ *  literal key is copied with its length known at compile time. */
+static inline void gr_jw_key_n(gr_jw *w, const char *key, size_t n) {
+        char *p = gr_jw_key_room_(w, key, n, 0);
+
+        if (!p)
+                return;
+        gr_jw_pair_done_(w, p);
+        w->first[w->depth] = 2; /* value follows, no comma */
+}
+
+static inline void gr_jw_key(gr_jw *w, const char *key) {
+        gr_jw_key_n(w, key, __builtin_strlen(key));
+}
+void gr_jw_str(gr_jw *w, const char *s); /**< NULL writes null */
+/** String of n bytes (s not NULL; no strlen). */
+void gr_jw_str_n(gr_jw *w, const char *s, size_t n);
+/** String of n bytes that this code base produced and that needs no escape
+ *  (an RFC 3339 time it formatted): quoted and copied, not scanned.  Never
+ *  for bytes that came in: a record parsed back (a decision whose signature
+ *  is checked) must render escaped, so that different values never render
+ *  to the same bytes. */
+void gr_jw_plain(gr_jw *w, const char *s, size_t n);
+void gr_jw_int(gr_jw *w, int64_t v);
+void gr_jw_num(gr_jw *w, double v); /**< %.17g, integers without ".0" */
+void gr_jw_bool(gr_jw *w, int v);
+void gr_jw_null(gr_jw *w);
+/** RFC 3339 time from ms since epoch. */
+void gr_jw_time(gr_jw *w, int64_t ms);
+/** Pre-encoded JSON value, inserted verbatim. */
+void gr_jw_raw(gr_jw *w, const char *json, size_t n);
+
+/* Key and value in one step (one room check): k is a key literal of this
+ * code base (kn bytes, not escaped), the value as the single calls above
+ * would write it.  gr_jw_kstr_n() writes null for a NULL s.  Outputs are
+ * mostly such pairs, and separate calls (key, separator, value, each
+ * checking room and writing a NUL) cost more than the bytes they write. */
+void gr_jw_kstr_n(gr_jw *w, const char *k, size_t kn, const char *s);
+void gr_jw_kint_n(gr_jw *w, const char *k, size_t kn, int64_t v);
+void gr_jw_ktime_n(gr_jw *w, const char *k, size_t kn, int64_t ms);
 
 static inline void gr_jw_kraw_n(gr_jw *w, const char *k, size_t kn,
                                 const char *json, size_t n) {
