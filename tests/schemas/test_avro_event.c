@@ -1,6 +1,5 @@
 /* Avro event codec: JSON -> Avro -> gr_event -> JSON for every example
  * event, schema evolution both ways, the decision encoder. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,36 +68,31 @@ static int roundtrip_one(gr_codec *c, gr_json_decoder *jd, const char *json,
         return 0;
 }
 
-static void test_valid_cases_roundtrip(void **state) {
-        const char *dir = GR_TESTS_DIR "/schemas/cases/valid";
+/* The valid cases' events, each round-tripped (gr_test_each_file). */
+typedef struct cases_ctx {
         gr_codec *c;
-        gr_json_decoder *jd = gr_json_decoder_new();
-        char errstr[256], path[1024];
-        DIR *d;
-        struct dirent *de;
-        int n = 0;
+        gr_json_decoder *jd;
+} cases_ctx;
+
+static void case_roundtrip(const char *name, const char *buf, size_t len,
+                           void *arg) {
+        cases_ctx *x = arg;
+        assert_int_equal(roundtrip_one(x->c, x->jd, buf, len, name), 0);
+}
+
+static void test_valid_cases_roundtrip(void **state) {
+        char errstr[256];
+        cases_ctx x = {NULL, gr_json_decoder_new()};
         (void)state;
 
-        c = gr_codec_new(NULL, errstr, sizeof(errstr));
-        assert_non_null(c);
-        assert_non_null(d = opendir(dir));
-        while ((de = readdir(d))) {
-                size_t len;
-                char *in;
-                if (de->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s/input", dir, de->d_name);
-                if (!(in = gr_test_slurp(path, &len)))
-                        continue;
-                assert_int_equal(roundtrip_one(c, jd, in, len, de->d_name), 0);
-                free(in);
-                n++;
-        }
-        closedir(d);
+        x.c = gr_codec_new(NULL, errstr, sizeof(errstr));
+        assert_non_null(x.c);
         /* one per event type at least */
-        assert_true(n >= GR_EVT__CNT);
-        gr_codec_destroy(c);
-        gr_json_decoder_destroy(jd);
+        assert_true(gr_test_each_file(GR_TESTS_DIR "/schemas/cases/valid",
+                                      "input", case_roundtrip,
+                                      &x) >= GR_EVT__CNT);
+        gr_codec_destroy(x.c);
+        gr_json_decoder_destroy(x.jd);
 }
 
 static void test_data_files_roundtrip(void **state) {

@@ -8,7 +8,6 @@
  * than 0 or 1, strings made invalid UTF-8) and the fuzz corpus.  The
  * current writer of the built-in registry must be one-pass, so the
  * optimisation cannot switch itself off unnoticed. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -338,71 +337,60 @@ static void test_data_files_both_ways(void **state) {
         gr_json_decoder_destroy(jd);
 }
 
+/* The valid cases' events, each both ways (gr_test_each_file). */
+typedef struct cases_ctx {
+        setup *s;
+        gr_json_decoder *jd;
+        tally *t;
+} cases_ctx;
+
+static void case_both_ways(const char *name, const char *buf, size_t len,
+                           void *arg) {
+        cases_ctx *x = arg;
+        one_event(x->s, x->jd, buf, len, name, x->t);
+}
+
 static void test_valid_cases_both_ways(void **state) {
-        const char *dir = GR_TESTS_DIR "/schemas/cases/valid";
         gr_json_decoder *jd = gr_json_decoder_new();
-        char path[1024];
         tally t = {0};
-        DIR *d;
-        struct dirent *de;
         setup s;
+        cases_ctx x = {&s, jd, &t};
         (void)state;
 
         setup_builtin(&s);
-        assert_non_null(d = opendir(dir));
-        while ((de = readdir(d))) {
-                size_t len;
-                char *in;
-                if (de->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s/input", dir, de->d_name);
-                if (!(in = gr_test_slurp(path, &len)))
-                        continue;
-                one_event(&s, jd, in, len, de->d_name, &t);
-                free(in);
-        }
-        closedir(d);
+        assert_true(gr_test_each_file(GR_TESTS_DIR "/schemas/cases/valid",
+                                      "input", case_both_ways, &x) > 0);
         assert_true(t.accepted > 0);
         assert_true(t.rejected > 0);
         setup_free(&s);
         gr_json_decoder_destroy(jd);
 }
 
+/* One corpus file through gr_codec c, framing included, both ways. */
+static void corpus_both_ways(const char *name, const char *buf, size_t len,
+                             void *arg) {
+        gr_codec *c = arg;
+        gr_err e1, e2;
+        int rc1, rc2;
+
+        memset(&e1, 0, sizeof(e1));
+        memset(&e2, 0, sizeof(e2));
+        gr_codec_avro_two_pass(c, 1);
+        rc2 = gr_codec_decode(c, buf, len, &ev_two, &e2);
+        gr_codec_avro_two_pass(c, 0);
+        rc1 = gr_codec_decode(c, buf, len, &ev_one, &e1);
+        same_outcome(rc1, &e1, rc2, &e2, (const uint8_t *)buf, len, name);
+}
+
 /* The fuzz corpus through gr_codec (framing included), both ways. */
 static void test_fuzz_corpus_both_ways(void **state) {
-        const char *dir = GR_TESTS_DIR "/fuzz/corpus/avro_event";
-        char errstr[256], path[1024];
+        char errstr[256];
         gr_codec *c;
-        DIR *d;
-        struct dirent *de;
-        int n = 0;
         (void)state;
 
         assert_non_null(c = gr_codec_new(NULL, errstr, sizeof(errstr)));
-        assert_non_null(d = opendir(dir));
-        while ((de = readdir(d))) {
-                gr_err e1, e2;
-                int rc1, rc2;
-                size_t len;
-                char *in;
-                if (de->d_name[0] == '.')
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                if (!(in = gr_test_slurp(path, &len)))
-                        continue;
-                memset(&e1, 0, sizeof(e1));
-                memset(&e2, 0, sizeof(e2));
-                gr_codec_avro_two_pass(c, 1);
-                rc2 = gr_codec_decode(c, in, len, &ev_two, &e2);
-                gr_codec_avro_two_pass(c, 0);
-                rc1 = gr_codec_decode(c, in, len, &ev_one, &e1);
-                same_outcome(rc1, &e1, rc2, &e2, (const uint8_t *)in, len,
-                             de->d_name);
-                free(in);
-                n++;
-        }
-        closedir(d);
-        assert_true(n > 0);
+        assert_true(gr_test_each_file(GR_TESTS_DIR "/fuzz/corpus/avro_event",
+                                      NULL, corpus_both_ways, c) > 0);
         gr_codec_destroy(c);
 }
 
